@@ -1,0 +1,360 @@
+/**
+ * The explorer: runs a scenario under a strategy, wrapped in budgets
+ * (schedules, steps per run, wall time) and metrics, and collects findings as
+ * replayable counterexamples.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import { Finding, kindOf, signatureOf } from "./Finding.ts"
+import { Engine, type ExecutionResult, type OpObserver, ScheduleDivergence } from "./internal/engine.ts"
+import type { Kernel } from "./Kernel.ts"
+import { Schedule } from "./Schedule.ts"
+import type { Coverage, Strategy } from "./Strategy.ts"
+import * as Dfs from "./strategy/Dfs.ts"
+import * as Pct from "./strategy/Pct.ts"
+import * as RandomStrategy from "./strategy/Random.ts"
+import * as Replay from "./strategy/Replay.ts"
+import { Trace } from "./Trace.ts"
+
+export { ScheduleDivergence }
+
+/**
+ * A scenario: a named, documented workload. `program` runs as the task
+ * `setup`: it builds the model, registers invariants and spawns the threads
+ * of control.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Scenario } from "@drvmodel/core"
+ * const idle: Scenario = { name: "idle", description: "nothing happens", program: Effect.void }
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export interface Scenario {
+  readonly name: string
+  readonly description: string
+  readonly program: Effect.Effect<void, unknown, Kernel>
+  /** Default budget and strategy for this scenario. */
+  readonly defaults?: Partial<ExploreOptions>
+}
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Explorer options, validated: a bad value is an error naming the field.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ExploreOptions = Schema.Struct({
+  strategy: Schema.Literals(["random", "pct", "dfs"]),
+  /** Maximum number of executions. */
+  schedules: PositiveInt,
+  seed: NonNegativeInt,
+  /** PCT depth d. */
+  depth: PositiveInt,
+  /** DFS preemption bound. */
+  preemptions: NonNegativeInt,
+  /** Steps per execution before it is cut short. */
+  maxSteps: PositiveInt,
+  /** Steps without progress (only retries) that make a livelock. */
+  livelockBound: PositiveInt,
+  /** Wall-clock budget in milliseconds (0: none). */
+  timeLimitMs: NonNegativeInt,
+  /** Stop at the first finding. */
+  stopOnFirst: Schema.Boolean,
+  /** Distinct findings to keep. */
+  maxFindings: PositiveInt
+})
+/** @category models @since 0.1.0 */
+export type ExploreOptions = typeof ExploreOptions.Type
+
+/**
+ * Defaults for every option.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const defaultOptions: ExploreOptions = {
+  strategy: "random",
+  schedules: 1000,
+  seed: 0,
+  depth: 2,
+  preemptions: 2,
+  maxSteps: 5000,
+  livelockBound: 400,
+  timeLimitMs: 0,
+  stopOnFirst: false,
+  maxFindings: 8
+}
+
+/**
+ * Raised when explorer options do not validate.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  message: Schema.String
+}) {}
+
+/**
+ * Validates user-provided options over the defaults.
+ *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * const options = Explorer.options({ strategy: "pct", depth: 3 })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const options = (input: Partial<Record<keyof ExploreOptions, unknown>>, base: ExploreOptions = defaultOptions): ExploreOptions => {
+  for (const key of Object.keys(input)) {
+    if (!(key in defaultOptions)) throw new InvalidOptions({ message: `unknown explorer option "${key}"` })
+  }
+  const merged = { ...base, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) }
+  const result = Schema.decodeUnknownExit(ExploreOptions)(merged)
+  if (result._tag === "Success") return result.value
+  const message = String(result.cause).includes("at [")
+    ? describeIssue(String(result.cause))
+    : `invalid explorer options: ${String(result.cause)}`
+  throw new InvalidOptions({ message })
+}
+
+const describeIssue = (text: string): string => {
+  const at = /at \["([^"]+)"\]/.exec(text)
+  const expected = /Expected [^\n]*/.exec(text)
+  return `invalid explorer option "${at?.[1] ?? "?"}": ${expected?.[0] ?? text.split("\n")[0]}`
+}
+
+/**
+ * A counterexample: a finding with the schedule that reproduces it and the
+ * trace it produced. Round-trips through JSON.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Counterexample = Schema.Struct({
+  format: Schema.Literal("drvmodel-counterexample/1"),
+  scenario: Schema.String,
+  variant: Schema.optionalKey(Schema.String),
+  strategy: Schema.String,
+  seed: Schema.optionalKey(Schema.Int),
+  /** Index of the execution that found it. */
+  run: Schema.Int,
+  kind: Schema.String,
+  finding: Finding,
+  steps: Schema.Int,
+  preemptions: Schema.Int,
+  schedule: Schedule,
+  trace: Trace,
+  /** Present when the schedule was shrunk: size before shrinking. */
+  original: Schema.optionalKey(Schema.Struct({ steps: Schema.Int, preemptions: Schema.Int }))
+})
+/** @category models @since 0.1.0 */
+export type Counterexample = typeof Counterexample.Type
+
+/**
+ * Why an exploration stopped.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StopReason = "budget" | "exhausted" | "found" | "time" | "interrupted"
+
+/**
+ * The result of an exploration.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Report {
+  readonly scenario: string
+  readonly strategy: string
+  readonly options: ExploreOptions
+  readonly runs: number
+  readonly steps: number
+  readonly stepLimitHits: number
+  readonly maxTasks: number
+  readonly maxStepsPerRun: number
+  readonly elapsedMs: number
+  readonly stopped: StopReason
+  readonly coverage: Coverage
+  readonly counterexamples: ReadonlyArray<Counterexample>
+}
+
+/**
+ * Hooks: progress, an external stop request (Ctrl-C), extra observers.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Hooks {
+  readonly onRun?: (progress: { readonly runs: number; readonly findings: number; readonly elapsedMs: number }) => void
+  readonly shouldStop?: () => boolean
+  readonly observers?: ReadonlyArray<OpObserver>
+  /** Model variant name, recorded in counterexamples. */
+  readonly variant?: string
+}
+
+/**
+ * Builds the strategy named in the options.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const strategyFor = (o: ExploreOptions): Strategy => {
+  switch (o.strategy) {
+    case "random":
+      return RandomStrategy.make({ seed: o.seed })
+    case "pct":
+      return Pct.make({ seed: o.seed, depth: o.depth })
+    case "dfs":
+      return Dfs.make({ preemptions: o.preemptions })
+  }
+}
+
+/**
+ * Runs one execution of a program under a strategy's next chooser.
+ *
+ * @category execution
+ * @since 0.1.0
+ */
+export const runOnce = (
+  program: Effect.Effect<void, unknown, Kernel>,
+  chooser: NonNullable<ReturnType<Strategy["next"]>>,
+  o: {
+    readonly maxSteps: number
+    readonly livelockBound: number
+    readonly captureState?: boolean
+    readonly observers?: ReadonlyArray<OpObserver>
+  }
+): ExecutionResult =>
+  new Engine(chooser, {
+    maxSteps: o.maxSteps,
+    livelockBound: o.livelockBound,
+    captureState: o.captureState ?? false,
+    observers: o.observers ?? []
+  }).run(program)
+
+/**
+ * Explores a scenario synchronously. Pure apart from the wall-clock budget
+ * and the hooks: the same scenario and options give the same report.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Explorer } from "@drvmodel/core"
+ * const report = Explorer.explore(
+ *   { name: "idle", description: "nothing", program: Effect.void },
+ *   Explorer.options({ schedules: 10 })
+ * )
+ * report.counterexamples.length // => 0
+ * ```
+ * @category execution
+ * @since 0.1.0
+ */
+export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy: Strategy = strategyFor(o)): Report => {
+  const started = performance.now()
+  const found = new Map<string, Counterexample>()
+  let runs = 0
+  let steps = 0
+  let stepLimitHits = 0
+  let maxTasks = 0
+  let maxStepsPerRun = 0
+  let stopped: StopReason = "budget"
+  while (runs < o.schedules) {
+    if (hooks.shouldStop?.()) {
+      stopped = "interrupted"
+      break
+    }
+    if (o.timeLimitMs > 0 && performance.now() - started > o.timeLimitMs) {
+      stopped = "time"
+      break
+    }
+    const chooser = strategy.next()
+    if (chooser === undefined) {
+      stopped = "exhausted"
+      break
+    }
+    const result = runOnce(scenario.program, chooser, { ...o, ...(hooks.observers ? { observers: hooks.observers } : {}) })
+    strategy.finished?.({ steps: result.steps, hitStepLimit: result.outcome._tag === "StepLimit" })
+    runs++
+    steps += result.steps
+    maxTasks = Math.max(maxTasks, result.tasks)
+    maxStepsPerRun = Math.max(maxStepsPerRun, result.steps)
+    if (result.outcome._tag === "StepLimit") stepLimitHits++
+    if (result.outcome._tag === "Found") {
+      const sig = signatureOf(result.outcome.finding.problem)
+      if (!found.has(sig) && found.size < o.maxFindings) {
+        found.set(sig, {
+          format: "drvmodel-counterexample/1",
+          scenario: scenario.name,
+          ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
+          strategy: strategy.name,
+          seed: o.seed,
+          run: runs - 1,
+          kind: kindOf(result.outcome.finding.problem),
+          finding: result.outcome.finding,
+          steps: result.steps,
+          preemptions: result.preemptions,
+          schedule: result.schedule,
+          trace: result.trace
+        })
+      }
+      if (o.stopOnFirst) {
+        stopped = "found"
+        break
+      }
+    }
+    hooks.onRun?.({ runs, findings: found.size, elapsedMs: performance.now() - started })
+  }
+  return {
+    scenario: scenario.name,
+    strategy: strategy.name,
+    options: o,
+    runs,
+    steps,
+    stepLimitHits,
+    maxTasks,
+    maxStepsPerRun,
+    elapsedMs: performance.now() - started,
+    stopped,
+    coverage: strategy.coverage?.() ?? { _tag: "Sampled" },
+    counterexamples: [...found.values()]
+  }
+}
+
+/**
+ * Replays a schedule and returns the execution (with model state captured at
+ * every step when asked, for renderings). Throws `ScheduleDivergence` when a
+ * choice label no longer exists in the model.
+ *
+ * @category execution
+ * @since 0.1.0
+ */
+export const replay = (
+  scenario: Scenario,
+  schedule: Schedule,
+  o: {
+    readonly maxSteps?: number
+    readonly livelockBound?: number
+    readonly captureState?: boolean
+    readonly strict?: boolean
+    readonly observers?: ReadonlyArray<OpObserver>
+  } = {}
+): ExecutionResult => {
+  const chooser = Replay.make(schedule, { strict: o.strict ?? true }).next()!
+  return runOnce(scenario.program, chooser, {
+    maxSteps: o.maxSteps ?? defaultOptions.maxSteps,
+    livelockBound: o.livelockBound ?? defaultOptions.livelockBound,
+    captureState: o.captureState ?? false,
+    observers: o.observers ?? []
+  })
+}

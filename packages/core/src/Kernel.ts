@@ -1,0 +1,179 @@
+/**
+ * The kernel seam: the one service through which model fibers interact.
+ *
+ * Every primitive (mutex, rw-semaphore, atomic, workqueue, completion, wait
+ * queue, sleep) is built on `Kernel.point`: the calling task parks with a
+ * description of the operation it is about to perform, and the kernel decides
+ * when (and whether) it runs. Between two points exactly one model task runs,
+ * which is what makes a run a pure function of its schedule.
+ *
+ * The explorer provides a controlled kernel (see `Explorer`); a model never
+ * depends on which one it runs under.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+import type { Invariant } from "./Invariant.ts"
+import type { HeldLock } from "./Trace.ts"
+
+/**
+ * Anything a task can wait for or hold: a lock, a workqueue, a completion...
+ * Resources are registered with the kernel so that deadlock reports can name
+ * holders and renderers can show the state.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resource {
+  /** Instance name, unique within a run: `devlink`, `esw->work_queue`. */
+  readonly id: string
+  /** Primitive kind: `mutex`, `rwsem`, `atomic`, `workqueue`, `completion`, `waitqueue`. */
+  readonly kind: string
+  /** Lock class (lockdep's key) for lock-order analysis: shared by all instances of a kind of lock. */
+  readonly lockClass: string
+  /** Tasks that currently hold the resource (or must finish before a waiter can proceed). */
+  readonly holders: () => ReadonlyArray<string>
+  /** A short human-readable state for snapshots, e.g. `owner=devlink-user`. */
+  readonly state: () => string
+}
+
+/**
+ * How an operation relates to livelock detection.
+ * - `attempt`: a try operation (trylock, cmpxchg) whose failure means "retry";
+ * - `yield`: `cond_resched()` / `cpu_relax()` inside a retry loop.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SpinRole = "attempt" | "yield"
+
+/**
+ * A lockdep-visible effect of an operation, consumed by lock-order analysis.
+ * `acquire` adds held-lock dependencies; `touch` is an acquire immediately
+ * followed by a release (flush, drain, cancel_work_sync, waits).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LockEvent {
+  readonly type: "acquire" | "release" | "touch"
+  readonly lockClass: string
+  readonly resource: string
+  readonly mode: "write" | "read" | "recursive-read"
+  /** A successful trylock adds no dependency on the held locks (lockdep's trylock rule). */
+  readonly trylock?: boolean
+}
+
+/**
+ * One operation at a scheduling point. `apply` runs atomically when the
+ * scheduler picks the task; until `enabled()` holds the task is blocked.
+ *
+ * @example
+ * ```ts
+ * import type { Op } from "@drvmodel/core"
+ * let flag = false
+ * const setFlag: Op<void> = { name: "WRITE_ONCE", label: "WRITE_ONCE(flag)", apply: () => { flag = true } }
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export interface Op<A> {
+  /** Kernel function: `mutex_lock`, `queue_work`, `atomic_cmpxchg`. */
+  readonly name: string
+  /** Stable label used in schedules: `mutex_lock(devlink)`. */
+  readonly label: string
+  readonly resource?: Resource
+  /** Whether the operation can proceed now. Omitted: always. */
+  readonly enabled?: () => boolean
+  /** Performs the operation; called once, when the task is picked. */
+  readonly apply: () => A
+  /** Virtual time (ms) at which the operation becomes enabled regardless (timeouts, sleeps). */
+  readonly deadline?: number
+  /** Kind of wait while blocked, for reports: `lock`, `rwsem-read`, `drain`, `completion`... */
+  readonly waitKind?: string
+  /** Busy-wait: the task burns CPU while blocked (cond-read spin), rather than sleeping. */
+  readonly busyWait?: boolean
+  /** An idle daemon (a workqueue worker with nothing to do) is not "stuck". */
+  readonly idle?: boolean
+  readonly spin?: SpinRole
+  /** For `attempt` ops: whether the result was a success. */
+  readonly succeeded?: (a: A) => boolean
+  /** Rendering of the result for traces. */
+  readonly show?: (a: A) => string | undefined
+  /** Locks held by the task after the operation (added to what it held). */
+  readonly holds?: (a: A) => HeldLock | ReadonlyArray<HeldLock> | undefined
+  /** Resources released by the operation. */
+  readonly releases?: string | ((a: A) => ReadonlyArray<string>)
+  /** Lock events for lock-order analysis. */
+  readonly lockEvents?: (a: A) => ReadonlyArray<LockEvent>
+}
+
+/**
+ * Options for spawning a task.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SpawnOptions {
+  /** A daemon (workqueue worker) may stay parked on an idle op at quiescence. */
+  readonly daemon?: boolean
+}
+
+/**
+ * A handle on a spawned task.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TaskHandle {
+  readonly name: string
+  readonly isDone: () => boolean
+}
+
+/**
+ * The kernel service. Models obtain it once (`yield* Kernel`) when they build
+ * their components; primitives capture it, so model code reads like the C.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Kernel } from "@drvmodel/core"
+ * const program = Effect.gen(function*() {
+ *   const kernel = yield* Kernel
+ *   yield* kernel.spawn("devlink-user", Effect.void)
+ * })
+ * ```
+ * @category services
+ * @since 0.1.0
+ */
+export class Kernel extends Context.Service<
+  Kernel,
+  {
+    /** Park the current task at a scheduling point and perform `op` when picked. */
+    readonly point: <A>(op: Op<A>) => Effect.Effect<A>
+    /** Start an independent thread of control. Its first step is a scheduling point. */
+    readonly spawn: (name: string, body: Effect.Effect<void, unknown>, options?: SpawnOptions) => Effect.Effect<TaskHandle>
+    /** Wait until a task has finished. */
+    readonly join: (task: TaskHandle) => Effect.Effect<void>
+    /** A nondeterministic data choice among `count` branches, made by the strategy. */
+    readonly choose: (label: string, count: number) => Effect.Effect<number>
+    /** Record a WARN (unlock by non-owner, failed assertion...): a `defect` finding. */
+    readonly warn: (message: string) => Effect.Effect<void>
+    /** Run `body` as the modelled kernel function `fn` of `component` (traced, no scheduling point). */
+    readonly call: <A, E, R>(component: string, fn: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    /** Register a resource (for reports and snapshots). */
+    readonly register: (resource: Resource) => void
+    /** Register a named state probe shown in snapshots and used by invariants. */
+    readonly probe: (name: string, read: () => string) => void
+    /** Arm a timer on the virtual clock; returns a disarm function. Timers fire between steps. */
+    readonly timer: (afterMs: number, fire: () => void) => () => void
+    /** Virtual time in milliseconds. */
+    readonly now: () => number
+    /** Name of the task whose operation is being applied (valid inside `Op.apply`). */
+    readonly current: () => string
+    /** Locks currently held by a task. */
+    readonly heldBy: (task: string) => ReadonlyArray<HeldLock>
+    /** Check `invariant` during this run (after every step, or at quiescence). */
+    readonly invariant: (invariant: Invariant) => void
+  }
+>()("@drvmodel/core/Kernel") {}

@@ -1,0 +1,89 @@
+/**
+ * A schedule is data: the list of choices that, together with a model and a
+ * scenario, determines one run completely.
+ *
+ * Choices are keyed by stable labels (task name and operation), never by
+ * ordinal fiber ids, so a saved schedule still replays after small model edits.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * One scheduling decision: task `task` ran its pending operation `op`.
+ *
+ * @example
+ * ```ts
+ * import { RunStep } from "@drvmodel/core"
+ * const step = RunStep.make({ task: "esw-wq-worker", op: "mutex_lock(devlink)" })
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export const RunStep = Schema.TaggedStruct("Run", {
+  task: Schema.String,
+  op: Schema.String
+})
+/** @category models @since 0.1.0 */
+export type RunStep = typeof RunStep.Type
+
+/**
+ * One data choice: the nondeterministic choice `label` took branch `index`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ChooseStep = Schema.TaggedStruct("Choose", {
+  label: Schema.String,
+  index: Schema.Int
+})
+/** @category models @since 0.1.0 */
+export type ChooseStep = typeof ChooseStep.Type
+
+/**
+ * A step of a schedule.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ScheduleStep = Schema.Union([RunStep, ChooseStep])
+/** @category models @since 0.1.0 */
+export type ScheduleStep = typeof ScheduleStep.Type
+
+/**
+ * A whole schedule: every choice of one run, in order.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Schedule } from "@drvmodel/core"
+ * const json = Schema.encodeSync(Schedule)({ steps: [{ _tag: "Run", task: "A", op: "start" }] })
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export const Schedule = Schema.Struct({
+  steps: Schema.Array(ScheduleStep)
+})
+/** @category models @since 0.1.0 */
+export type Schedule = typeof Schedule.Type
+
+/**
+ * Number of preemptions in a schedule: how often the scheduler switched away
+ * from a task that could have continued. Computed by the engine per step and
+ * stored beside the schedule, since it needs enabledness which a schedule
+ * alone does not carry.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const countSwitches = (schedule: Schedule): number => {
+  let switches = 0
+  let last: string | undefined
+  for (const step of schedule.steps) {
+    if (step._tag !== "Run") continue
+    if (last !== undefined && step.task !== last) switches++
+    last = step.task
+  }
+  return switches
+}

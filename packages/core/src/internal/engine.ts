@@ -1,0 +1,544 @@
+/**
+ * One execution of a model under a chooser (the strategy seam for one run).
+ *
+ * Model fibers run on Effect's runtime with a synchronous, shared dispatcher;
+ * each parks at `Kernel.point` and only the task the chooser picks resumes.
+ * Virtual time advances to the next deadline only when nothing can run (or
+ * when every runnable task is merely spinning: a spinning CPU does not stop
+ * time). All state is local to the engine, so a run is a pure function of
+ * model, scenario and choices.
+ */
+import { Cause, Clock, Duration, Effect, type Exit, type Fiber, type Scheduler } from "effect"
+import type { BlockedTask, Finding, Problem } from "../Finding.ts"
+import type { Invariant } from "../Invariant.ts"
+import { Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
+import type { Schedule, ScheduleStep } from "../Schedule.ts"
+import type { HeldLock, TraceEvent } from "../Trace.ts"
+import { findCycle } from "./waitFor.ts"
+
+/** A candidate at a scheduling point. */
+export interface Candidate {
+  readonly task: string
+  readonly op: string
+}
+
+/** What a strategy sees at a scheduling point. */
+export interface ChoicePoint {
+  readonly step: number
+  readonly candidates: ReadonlyArray<Candidate>
+  /** Task that ran the previous step, if it is still a candidate (not switching to another is no preemption). */
+  readonly current: string | undefined
+}
+
+/** The per-run face of a strategy. */
+export interface Chooser {
+  readonly pick: (point: ChoicePoint) => number
+  readonly choose: (label: string, count: number, step: number) => number
+}
+
+/** Observes every applied operation (lock-order analysis, metrics). */
+export interface OpObserver {
+  readonly onOp: (event: {
+    readonly task: string
+    readonly op: Op<unknown>
+    readonly lockEvents: ReadonlyArray<LockEvent>
+    readonly heldBefore: ReadonlyArray<HeldLock>
+    readonly func: string | undefined
+    readonly step: number
+  }) => void
+}
+
+export interface EngineOptions {
+  readonly maxSteps: number
+  readonly livelockBound: number
+  readonly captureState: boolean
+  readonly observers: ReadonlyArray<OpObserver>
+}
+
+export type Outcome = { readonly _tag: "Finished" } | { readonly _tag: "Found"; readonly finding: Finding } | { readonly _tag: "StepLimit" }
+
+export interface ExecutionResult {
+  readonly outcome: Outcome
+  readonly schedule: Schedule
+  readonly trace: ReadonlyArray<TraceEvent>
+  readonly steps: number
+  readonly preemptions: number
+  readonly tasks: number
+  readonly time: number
+}
+
+/** Raised by a chooser that cannot follow a saved schedule (replay). */
+export class ScheduleDivergence extends Error {
+  override readonly name = "ScheduleDivergence"
+}
+
+interface Pending {
+  readonly op: Op<unknown>
+  readonly resume: (effect: Effect.Effect<unknown>) => void
+}
+
+interface Task {
+  readonly name: string
+  readonly daemon: boolean
+  pending: Pending | undefined
+  done: boolean
+  held: Array<HeldLock>
+  stack: Array<string>
+  retrying: boolean
+}
+
+interface Timer {
+  readonly at: number
+  readonly seq: number
+  readonly fire: () => void
+  armed: boolean
+}
+
+const startOp: Op<void> = { name: "start", label: "start", apply: () => undefined }
+
+class SyncDispatcher implements Scheduler.SchedulerDispatcher {
+  readonly ready: Array<() => void> = []
+  scheduleTask(task: () => void): void {
+    this.ready.push(task)
+  }
+  flush(): void {
+    // Index walk instead of shift(): tasks scheduled while draining are picked up too.
+    for (let i = 0; i < this.ready.length; i++) this.ready[i]!()
+    this.ready.length = 0
+  }
+}
+
+class SyncScheduler implements Scheduler.Scheduler {
+  readonly executionMode = "sync" as const
+  readonly dispatcher = new SyncDispatcher()
+  shouldYield(): boolean {
+    return false
+  }
+  makeDispatcher(): Scheduler.SchedulerDispatcher {
+    return this.dispatcher
+  }
+}
+
+export class Engine {
+  private readonly scheduler = new SyncScheduler()
+  private readonly tasks: Array<Task> = []
+  private readonly byName = new Map<string, Task>()
+  private readonly byFiber = new Map<Fiber.Fiber<unknown, unknown>, Task>()
+  private readonly resources: Array<Resource> = []
+  private readonly probes: Array<readonly [string, () => string]> = []
+  private readonly invariants: Array<Invariant> = []
+  private readonly timers: Array<Timer> = []
+  private readonly steps: Array<ScheduleStep> = []
+  private readonly trace: Array<TraceEvent> = []
+  private finding: Finding | undefined
+  private now = 0
+  private step = 0
+  private preemptions = 0
+  private timerSeq = 0
+  private stepsSinceProgress = 0
+  private last: Task | undefined
+  private currentTask: Task | undefined
+
+  private readonly chooser: Chooser
+  private readonly options: EngineOptions
+
+  constructor(chooser: Chooser, options: EngineOptions) {
+    this.chooser = chooser
+    this.options = options
+  }
+
+  /** Runs `program` as the task `setup` until quiescence, a finding or the step limit. */
+  run(program: Effect.Effect<void, unknown, Kernel>): ExecutionResult {
+    const kernel = this.makeKernel()
+    const main = program.pipe(Effect.provideService(Kernel, kernel), Effect.provideService(Clock.Clock, this.makeClock(kernel)))
+    const root = this.newTask("setup", false)
+    const fiber = Effect.runFork(Effect.andThen(this.parkAt(root, startOp), main), { scheduler: this.scheduler })
+    this.attach(root, fiber)
+    const outcome = this.drive()
+    return {
+      outcome,
+      schedule: { steps: this.steps },
+      trace: this.trace,
+      steps: this.step,
+      preemptions: this.preemptions,
+      tasks: this.tasks.length,
+      time: this.now
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // The drive loop
+
+  private drive(): Outcome {
+    this.scheduler.dispatcher.flush()
+    if (this.finding) return { _tag: "Found", finding: this.finding }
+    const safety = this.invariants.filter((i) => i.when === "safety")
+    while (true) {
+      const broken = this.checkAll(safety)
+      if (broken) return { _tag: "Found", finding: broken }
+      let enabled = this.enabled()
+      if ((enabled.length === 0 || enabled.every((t) => t.retrying)) && this.advanceTime()) {
+        if (this.finding) return { _tag: "Found", finding: this.finding }
+        continue
+      }
+      if (enabled.length === 0) return this.quiescent()
+      if (this.step >= this.options.maxSteps) return { _tag: "StepLimit" }
+      const current = this.last !== undefined && enabled.includes(this.last) ? this.last.name : undefined
+      const index = this.chooser.pick({
+        step: this.step,
+        candidates: enabled.map((t) => ({ task: t.name, op: t.pending!.op.label })),
+        current
+      })
+      const task = enabled[index]
+      if (task === undefined) throw new Error(`strategy picked candidate ${index} of ${enabled.length}`)
+      if (current !== undefined && task.name !== current) this.preemptions++
+      enabled = []
+      this.apply(task, current !== undefined && task.name !== current)
+      if (this.finding) return { _tag: "Found", finding: this.finding }
+      if (this.stepsSinceProgress >= this.options.livelockBound) return this.noProgress()
+    }
+  }
+
+  private enabled(): Array<Task> {
+    const out: Array<Task> = []
+    for (const t of this.tasks) {
+      const p = t.pending
+      if (p !== undefined && this.isEnabled(p.op)) out.push(t)
+    }
+    return out
+  }
+
+  private isEnabled(op: Op<unknown>): boolean {
+    if (op.deadline !== undefined && this.now >= op.deadline) return true
+    if (op.enabled === undefined) return op.deadline === undefined
+    return op.enabled()
+  }
+
+  private apply(task: Task, preempted: boolean): void {
+    const { op, resume } = task.pending!
+    task.pending = undefined
+    const heldBefore = task.held.slice()
+    this.currentTask = task
+    const result = op.apply()
+    this.currentTask = undefined
+    const released = op.releases === undefined ? [] : typeof op.releases === "string" ? [op.releases] : op.releases(result)
+    for (const r of released) {
+      const i = task.held.findLastIndex((h) => h.resource === r)
+      if (i >= 0) task.held.splice(i, 1)
+    }
+    const held = op.holds?.(result)
+    if (held !== undefined) {
+      if (Array.isArray(held)) task.held.push(...(held as ReadonlyArray<HeldLock>))
+      else task.held.push(held as HeldLock)
+    }
+    let progress: boolean
+    if (op.spin === "attempt") {
+      progress = op.succeeded?.(result) ?? true
+      task.retrying = !progress
+    } else if (op.spin === "yield") progress = false
+    else progress = !task.retrying
+    this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
+    this.steps.push({ _tag: "Run", task: task.name, op: op.label })
+    const shown = op.show?.(result)
+    const event: TraceEvent = {
+      step: this.step,
+      time: this.now,
+      kind: "op",
+      task: task.name,
+      name: op.name,
+      ...(op.resource ? { resource: op.resource.id } : {}),
+      ...(shown !== undefined ? { result: shown } : {}),
+      holds: task.held.map((h) => h.resource),
+      ...(task.stack.length > 0 ? { func: task.stack[task.stack.length - 1]! } : {}),
+      ...(preempted ? { preempted } : {}),
+      ...(this.options.captureState ? { state: this.snapshot() } : {})
+    }
+    this.trace.push(event)
+    if (this.options.observers.length > 0) {
+      const lockEvents = op.lockEvents?.(result) ?? []
+      for (const o of this.options.observers) {
+        o.onOp({ task: task.name, op, lockEvents, heldBefore, func: event.func, step: this.step })
+      }
+    }
+    this.step++
+    this.last = task
+    resume(Effect.succeed(result))
+    this.scheduler.dispatcher.flush()
+  }
+
+  /** Advances virtual time to the next deadline; false if there is none. */
+  private advanceTime(): boolean {
+    let next = Number.POSITIVE_INFINITY
+    for (const t of this.tasks) {
+      const d = t.pending?.op.deadline
+      if (d !== undefined && d > this.now && d < next) next = d
+    }
+    for (const t of this.timers) if (t.armed && t.at < next) next = t.at
+    if (next === Number.POSITIVE_INFINITY) return false
+    this.now = Math.max(this.now, next)
+    this.trace.push({ step: this.step, time: this.now, kind: "time", task: "clock", name: "advance" })
+    const due = this.timers.filter((t) => t.armed && t.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq)
+    for (const t of due) {
+      t.armed = false
+      this.timers.splice(this.timers.indexOf(t), 1)
+      t.fire()
+    }
+    this.scheduler.dispatcher.flush()
+    return true
+  }
+
+  private quiescent(): Outcome {
+    const stuck = this.tasks.filter((t) => !t.done && !(t.daemon && t.pending?.op.idle))
+    if (stuck.length > 0) {
+      const blocked = stuck.map((t) => this.describeBlocked(t))
+      const cycle = findCycle(blocked)
+      const spinning = blocked.filter((b) => b.spinning)
+      const problem: Problem =
+        spinning.length > 0
+          ? { _tag: "Livelock", reason: "endless-spin", spinning, blocked: blocked.filter((b) => !b.spinning), cycle, steps: 0 }
+          : { _tag: "Deadlock", blocked, cycle }
+      return { _tag: "Found", finding: this.makeFinding(problem) }
+    }
+    const broken = this.checkAll(this.invariants.filter((i) => i.when === "eventual"))
+    if (broken) return { _tag: "Found", finding: broken }
+    return { _tag: "Finished" }
+  }
+
+  private noProgress(): Outcome {
+    const live = this.tasks.filter((t) => !t.done && !(t.daemon && t.pending?.op.idle))
+    const described = live.map((t) => this.describeBlocked(t))
+    const spinning = described.filter((_, i) => live[i]!.retrying).map((b) => ({ ...b, spinning: true }))
+    const blocked = described.filter((_, i) => !live[i]!.retrying)
+    return {
+      _tag: "Found",
+      finding: this.makeFinding({
+        _tag: "Livelock",
+        reason: "no-progress",
+        spinning,
+        blocked,
+        cycle: findCycle(blocked),
+        steps: this.stepsSinceProgress
+      })
+    }
+  }
+
+  private describeBlocked(t: Task): BlockedTask {
+    const op = t.pending?.op
+    const func = t.stack[t.stack.length - 1]
+    const spin = t.retrying && op !== undefined && op.spin !== undefined
+    return {
+      task: t.name,
+      op: op?.label ?? "<suspended outside the kernel>",
+      ...(op?.resource ? { resource: op.resource.id } : {}),
+      waitKind: op?.waitKind ?? (op ? op.name : "unknown"),
+      holders: op?.resource?.holders() ?? [],
+      holds: t.held.map((h) => h.resource),
+      spinning: op?.busyWait === true || spin,
+      ...(func !== undefined ? { func } : {})
+    }
+  }
+
+  private checkAll(invariants: ReadonlyArray<Invariant>): Finding | undefined {
+    for (const inv of invariants) {
+      const r = inv.check()
+      if (r !== true) {
+        return this.makeFinding({ _tag: "InvariantViolation", invariant: inv.name, when: inv.when, message: r, state: this.snapshot() })
+      }
+    }
+    return undefined
+  }
+
+  private makeFinding(problem: Problem): Finding {
+    return { problem, step: this.step, time: this.now, summary: summarize(problem) }
+  }
+
+  private snapshot(): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const [name, read] of this.probes) out[name] = read()
+    for (const r of this.resources) out[r.id] = r.state()
+    return out
+  }
+
+  // ---------------------------------------------------------------------------
+  // Tasks and the kernel service
+
+  private newTask(name: string, daemon: boolean): Task {
+    let unique = name
+    for (let n = 2; this.byName.has(unique); n++) unique = `${name}#${n}`
+    const task: Task = { name: unique, daemon, pending: undefined, done: false, held: [], stack: [], retrying: false }
+    this.tasks.push(task)
+    this.byName.set(unique, task)
+    return task
+  }
+
+  private attach(task: Task, fiber: Fiber.Fiber<unknown, unknown>): void {
+    this.byFiber.set(fiber, task)
+    fiber.addObserver((exit) => this.onExit(task, exit))
+  }
+
+  private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+    task.done = true
+    task.pending = undefined
+    this.trace.push({ step: this.step, time: this.now, kind: "exit", task: task.name, name: exit._tag })
+    if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause) && this.finding === undefined) {
+      const err = Cause.squash(exit.cause)
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+      this.finding = this.makeFinding({ _tag: "Defect", task: task.name, message: `task died: ${message}` })
+    }
+  }
+
+  private parkAt<A>(task: Task, op: Op<A>): Effect.Effect<A> {
+    return Effect.callback<A>((resume) => {
+      task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"] }
+    })
+  }
+
+  private taskOf(fiber: Fiber.Fiber<unknown, unknown>): Task {
+    const task = this.byFiber.get(fiber)
+    if (task === undefined) {
+      throw new Error("a kernel primitive was used outside a task: start threads of control with Kernel.spawn")
+    }
+    return task
+  }
+
+  private warnUnsafe(task: string, message: string): void {
+    this.trace.push({ step: this.step, time: this.now, kind: "warn", task, name: message })
+    if (this.finding === undefined) this.finding = this.makeFinding({ _tag: "Defect", task, message: `WARNING: ${message}` })
+  }
+
+  private makeKernel(): Kernel["Service"] {
+    const point = <A>(op: Op<A>): Effect.Effect<A> => Effect.withFiber((fiber) => this.parkAt(this.taskOf(fiber), op))
+    const spawn = (name: string, body: Effect.Effect<void, unknown>, options?: SpawnOptions) =>
+      Effect.withFiber((parent) =>
+        Effect.suspend(() => {
+          const task = this.newTask(name, options?.daemon === true)
+          const parentTask = this.byFiber.get(parent)
+          this.trace.push({ step: this.step, time: this.now, kind: "spawn", task: parentTask?.name ?? "setup", name: task.name })
+          return Effect.forkDetach(Effect.andThen(this.parkAt(task, startOp), body)).pipe(
+            Effect.map((fiber): TaskHandle => {
+              this.attach(task, fiber)
+              return { name: task.name, isDone: () => task.done }
+            })
+          )
+        })
+      )
+    const join = (handle: TaskHandle) =>
+      point<void>({
+        name: "join",
+        label: `join(${handle.name})`,
+        waitKind: "join",
+        resource: {
+          id: `task:${handle.name}`,
+          kind: "task",
+          lockClass: "task",
+          holders: () => (handle.isDone() ? [] : [handle.name]),
+          state: () => (handle.isDone() ? "done" : "running")
+        },
+        enabled: handle.isDone,
+        apply: () => undefined
+      })
+    const choose = (label: string, count: number) =>
+      Effect.withFiber((fiber) =>
+        Effect.sync(() => {
+          const task = this.taskOf(fiber)
+          const index = count <= 1 ? 0 : this.chooser.choose(label, count, this.step)
+          this.steps.push({ _tag: "Choose", label, index })
+          this.trace.push({ step: this.step, time: this.now, kind: "op", task: task.name, name: "choose", result: `${label}=${index}` })
+          return index
+        })
+      )
+    const warn = (message: string) => Effect.withFiber((fiber) => Effect.sync(() => this.warnUnsafe(this.taskOf(fiber).name, message)))
+    const call = <A, E, R>(component: string, fn: string, body: Effect.Effect<A, E, R>) =>
+      Effect.withFiber((fiber) => {
+        const task = this.taskOf(fiber)
+        task.stack.push(fn)
+        this.trace.push({ step: this.step, time: this.now, kind: "call", task: task.name, name: fn, component })
+        return Effect.onExit(body, () =>
+          Effect.sync(() => {
+            task.stack.pop()
+            this.trace.push({ step: this.step, time: this.now, kind: "return", task: task.name, name: fn, component })
+          })
+        )
+      })
+    return Kernel.of({
+      point,
+      spawn,
+      join,
+      choose,
+      warn,
+      call,
+      register: (r) => {
+        this.resources.push(r)
+      },
+      probe: (name, read) => {
+        this.probes.push([name, read])
+      },
+      timer: (afterMs, fire) => {
+        const t: Timer = { at: this.now + afterMs, seq: this.timerSeq++, fire, armed: true }
+        this.timers.push(t)
+        return () => {
+          t.armed = false
+          const i = this.timers.indexOf(t)
+          if (i >= 0) this.timers.splice(i, 1)
+        }
+      },
+      now: () => this.now,
+      current: () => {
+        if (this.currentTask === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
+        return this.currentTask.name
+      },
+      heldBy: (task) => this.byName.get(task)?.held ?? [],
+      invariant: (inv) => {
+        this.invariants.push(inv)
+      }
+    })
+  }
+
+  private makeClock(kernel: Kernel["Service"]): Clock.Clock {
+    const nowNanos = () => BigInt(this.now) * 1_000_000n
+    return {
+      currentTimeMillisUnsafe: () => this.now,
+      currentTimeMillis: Effect.sync(() => this.now),
+      currentTimeNanosUnsafe: nowNanos,
+      currentTimeNanos: Effect.sync(nowNanos),
+      monotonicTimeNanosUnsafe: nowNanos,
+      monotonicTimeNanos: Effect.sync(nowNanos),
+      sleep: (d: Duration.Duration) => {
+        const ms = durationMillis(d)
+        return Effect.suspend(() => {
+          const deadline = this.now + ms
+          return kernel.point<void>({
+            name: "msleep",
+            label: `msleep(${ms})`,
+            waitKind: "sleep",
+            deadline,
+            enabled: () => false,
+            apply: () => undefined
+          })
+        })
+      }
+    }
+  }
+}
+
+const durationMillis = (d: Duration.Duration): number => Duration.toMillis(d)
+
+/** A one-line summary of a problem. */
+export const summarize = (problem: Problem): string => {
+  switch (problem._tag) {
+    case "Deadlock": {
+      if (problem.cycle.length > 0) {
+        return `deadlock: ${problem.cycle.map((e) => `${e.task} waits for ${e.resource} held by ${e.holder}`).join("; ")}`
+      }
+      return `deadlock: ${problem.blocked.map((b) => `${b.task} blocked in ${b.op}`).join("; ")}`
+    }
+    case "Livelock":
+      return problem.reason === "endless-spin"
+        ? `livelock (endless spin): ${problem.spinning.map((s) => `${s.task} spins in ${s.op}${s.holds.length ? ` holding ${s.holds.join(", ")}` : ""}`).join("; ")}`
+        : `livelock: ${problem.spinning.map((s) => `${s.task} retries ${s.op}`).join("; ")} with no progress for ${problem.steps} steps`
+    case "InvariantViolation":
+      return `invariant ${problem.invariant} broken: ${problem.message}`
+    case "Defect":
+      return `${problem.task}: ${problem.message}`
+  }
+}

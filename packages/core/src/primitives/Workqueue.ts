@@ -1,0 +1,312 @@
+/**
+ * `struct workqueue_struct` and `struct work_struct`: deferred work run by
+ * worker tasks. An ordered queue has one worker; a concurrent one runs up to
+ * `max_active` items at once. Semantics followed from kernel/workqueue.c:
+ * - `queue_work` returns false when the item is already pending;
+ * - a work item never runs concurrently with itself (non-reentrancy);
+ * - `flush_workqueue` waits for every item queued before the flush began;
+ * - `destroy_workqueue` drains (waits until no item is pending or running,
+ *   chained queueing from its own workers allowed), then refuses new items:
+ *   queueing from elsewhere while draining, or after destruction, is a WARN;
+ * - `cancel_work_sync` removes a pending item and waits for a running one;
+ * - delayed work is armed on the virtual clock.
+ * For lock-order analysis a running item holds the queue's and the item's
+ * lockdep classes, and flush/drain/cancel touch them, as workqueue.c does.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { Kernel, type LockEvent, type Resource, type TaskHandle } from "../Kernel.ts"
+import type { HeldLock } from "../Trace.ts"
+
+/**
+ * A work item (`INIT_WORK(&w, fn)`). The same item can be queued again once it
+ * has started running.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Work {
+  readonly name: string
+  readonly fn: Effect.Effect<void>
+}
+
+/**
+ * `INIT_WORK()`: a work item named after its function.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Workqueue } from "@drvmodel/core"
+ * const w = Workqueue.work("esw_functions_changed_event_handler", Effect.void)
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const work = (name: string, fn: Effect.Effect<void>): Work => ({ name, fn })
+
+/**
+ * A modelled workqueue.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Workqueue extends Resource {
+  /** `queue_work()`: false if the item is already pending. */
+  readonly queueWork: (w: Work) => Effect.Effect<boolean>
+  /** `queue_delayed_work()`: false if already pending (armed or queued). */
+  readonly queueDelayedWork: (w: Work, delayMs: number) => Effect.Effect<boolean>
+  /** `flush_workqueue()` */
+  readonly flush: Effect.Effect<void>
+  /** `drain_workqueue()` + `destroy_workqueue()` */
+  readonly destroy: Effect.Effect<void>
+  /** `flush_work()`: waits for the item's last queueing to finish; true if it waited. */
+  readonly flushWork: (w: Work) => Effect.Effect<boolean>
+  /** `cancel_work_sync()` / `cancel_delayed_work_sync()`: true if the item was pending. */
+  readonly cancelWorkSync: (w: Work) => Effect.Effect<boolean>
+  /** Items queued and not yet started. */
+  readonly pendingCount: () => number
+  /** Items running now. */
+  readonly runningCount: () => number
+  readonly isDestroyed: () => boolean
+}
+
+/**
+ * Options: `maxActive` 1 (default) is an ordered queue.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkqueueOptions {
+  readonly maxActive?: number
+  readonly lockClass?: string
+}
+
+interface Item {
+  readonly work: Work
+  readonly seq: number
+}
+
+/**
+ * `alloc_workqueue()` / `alloc_ordered_workqueue()`: creates the queue and its
+ * worker tasks (daemons named `<queue>-worker`, or `<queue>-worker/<i>`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Workqueue } from "@drvmodel/core"
+ * const program = Effect.gen(function*() {
+ *   const wq = yield* Workqueue.make("esw_wq")
+ *   yield* wq.queueWork(Workqueue.work("handler", Effect.void))
+ *   yield* wq.destroy
+ * })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Workqueue, never, Kernel> =>
+  Effect.gen(function* () {
+    const kernel = yield* Kernel
+    const maxActive = Math.max(1, options?.maxActive ?? 1)
+    const ordered = maxActive === 1
+    const lockClass = options?.lockClass ?? `(wq_completion)${id}`
+    const queue: Array<Item> = []
+    const armed = new Map<Work, () => void>()
+    const running = new Map<Work, { readonly worker: string; readonly seq: number }>()
+    const lastSeq = new Map<Work, number>()
+    const workers: Array<string> = []
+    let seq = 0
+    let draining = false
+    let destroyed = false
+    const inflightUpTo = (upTo: number) => queue.some((i) => i.seq <= upTo) || [...running.values()].some((r) => r.seq <= upTo)
+    const resource: Resource = {
+      id,
+      kind: "workqueue",
+      lockClass,
+      // Who must finish before a flusher can proceed: the workers running items
+      // (and, if items wait with no worker free, every worker).
+      holders: () => (running.size > 0 ? [...new Set([...running.values()].map((r) => r.worker))] : queue.length > 0 ? workers : []),
+      state: () =>
+        `${destroyed ? "destroyed" : draining ? "draining" : "live"}; pending [${queue.map((i) => i.work.name).join(", ")}]; running [${[...running.entries()].map(([w, r]) => `${w.name}@${r.worker}`).join(", ")}]`
+    }
+    kernel.register(resource)
+    const workClass = (w: Work) => `(work_completion)(${w.name})`
+    const enqueue = (w: Work): boolean => {
+      if (queue.some((i) => i.work === w) || armed.has(w)) return false
+      const item = { work: w, seq: ++seq }
+      lastSeq.set(w, item.seq)
+      queue.push(item)
+      return true
+    }
+    const refuse = (w: Work, me: string): string | undefined => {
+      if (destroyed) return `queue_work(${id}, ${w.name}) after destroy_workqueue: use-after-free`
+      if (draining && !workers.includes(me)) return `queue_work(${id}, ${w.name}) while draining, from ${me}`
+      return undefined
+    }
+    const queueOp = (name: string, w: Work, delayMs: number | undefined) =>
+      Effect.flatMap(
+        kernel.point<{ readonly queued: boolean; readonly bad?: string }>({
+          name,
+          label: `${name}(${id}, ${w.name})`,
+          resource,
+          apply: () => {
+            const bad = refuse(w, kernel.current())
+            if (bad !== undefined) return { queued: false, bad }
+            if (delayMs === undefined || delayMs <= 0) return { queued: enqueue(w) }
+            if (queue.some((i) => i.work === w) || armed.has(w)) return { queued: false }
+            armed.set(
+              w,
+              kernel.timer(delayMs, () => {
+                armed.delete(w)
+                enqueue(w)
+              })
+            )
+            return { queued: true }
+          },
+          show: (r) => (r.queued ? "true" : "false")
+        }),
+        (r) => (r.bad !== undefined ? Effect.as(kernel.warn(r.bad), false) : Effect.succeed(r.queued))
+      )
+    const touch = (mode: LockEvent["mode"]): LockEvent => ({ type: "touch", lockClass, resource: id, mode })
+    const waitFor = (name: string, label: string, until: () => boolean, events: ReadonlyArray<LockEvent>) =>
+      kernel.point<void>({ name, label, resource, waitKind: name, enabled: until, apply: () => undefined, lockEvents: () => events })
+
+    const worker = (self: string) =>
+      Effect.gen(function* () {
+        while (true) {
+          const item = yield* kernel.point<Item | undefined>({
+            name: "worker_thread",
+            label: `worker_thread(${id})`,
+            resource,
+            idle: true,
+            waitKind: "idle",
+            enabled: () => (destroyed && queue.length === 0) || queue.some((i) => !running.has(i.work)),
+            apply: () => {
+              const i = queue.findIndex((q) => !running.has(q.work))
+              if (i < 0) return undefined
+              const [taken] = queue.splice(i, 1)
+              running.set(taken!.work, { worker: self, seq: taken!.seq })
+              return taken
+            },
+            show: (i) => i?.work.name ?? "exit",
+            holds: (i): ReadonlyArray<HeldLock> =>
+              i === undefined
+                ? []
+                : [
+                    { resource: id, lockClass, mode: "write" },
+                    { resource: `${id}:${i.work.name}`, lockClass: workClass(i.work), mode: "write" }
+                  ],
+            lockEvents: (i): ReadonlyArray<LockEvent> =>
+              i === undefined
+                ? []
+                : [
+                    { type: "acquire", lockClass, resource: id, mode: "write" },
+                    { type: "acquire", lockClass: workClass(i.work), resource: `${id}:${i.work.name}`, mode: "write" }
+                  ]
+          })
+          if (item === undefined) return
+          yield* kernel.call("workqueue", "process_one_work", item.work.fn)
+          yield* kernel.point<void>({
+            name: "work_done",
+            label: `work_done(${id}, ${item.work.name})`,
+            resource,
+            releases: () => [`${id}:${item.work.name}`, id],
+            apply: () => {
+              running.delete(item.work)
+            },
+            lockEvents: () => [
+              { type: "release", lockClass: workClass(item.work), resource: `${id}:${item.work.name}`, mode: "write" },
+              { type: "release", lockClass, resource: id, mode: "write" }
+            ]
+          })
+        }
+      })
+    for (let i = 0; i < maxActive; i++) {
+      // The worker learns its (unique) task name once spawned.
+      let self = ""
+      const handle: TaskHandle = yield* kernel.spawn(
+        maxActive === 1 ? `${id}-worker` : `${id}-worker/${i}`,
+        Effect.suspend(() => worker(self)),
+        {
+          daemon: true
+        }
+      )
+      self = handle.name
+      workers.push(handle.name)
+    }
+
+    const flushWorkMode: LockEvent["mode"] = ordered ? "write" : "recursive-read"
+    return {
+      ...resource,
+      pendingCount: () => queue.length + armed.size,
+      runningCount: () => running.size,
+      isDestroyed: () => destroyed,
+      queueWork: (w) => queueOp("queue_work", w, undefined),
+      queueDelayedWork: (w, delayMs) => queueOp("queue_delayed_work", w, delayMs),
+      flush: Effect.suspend(() => {
+        const upTo = seq
+        return waitFor("flush_workqueue", `flush_workqueue(${id})`, () => !inflightUpTo(upTo), [touch("write")])
+      }),
+      destroy: Effect.gen(function* () {
+        yield* kernel.point<void>({
+          name: "drain_workqueue",
+          label: `drain_workqueue(${id})`,
+          resource,
+          apply: () => {
+            draining = true
+            for (const disarm of armed.values()) disarm()
+            armed.clear()
+          }
+        })
+        yield* waitFor("destroy_workqueue", `destroy_workqueue(${id})`, () => queue.length === 0 && running.size === 0, [touch("write")])
+        yield* kernel.point<void>({
+          name: "destroy_workqueue",
+          label: `destroy_workqueue(${id}) done`,
+          resource,
+          apply: () => {
+            destroyed = true
+          }
+        })
+      }),
+      flushWork: (w) =>
+        Effect.suspend(() => {
+          const upTo = lastSeq.get(w) ?? 0
+          const busy = () => queue.some((i) => i.work === w && i.seq <= upTo) || (running.get(w)?.seq ?? Infinity) <= upTo
+          const waited = busy()
+          const events: ReadonlyArray<LockEvent> = [
+            { type: "touch", lockClass: workClass(w), resource: `${id}:${w.name}`, mode: "write" },
+            touch(flushWorkMode)
+          ]
+          return Effect.as(
+            waitFor("flush_work", `flush_work(${w.name})`, () => !busy(), events),
+            waited
+          )
+        }),
+      cancelWorkSync: (w) =>
+        Effect.gen(function* () {
+          const wasPending = yield* kernel.point<boolean>({
+            name: "cancel_work_sync",
+            label: `cancel_work_sync(${w.name})`,
+            resource,
+            apply: () => {
+              const disarm = armed.get(w)
+              if (disarm !== undefined) {
+                disarm()
+                armed.delete(w)
+                return true
+              }
+              const i = queue.findIndex((q) => q.work === w)
+              if (i >= 0) queue.splice(i, 1)
+              return i >= 0
+            },
+            show: (b) => (b ? "true" : "false")
+          })
+          if (running.has(w)) {
+            yield* waitFor("cancel_work_sync", `cancel_work_sync(${w.name}) wait`, () => !running.has(w), [
+              { type: "touch", lockClass: workClass(w), resource: `${id}:${w.name}`, mode: "write" }
+            ])
+          }
+          return wasPending
+        })
+    }
+  })
