@@ -1,6 +1,6 @@
+import { Explorer } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Explorer } from "@drvmodel/core"
 import { abba, abbaFixed } from "../../../examples/classic/abba.ts"
 import { lostUpdate, lostUpdateFixed } from "../../../examples/classic/lost-update.ts"
 
@@ -20,15 +20,19 @@ describe("classic patterns", () => {
             ["thread-2", "A", "thread-1"]
           ]
         )
-        assert.deepStrictEqual(problem.blocked.map((b) => [b.task, b.holds]), [
-          ["thread-1", ["A"]],
-          ["thread-2", ["B"]]
-        ])
+        assert.deepStrictEqual(
+          problem.blocked.map((b) => [b.task, b.holds]),
+          [
+            ["thread-1", ["A"]],
+            ["thread-2", ["B"]]
+          ]
+        )
       }
       const fixed = Explorer.explore(abbaFixed, Explorer.options({ strategy: "dfs", preemptions: 3 }))
       assert.strictEqual(fixed.counterexamples.length, 0)
       assert.deepStrictEqual(fixed.coverage, { _tag: "Bounded", exhausted: true, preemptionBound: 3, truncatedRuns: 0 })
-    }))
+    })
+  )
 
   it.effect("lost update: read-then-set loses an increment; atomic_inc does not", () =>
     Effect.sync(() => {
@@ -40,5 +44,6 @@ describe("classic patterns", () => {
       const fixed = Explorer.explore(lostUpdateFixed, Explorer.options({ strategy: "dfs" }))
       assert.strictEqual(fixed.counterexamples.length, 0)
       assert.strictEqual(fixed.stopped, "exhausted")
-    }))
+    })
+  )
 })
