@@ -357,4 +357,27 @@ describe("livelock", () => {
       )
     })
   )
+
+  it.effect("a try that gives up and returns ends the retry streak: later work is progress", () =>
+    Effect.sync(() => {
+      const s = scenario(
+        "give-up",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const m = yield* Mutex.make("m")
+          const counter = yield* Atomic.make("counter", 0)
+          yield* m.lock
+          // Like mlx5_do_bond_work: trylock fails, the work gives up (requeues) and returns.
+          yield* kernel.call("lag", "mlx5_do_bond_work", Effect.asVoid(m.trylock))
+          for (let i = 0; i < 200; i++) yield* Atomic.inc(counter)
+          yield* m.unlock
+        })
+      )
+      const report = Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 3, livelockBound: 50 }))
+      assert.deepStrictEqual(
+        report.counterexamples.map((c) => c.kind),
+        []
+      )
+    })
+  )
 })

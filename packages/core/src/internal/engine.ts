@@ -85,6 +85,8 @@ interface Task {
   held: Array<HeldLock>
   stack: Array<string>
   retrying: boolean
+  /** Call depth at which the current retry streak began: leaving that function ends the streak. */
+  retryDepth: number
 }
 
 interface Timer {
@@ -234,6 +236,7 @@ export class Engine {
     let progress: boolean
     if (op.spin === "attempt") {
       progress = op.succeeded?.(result) ?? true
+      if (!progress && !task.retrying) task.retryDepth = task.stack.length
       task.retrying = !progress
     } else if (op.spin === "yield") progress = false
     else progress = !task.retrying
@@ -365,7 +368,7 @@ export class Engine {
   private newTask(name: string, daemon: boolean): Task {
     let unique = name
     for (let n = 2; this.byName.has(unique); n++) unique = `${name}#${n}`
-    const task: Task = { name: unique, daemon, pending: undefined, done: false, held: [], stack: [], retrying: false }
+    const task: Task = { name: unique, daemon, pending: undefined, done: false, held: [], stack: [], retrying: false, retryDepth: 0 }
     this.tasks.push(task)
     this.byName.set(unique, task)
     return task
@@ -456,6 +459,8 @@ export class Engine {
         return Effect.onExit(body, () =>
           Effect.sync(() => {
             task.stack.pop()
+            // Returning from the function that began a retry streak means the loop was left (gave up or requeued).
+            if (task.retrying && task.stack.length < task.retryDepth) task.retrying = false
             this.trace.push({ step: this.step, time: this.now, kind: "return", task: task.name, name: fn, component })
           })
         )
