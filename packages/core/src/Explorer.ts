@@ -21,6 +21,24 @@ import { Trace } from "./Trace.ts"
 export { ScheduleDivergence }
 
 /**
+ * Raised when replaying a found schedule does not reproduce its trace: the
+ * model reads something the explorer does not control (real time, Math.random,
+ * module-level state carried between runs, a fiber started outside Kernel.spawn).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class Nondeterminism extends Error {
+  override readonly name = "Nondeterminism"
+}
+
+const firstDifference = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): number => {
+  const n = Math.max(a.length, b.length)
+  for (let i = 0; i < n; i++) if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) return i
+  return -1
+}
+
+/**
  * A scenario: a named, documented workload. `program` runs as the task
  * `setup`: it builds the model, registers invariants and spawns the threads
  * of control.
@@ -293,6 +311,14 @@ export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}
     if (result.outcome._tag === "Found") {
       const sig = signatureOf(result.outcome.finding.problem)
       if (!found.has(sig) && found.size < o.maxFindings) {
+        // Determinism self-check: the schedule just recorded must reproduce the same trace.
+        const again = replay(scenario, result.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+        const at = firstDifference(result.trace, again.trace)
+        if (at >= 0) {
+          throw new Nondeterminism(
+            `scenario ${scenario.name}: replaying run ${runs - 1} diverged at trace event ${at}: ${JSON.stringify(result.trace[at])} vs ${JSON.stringify(again.trace[at])}`
+          )
+        }
         found.set(sig, {
           format: "drvmodel-counterexample/1",
           scenario: scenario.name,

@@ -152,7 +152,7 @@ export class Kernel extends Context.Service<
     /** Park the current task at a scheduling point and perform `op` when picked. */
     readonly point: <A>(op: Op<A>) => Effect.Effect<A>
     /** Start an independent thread of control. Its first step is a scheduling point. */
-    readonly spawn: (name: string, body: Effect.Effect<void, unknown>, options?: SpawnOptions) => Effect.Effect<TaskHandle>
+    readonly spawn: (name: string, body: Effect.Effect<void, unknown, Kernel>, options?: SpawnOptions) => Effect.Effect<TaskHandle>
     /** Wait until a task has finished. */
     readonly join: (task: TaskHandle) => Effect.Effect<void>
     /** A nondeterministic data choice among `count` branches, made by the strategy. */

@@ -1,4 +1,4 @@
-import { Explorer, Finding } from "@drvmodel/core"
+import { Explorer, Finding, Kernel, Mutex } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { abba } from "../../../examples/classic/abba.ts"
@@ -52,6 +52,24 @@ describe("counterexamples", () => {
           JSON.stringify(c.schedule)
         )
       assert.deepStrictEqual(run(3), run(3))
+    })
+  )
+})
+
+describe("determinism self-check", () => {
+  it.effect("a model that carries state between runs is caught when its finding is replayed", () =>
+    Effect.sync(() => {
+      let runs = 0
+      const leaky = {
+        name: "leaky",
+        description: "deadlocks on its first run only, because it counts runs in module state",
+        program: Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const m = yield* Mutex.make("m")
+          if (runs++ === 0) yield* kernel.spawn("stuck", Effect.andThen(m.lock, m.lock))
+        })
+      }
+      assert.throws(() => Explorer.explore(leaky, Explorer.options({ schedules: 3 })), /scenario leaky: replaying run 0 diverged/)
     })
   )
 })

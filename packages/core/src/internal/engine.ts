@@ -411,13 +411,13 @@ export class Engine {
 
   private makeKernel(): Kernel["Service"] {
     const point = <A>(op: Op<A>): Effect.Effect<A> => Effect.withFiber((fiber) => this.parkAt(this.taskOf(fiber), op))
-    const spawn = (name: string, body: Effect.Effect<void, unknown>, options?: SpawnOptions) =>
+    const spawn = (name: string, body: Effect.Effect<void, unknown, Kernel>, options?: SpawnOptions) =>
       Effect.withFiber((parent) =>
         Effect.suspend(() => {
           const task = this.newTask(name, options?.daemon === true)
           const parentTask = this.byFiber.get(parent)
           this.trace.push({ step: this.step, time: this.now, kind: "spawn", task: parentTask?.name ?? "setup", name: task.name })
-          return Effect.forkDetach(Effect.andThen(this.parkAt(task, startOp), body)).pipe(
+          return Effect.forkDetach(Effect.andThen(this.parkAt(task, startOp), Effect.provideService(body, Kernel, kernel))).pipe(
             Effect.map((fiber): TaskHandle => {
               this.attach(task, fiber)
               return { name: task.name, isDone: () => task.done }
@@ -465,7 +465,7 @@ export class Engine {
           })
         )
       })
-    return Kernel.of({
+    const kernel: Kernel["Service"] = Kernel.of({
       point,
       spawn,
       join,
@@ -497,6 +497,7 @@ export class Engine {
         this.invariants.push(inv)
       }
     })
+    return kernel
   }
 
   private makeClock(kernel: Kernel["Service"]): Clock.Clock {
