@@ -1,30 +1,48 @@
 /**
  * The classic patterns as one model: each scenario has a `buggy` and a
  * `fixed` variant, so the findings matrix shows the fix.
+ *
+ * @since 0.1.0
  */
-import { type Model, type Scenario, UnknownName } from "@drvmodel/core"
-import { abba, abbaFixed } from "./abba.ts"
-import { lostUpdate, lostUpdateFixed } from "./lost-update.ts"
+import { type Model, UnknownName } from "@drvmodel/core"
+import { abbaPattern } from "./abba.ts"
+import { destroyConcurrentPattern, destroyOrderedPattern } from "./destroy-under-lock.ts"
+import { flushConcurrentPattern, flushOrderedPattern } from "./flush-under-lock.ts"
+import { lostUpdatePattern } from "./lost-update.ts"
+import type { Pattern } from "./pattern.ts"
+import { trylockLivelockPattern } from "./trylock-livelock.ts"
 
-const table: ReadonlyArray<{
-  readonly buggy: Scenario
-  readonly fixed: Scenario
-  readonly invariants: Model["scenarios"][number]["invariants"]
-}> = [
-  { buggy: abba, fixed: abbaFixed, invariants: [] },
-  {
-    buggy: lostUpdate,
-    fixed: lostUpdateFixed,
-    invariants: [{ name: "no-lost-update", description: "once both threads finish, the counter is 2" }]
-  }
+/**
+ * Every classic pattern, in the order the examples present them.
+ *
+ * @example
+ * ```ts
+ * import { patterns } from "./model.ts"
+ * patterns.map((p) => p.name)
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export const patterns: ReadonlyArray<Pattern> = [
+  abbaPattern,
+  lostUpdatePattern,
+  flushOrderedPattern,
+  flushConcurrentPattern,
+  destroyOrderedPattern,
+  destroyConcurrentPattern,
+  trylockLivelockPattern
 ]
 
 /**
+ * The classic patterns as a model with variants `buggy` and `fixed`.
+ *
  * @example
  * ```ts
  * import { classic } from "@drvmodel/examples"
  * const s = classic.scenario("abba", "fixed")
  * ```
+ * @category models
+ * @since 0.1.0
  */
 export const classic: Model = {
   name: "classic",
@@ -33,22 +51,22 @@ export const classic: Model = {
     { name: "buggy", description: "the pattern with its bug" },
     { name: "fixed", description: "the pattern fixed" }
   ],
-  scenarios: table.map((t) => ({
-    name: t.buggy.name,
-    description: t.buggy.description,
-    defaults: { strategy: "dfs", preemptions: 2, schedules: 2000 },
-    invariants: t.invariants
+  scenarios: patterns.map((p) => ({
+    name: p.name,
+    description: p.description,
+    defaults: p.defaults,
+    invariants: p.invariants
   })),
   scenario: (name, variant) => {
-    const entry = table.find((t) => t.buggy.name === name)
+    const entry = patterns.find((p) => p.name === name)
     if (entry === undefined)
       throw new UnknownName(
         "scenario",
         name,
-        table.map((t) => t.buggy.name)
+        patterns.map((p) => p.name)
       )
     if (variant !== "buggy" && variant !== "fixed") throw new UnknownName("variant", variant, ["buggy", "fixed"])
     const s = variant === "buggy" ? entry.buggy : entry.fixed
-    return { ...s, name }
+    return { ...s, name, defaults: entry.defaults }
   }
 }
