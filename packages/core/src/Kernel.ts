@@ -115,7 +115,10 @@ export interface Op<A> {
  * @since 0.1.0
  */
 export interface SpawnOptions {
-  /** A daemon (workqueue worker) may stay parked on an idle op at quiescence. */
+  /**
+   * A daemon (workqueue worker) may stay parked on an idle op at quiescence, and
+   * starts without a "start" step: its code up to its first point must be local.
+   */
   readonly daemon?: boolean
 }
 

@@ -87,6 +87,8 @@ interface Task {
   retrying: boolean
   /** Call depth at which the current retry streak began: leaving that function ends the streak. */
   retryDepth: number
+  /** Step at which the task last ran (fair suffix: least recently run first). */
+  lastRun: number
 }
 
 interface Timer {
@@ -174,8 +176,15 @@ export class Engine {
   private drive(): Outcome {
     this.scheduler.dispatcher.flush()
     if (this.finding) return { _tag: "Found", finding: this.finding }
-    const safety = this.invariants.filter((i) => i.when === "safety")
+    // Invariants may be registered at any step (typically by `setup` after its
+    // first point), so the safety list is refreshed whenever it grows.
+    let safety: ReadonlyArray<Invariant> = []
+    let known = -1
     while (true) {
+      if (known !== this.invariants.length) {
+        known = this.invariants.length
+        safety = this.invariants.filter((i) => i.when === "safety")
+      }
       const broken = this.checkAll(safety)
       if (broken) return { _tag: "Found", finding: broken }
       let enabled = this.enabled()
@@ -185,6 +194,14 @@ export class Engine {
       }
       if (enabled.length === 0) return this.quiescent()
       if (this.step >= this.options.maxSteps) return { _tag: "StepLimit" }
+      // Fair suffix: once the run has made no progress for half the livelock bound, the
+      // least recently run task goes next (round robin). A livelock is then reported only
+      // if it persists under fair scheduling; starving a lock holder is not a livelock.
+      if (this.stepsSinceProgress >= this.options.livelockBound / 2 && enabled.length > 1) {
+        let fair = enabled[0]!
+        for (const t of enabled) if (t.lastRun < fair.lastRun) fair = t
+        enabled = [fair]
+      }
       const current = this.last !== undefined && enabled.includes(this.last) ? this.last.name : undefined
       const index = this.chooser.pick({
         step: this.step,
@@ -263,6 +280,7 @@ export class Engine {
         o.onOp({ task: task.name, op, lockEvents, heldBefore, func: event.func, step: this.step })
       }
     }
+    task.lastRun = this.step
     this.step++
     this.last = task
     resume(Effect.succeed(result))
@@ -312,6 +330,11 @@ export class Engine {
     const described = live.map((t) => this.describeBlocked(t))
     const spinning = described.filter((_, i) => live[i]!.retrying).map((b) => ({ ...b, spinning: true }))
     const blocked = described.filter((_, i) => !live[i]!.retrying)
+    // Only tasks that cannot run wait for anyone: an enabled pending op (an unlock) is no wait.
+    const waiting = blocked.filter((_, i) => {
+      const op = live.filter((t) => !t.retrying)[i]!.pending?.op
+      return op !== undefined && !this.isEnabled(op)
+    })
     return {
       _tag: "Found",
       finding: this.makeFinding({
@@ -319,7 +342,7 @@ export class Engine {
         reason: "no-progress",
         spinning,
         blocked,
-        cycle: findCycle(blocked),
+        cycle: findCycle(waiting),
         steps: this.stepsSinceProgress
       })
     }
@@ -368,7 +391,17 @@ export class Engine {
   private newTask(name: string, daemon: boolean): Task {
     let unique = name
     for (let n = 2; this.byName.has(unique); n++) unique = `${name}#${n}`
-    const task: Task = { name: unique, daemon, pending: undefined, done: false, held: [], stack: [], retrying: false, retryDepth: 0 }
+    const task: Task = {
+      name: unique,
+      daemon,
+      pending: undefined,
+      done: false,
+      held: [],
+      stack: [],
+      retrying: false,
+      retryDepth: 0,
+      lastRun: -1
+    }
     this.tasks.push(task)
     this.byName.set(unique, task)
     return task
@@ -417,7 +450,9 @@ export class Engine {
           const task = this.newTask(name, options?.daemon === true)
           const parentTask = this.byFiber.get(parent)
           this.trace.push({ step: this.step, time: this.now, kind: "spawn", task: parentTask?.name ?? "setup", name: task.name })
-          return Effect.forkDetach(Effect.andThen(this.parkAt(task, startOp), Effect.provideService(body, Kernel, kernel))).pipe(
+          // A daemon's code up to its first point is local bookkeeping: it needs no "start" step.
+          const first = task.daemon ? Effect.void : this.parkAt(task, startOp)
+          return Effect.forkDetach(Effect.andThen(first, Effect.provideService(body, Kernel, kernel))).pipe(
             Effect.map((fiber): TaskHandle => {
               this.attach(task, fiber)
               return { name: task.name, isDone: () => task.done }

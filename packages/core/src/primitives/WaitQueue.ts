@@ -96,7 +96,9 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
               entry.woken = false
               return "again"
             },
-            show: (r) => r
+            show: (r) => r,
+            // A wait as a touch of the queue's class (lock-order analysis ignores timed waits).
+            lockEvents: () => [{ type: "touch", lockClass, resource: id, mode: "write" }]
           })
           if (r === "ready") return remaining()
           if (r === "timeout") return 0

@@ -171,17 +171,24 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
     const waitFor = (name: string, label: string, until: () => boolean, events: ReadonlyArray<LockEvent>) =>
       kernel.point<void>({ name, label, resource, waitKind: name, enabled: until, apply: () => undefined, lockEvents: () => events })
 
+    // Idle workers are interchangeable: only the first idle one (in creation order) may take
+    // the next item or exit. A sound symmetry reduction that keeps DFS over concurrent queues
+    // from exploring which identical worker runs an item.
+    const idle = new Set<string>()
+    const firstIdle = () => workers.find((w) => idle.has(w))
     const worker = (self: string) =>
       Effect.gen(function* () {
         while (true) {
+          idle.add(self)
           const item = yield* kernel.point<Item | undefined>({
             name: "worker_thread",
             label: `worker_thread(${id})`,
             resource,
             idle: true,
             waitKind: "idle",
-            enabled: () => (destroyed && queue.length === 0) || queue.some((i) => !running.has(i.work)),
+            enabled: () => firstIdle() === self && ((destroyed && queue.length === 0) || queue.some((i) => !running.has(i.work))),
             apply: () => {
+              idle.delete(self)
               const i = queue.findIndex((q) => !running.has(q.work))
               if (i < 0) return undefined
               const [taken] = queue.splice(i, 1)
@@ -196,11 +203,14 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
                     { resource: id, lockClass, mode: "write" },
                     { resource: `${id}:${i.work.name}`, lockClass: workClass(i.work), mode: "write" }
                   ],
+            // lockdep: process_one_work takes the queue's map as a recursive read on a
+            // concurrent queue (lock_map_acquire_read), so flushing a sibling item from
+            // an item (a recursive-read touch) is not recursive locking.
             lockEvents: (i): ReadonlyArray<LockEvent> =>
               i === undefined
                 ? []
                 : [
-                    { type: "acquire", lockClass, resource: id, mode: "write" },
+                    { type: "acquire", lockClass, resource: id, mode: ordered ? "write" : "recursive-read" },
                     { type: "acquire", lockClass: workClass(i.work), resource: `${id}:${i.work.name}`, mode: "write" }
                   ]
           })
@@ -216,7 +226,7 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
             },
             lockEvents: () => [
               { type: "release", lockClass: workClass(item.work), resource: `${id}:${item.work.name}`, mode: "write" },
-              { type: "release", lockClass, resource: id, mode: "write" }
+              { type: "release", lockClass, resource: id, mode: ordered ? "write" : "recursive-read" }
             ]
           })
         }
@@ -299,12 +309,12 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
               if (i >= 0) queue.splice(i, 1)
               return i >= 0
             },
-            show: (b) => (b ? "true" : "false")
+            show: (b) => (b ? "true" : "false"),
+            // __flush_work() touches the item's map even when it is idle (since 5.18).
+            lockEvents: () => [{ type: "touch", lockClass: workClass(w), resource: `${id}:${w.name}`, mode: "write" }]
           })
           if (running.has(w)) {
-            yield* waitFor("cancel_work_sync", `cancel_work_sync(${w.name}) wait`, () => !running.has(w), [
-              { type: "touch", lockClass: workClass(w), resource: `${id}:${w.name}`, mode: "write" }
-            ])
+            yield* waitFor("cancel_work_sync", `cancel_work_sync(${w.name}) wait`, () => !running.has(w), [])
           }
           return wasPending
         })

@@ -3,7 +3,9 @@
  * highest-priority runnable task, and lower the running task's priority at
  * d-1 random change points. A bug of depth d among n tasks and k steps is hit
  * by one run with probability at least 1/(n·k^(d-1)). k is learned from the
- * longest run so far, as shuttle does.
+ * longest run so far, as shuttle does: the first run has no change points
+ * and measures it (a fixed guess longer than the runs would put most change
+ * points after the end of the run).
  *
  * @since 0.1.0
  */
@@ -20,14 +22,13 @@ import type { Strategy } from "../Strategy.ts"
  * @since 0.1.0
  */
 export const make = (options: { readonly seed: number; readonly depth: number; readonly initialSteps?: number }): Strategy => {
-  let run = 0
-  let maxSteps = Math.max(1, options.initialSteps ?? 50)
+  const rng = Prng.make(options.seed)
+  let maxSteps = Math.max(0, options.initialSteps ?? 0)
   let maxTasks = 0
   const depth = Math.max(1, options.depth)
   return {
     name: "pct",
     next: () => {
-      const rng = Prng.make(`${options.seed}:${run++}`)
       const priority = new Map<string, number>()
       // d-1 distinct change points in [0, k).
       const changes = new Map<number, number>()

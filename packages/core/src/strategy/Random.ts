@@ -1,6 +1,7 @@
 /**
  * Seeded uniform random scheduling: at each point every runnable task is
- * equally likely. Run `i` of seed `s` uses the random stream `s:i`.
+ * equally likely. One random stream per exploration, so a seed determines
+ * every run (a single run is replayed from its recorded schedule).
  *
  * @since 0.1.0
  */
@@ -17,11 +18,10 @@ import type { Strategy } from "../Strategy.ts"
  * @since 0.1.0
  */
 export const make = (options: { readonly seed: number }): Strategy => {
-  let run = 0
+  const rng = Prng.make(options.seed)
   return {
     name: "random",
     next: () => {
-      const rng = Prng.make(`${options.seed}:${run++}`)
       return {
         pick: (point) => rng.int(point.candidates.length),
         choose: (_label, count) => rng.int(count)
