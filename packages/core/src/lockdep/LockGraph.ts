@@ -1,0 +1,172 @@
+/**
+ * The lock-class dependency graph, as lockdep keeps it: a node per lock
+ * class, an edge `A -> B` whenever some task acquired (or touched) B while
+ * holding A. The graph outlives executions: an edge only has to occur once,
+ * in any task, in any run, for a cycle through it to be reported.
+ *
+ * Edges carry lockdep's dependency types (Boqun Feng's read/recursive-read
+ * rules, kernel/locking/lockdep.c): the holder side is exclusive (`E`, held
+ * for write) or shared (`S`, held for read of either kind), the acquired side
+ * is non-recursive (`N`: write, or a read that a waiting writer blocks) or
+ * recursive (`R`: a read that only a writer blocks). A cycle can deadlock iff
+ * it is *strong*: no edge that arrives as `R` at a class is followed by an
+ * edge that leaves that class as `S` (read after recursive read never blocks).
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Acquisition mode of a lock event, as in `LockEvent.mode`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Mode = "write" | "read" | "recursive-read"
+
+/**
+ * Lockdep's dependency type: holder side `E`/`S`, acquired side `N`/`R`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type DepType = "EN" | "ER" | "SN" | "SR"
+
+/**
+ * The dependency type of "acquire `next` (mode) while holding `held` (mode)".
+ *
+ * @example
+ * ```ts
+ * import { LockOrder } from "@drvmodel/core"
+ * LockOrder.depType("read", "recursive-read") // => "SR"
+ * ```
+ * @category getters
+ * @since 0.1.0
+ */
+export const depType = (held: Mode, next: Mode): DepType =>
+  `${held === "write" ? "E" : "S"}${next === "recursive-read" ? "R" : "N"}` as DepType
+
+/**
+ * Where one dependency was first created: the task that held `from` and
+ * acquired `to`, the innermost modelled function, the step and run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Occurrence {
+  readonly type: DepType
+  /** Mode in which `to` was acquired. */
+  readonly mode: Mode
+  readonly task: string
+  readonly func: string | undefined
+  /** Step of the acquisition of `to` within its run. */
+  readonly step: number
+  /** Index (0-based) of the execution in which it occurred. */
+  readonly run: number
+  /** Label of the operation that acquired or touched `to`: `mutex_lock(B)`, `destroy_workqueue(wq)`. */
+  readonly op: string
+  /** `acquire` or `touch` (flush, drain, cancel, wait), or `signal` (complete / wake_up under a lock). */
+  readonly via: "acquire" | "touch" | "signal"
+  readonly fromResource: string
+  readonly toResource: string
+  /** Where the task acquired `from`: operation label, step, function. */
+  readonly fromOp: string
+  readonly fromStep: number
+  readonly fromFunc: string | undefined
+}
+
+/**
+ * One edge of the graph with its first occurrences: the first one of each
+ * dependency type, and the first one by each task (at most `MAX_OCCURRENCES`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Dependency {
+  readonly from: string
+  readonly to: string
+  readonly types: ReadonlySet<DepType>
+  readonly occurrences: ReadonlyArray<Occurrence>
+}
+
+/** Occurrences kept per edge: enough to name every task of a small model, bounded for long explorations. */
+const MAX_OCCURRENCES = 8
+
+interface MutableDependency {
+  readonly from: string
+  readonly to: string
+  readonly types: Set<DepType>
+  readonly occurrences: Array<Occurrence>
+  readonly seen: Set<string>
+}
+
+/**
+ * The graph. Mutable and cheap to update: one map lookup per (held, acquired)
+ * pair, occurrences recorded only the first time a (type, task) pair is seen.
+ *
+ * @example
+ * ```ts
+ * import { LockOrder } from "@drvmodel/core"
+ * const graph = new LockOrder.LockGraph()
+ * graph.classes.size // => 0
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export class LockGraph {
+  /** Every class ever acquired or touched. */
+  readonly classes = new Set<string>()
+  private readonly out = new Map<string, Map<string, MutableDependency>>()
+  /** Executions observed (run boundaries seen by the observer). */
+  runs = 0
+  /** Operations observed. */
+  ops = 0
+
+  /** Records `from -> to`; returns true if the edge or its (type, task) occurrence is new. */
+  add(occurrence: Occurrence & { readonly from: string; readonly to: string }): boolean {
+    const { from, to } = occurrence
+    let row = this.out.get(from)
+    if (row === undefined) {
+      row = new Map()
+      this.out.set(from, row)
+    }
+    let dep = row.get(to)
+    if (dep === undefined) {
+      dep = { from, to, types: new Set(), occurrences: [], seen: new Set() }
+      row.set(to, dep)
+    }
+    const typeIsNew = !dep.types.has(occurrence.type)
+    dep.types.add(occurrence.type)
+    const key = `${occurrence.type}|${occurrence.task}`
+    if (dep.seen.has(key)) return typeIsNew
+    dep.seen.add(key)
+    // The first occurrence of a type is always kept; per-task ones while there is room.
+    if (typeIsNew || dep.occurrences.length < MAX_OCCURRENCES) {
+      const { from: _f, to: _t, ...rest } = occurrence
+      dep.occurrences.push(rest)
+    }
+    return true
+  }
+
+  /** Notes a class (so that classes with no dependency still count). */
+  touchClass(lockClass: string): void {
+    this.classes.add(lockClass)
+  }
+
+  /** The edge `from -> to`, if recorded. */
+  edge(from: string, to: string): Dependency | undefined {
+    return this.out.get(from)?.get(to)
+  }
+
+  /** Edges leaving `from`. */
+  successors(from: string): ReadonlyArray<Dependency> {
+    const row = this.out.get(from)
+    return row === undefined ? [] : [...row.values()]
+  }
+
+  /** Every edge, in insertion order. */
+  dependencies(): ReadonlyArray<Dependency> {
+    const all: Array<Dependency> = []
+    for (const row of this.out.values()) for (const d of row.values()) all.push(d)
+    return all
+  }
+}
