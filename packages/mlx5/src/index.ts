@@ -1,24 +1,45 @@
 /**
- * The mlx5 E-Switch representor lifecycle model (stub: being written).
+ * The mlx5 E-Switch representor lifecycle model: the driver before the
+ * series (`baseline`), each cumulative V1 patch level (`v1@1` … `v1@7`) and
+ * the `merged` net-next code, with named scenarios and the invariants of
+ * domain.md §5.1.
  *
  * @since 0.1.0
  */
 import { type Model, UnknownName } from "@drvmodel/core"
+import { scenarioDefs, scenarioFor, scenarioInfos } from "./scenarios.ts"
+import { variantNamed, variants } from "./variant.ts"
 
-const variants = ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "merged"]
+export { INVARIANTS } from "./invariants.ts"
+export type { Variant } from "./variant.ts"
+export { variantNamed, variants } from "./variant.ts"
 
 /**
  * The model: variants (patch levels) and scenarios.
  *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * import { model } from "@drvmodel/mlx5"
+ * const s = model.scenario("teardown-with-pending-work", "baseline")
+ * const report = Explorer.explore(s, Explorer.options(s.defaults ?? {}))
+ * ```
  * @category models
  * @since 0.1.0
  */
 export const model: Model = {
   name: "mlx5",
-  description: "mlx5 E-Switch representor lifecycle and work-queue deadlock",
-  variants: variants.map((name) => ({ name, description: name })),
-  scenarios: [],
-  scenario: (name) => {
-    throw new UnknownName("scenario", name, [])
+  description: "mlx5 E-Switch representor lifecycle and work-queue deadlock (net/mlx5 V1 series, 7 patches, and the merged code)",
+  variants: variants.map((v) => ({ name: v.name, description: v.description })),
+  scenarios: scenarioInfos,
+  scenario: (name, variant) => {
+    const d = scenarioDefs.find((s) => s.name === name)
+    if (d === undefined)
+      throw new UnknownName(
+        "scenario",
+        name,
+        scenarioDefs.map((s) => s.name)
+      )
+    return scenarioFor(d, variantNamed(variant))
   }
 }

@@ -1,0 +1,274 @@
+/**
+ * Auxiliary devices and the representor drivers: mlx5_core's rescan
+ * (`mlx5_rescan_drivers_locked`) that adds / deletes the `.eth-rep` and
+ * `.rdma-rep` devices, the driver core's bind / unbind under the device lock,
+ * mlx5e's ETH representor driver and mlx5_ib's `mlx5r_rep_driver` with its
+ * REP_IB ops (ib_rep.c), including the shared-FDB peer (un)registration.
+ *
+ * @since 0.1.0
+ */
+import { Atomic } from "@drvmodel/core"
+import { Effect } from "effect"
+import { mlx5EswitchGetProtoDev, mlx5EswitchRegisterVportReps, mlx5EswitchUnregisterVportReps } from "./registry.ts"
+import type { Adev, AdevKind, AuxDriver, Dev, Esw, IbDev, Rep, RepOps, World } from "./world.ts"
+import { call, step } from "./world.ts"
+
+const ADD_ORDER: ReadonlyArray<AdevKind> = ["eth-rep", "rdma-rep"]
+
+/** `is_eth_rep_supported()` / `is_ib_rep_supported()`: reads the E-Switch mode (lockless on LAG paths). */
+const isSupported = (dev: Dev, kind: AdevKind): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    if (dev.flags.disableAllAdev) return false
+    if (kind === "rdma-rep" && dev.flags.disableIbAdev) return false
+    return (yield* dev.esw.mode.read) === "OFFLOADS"
+  })
+
+const driverOf = (w: World, kind: AdevKind): AuxDriver => (kind === "eth-rep" ? w.ethDriver : w.ibDriver)
+
+/** `auxiliary_device_add()`: publish, then `bus_probe_device()` under the device lock. */
+const deviceAdd = (w: World, adev: Adev) =>
+  call(
+    w,
+    "auxiliary",
+    "auxiliary_device_add",
+    Effect.gen(function* () {
+      yield* step(w, "device_add", `${adev.dev.name}.${adev.kind}`, () => void (adev.exists = true))
+      yield* deviceAttach(w, adev, driverOf(w, adev.kind))
+    })
+  )
+
+/** `__device_attach` / `__driver_attach`: bind under the device lock if live, unbound and the driver is registered. */
+const deviceAttach = (w: World, adev: Adev, drv: AuxDriver) =>
+  Effect.gen(function* () {
+    yield* adev.lock.lock
+    if (adev.exists && !adev.bound && (yield* drv.registered.read)) {
+      adev.bound = true
+      yield* call(w, "driver-core", "really_probe", drv.probe(adev))
+    }
+    yield* adev.lock.unlock
+  })
+
+/** `auxiliary_device_delete()`: mark dead and release the driver under the device lock. */
+const deviceDel = (w: World, adev: Adev) =>
+  call(
+    w,
+    "auxiliary",
+    "auxiliary_device_delete",
+    Effect.gen(function* () {
+      yield* adev.lock.lock
+      adev.exists = false
+      if (adev.bound) {
+        yield* call(w, "driver-core", "device_release_driver", driverOf(w, adev.kind).remove(adev))
+        adev.bound = false
+      }
+      yield* adev.lock.unlock
+    })
+  )
+
+/**
+ * `mlx5_rescan_drivers_locked()`: delete devices no longer supported (reverse
+ * order), then, unless DISABLE_ALL_ADEV, add the supported missing ones.
+ */
+export const mlx5RescanDriversLocked = (w: World, dev: Dev): Effect.Effect<void> =>
+  call(
+    w,
+    "mlx5_core",
+    "mlx5_rescan_drivers_locked",
+    Effect.gen(function* () {
+      for (const kind of [...ADD_ORDER].reverse()) {
+        const adev = dev.adevs[kind]
+        if (adev.exists && !(yield* isSupported(dev, kind))) yield* deviceDel(w, adev)
+      }
+      if (dev.flags.disableAllAdev) return
+      for (const kind of ADD_ORDER) {
+        const adev = dev.adevs[kind]
+        if (!adev.exists && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
+      }
+    })
+  )
+
+/** `auxiliary_driver_register()`: on the bus's driver list, then attach to every live device. */
+export const auxiliaryDriverRegister = (w: World, drv: AuxDriver): Effect.Effect<void> =>
+  call(
+    w,
+    "driver-core",
+    "auxiliary_driver_register",
+    Effect.gen(function* () {
+      yield* drv.registered.set(true)
+      for (const dev of w.devs) {
+        const adev = dev.adevs[drv.kind]
+        if (adev.exists) yield* deviceAttach(w, adev, drv) // klist walk: only published devices
+      }
+    })
+  )
+
+/** `auxiliary_driver_unregister()`: off the driver list, then detach from every bound device. */
+export const auxiliaryDriverUnregister = (w: World, drv: AuxDriver): Effect.Effect<void> =>
+  call(
+    w,
+    "driver-core",
+    "auxiliary_driver_unregister",
+    Effect.gen(function* () {
+      yield* drv.registered.set(false)
+      for (const dev of w.devs) {
+        const adev = dev.adevs[drv.kind]
+        if (!adev.bound) continue
+        yield* adev.lock.lock
+        if (adev.bound) {
+          yield* call(w, "driver-core", "device_release_driver", drv.remove(adev))
+          adev.bound = false
+        }
+        yield* adev.lock.unlock
+      }
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// mlx5e ETH representors
+
+/** mlx5e's REP_ETH ops: `mlx5e_vport_rep_load` / `mlx5e_vport_rep_unload` (netdev work as one step). */
+export const makeEthOps = (w: () => World): RepOps => ({
+  name: "mlx5e_rep_ops",
+  load: (_esw, rep) =>
+    call(
+      w(),
+      "mlx5e",
+      "mlx5e_vport_rep_load",
+      Effect.as(
+        step(w(), "register_netdev", `${rep.esw.name}:${rep.vport}`, () => void (rep.data.ETH.priv = `${rep.esw.name}:${rep.vport}`)),
+        0
+      )
+    ),
+  unload: (rep) =>
+    call(
+      w(),
+      "mlx5e",
+      "mlx5e_vport_rep_unload",
+      step(w(), "unregister_netdev", `${rep.esw.name}:${rep.vport}`, () => void (rep.data.ETH.priv = undefined))
+    )
+})
+
+/** mlx5e's `.eth-rep` auxiliary driver: probe registers REP_ETH, remove unregisters it. */
+export const makeEthDriver = (w: World): Effect.Effect<AuxDriver, never, import("@drvmodel/core").Kernel> =>
+  Effect.map(Atomic.make("mlx5e_rep_driver.registered", true), (registered) => ({
+    name: "mlx5e_rep",
+    kind: "eth-rep" as const,
+    registered,
+    probe: (adev: Adev) => call(w, "mlx5e", "mlx5e_rep_probe", mlx5EswitchRegisterVportReps(w, adev.dev.esw, w.ethOps, "ETH")),
+    remove: (adev: Adev) => call(w, "mlx5e", "mlx5e_rep_remove", mlx5EswitchUnregisterVportReps(w, adev.dev.esw, "ETH"))
+  }))
+
+// ---------------------------------------------------------------------------
+// mlx5_ib IB representors (ib_rep.c)
+
+const lagOf = (dev: Dev) => dev.lag
+/** `mlx5_lag_is_shared_fdb()` (lockless read of the LAG mode). */
+const isSharedFdb = (dev: Dev) => {
+  const lag = lagOf(dev)
+  return lag !== undefined && lag.mode !== "NONE"
+}
+const isMaster = (dev: Dev) => lagOf(dev)?.pfs[0] === dev
+const isMpesw = (dev: Dev) => lagOf(dev)?.mode === "MPESW"
+const peersOf = (dev: Dev) => (lagOf(dev)?.pfs ?? []).filter((p) => p !== dev)
+/** The peer walk of the master's uplink unload; `selfInPeerWalk` is scenario 7's what-if (see scenarios.ts). */
+const unloadPeersOf = (w: World, dev: Dev) => (w.selfInPeerWalk ? (lagOf(dev)?.pfs ?? []) : peersOf(dev))
+
+/** `mlx5_ib_set_vport_rep()`: attach a port of the (LAG master's) uplink IB device; -EINVAL if absent. */
+const mlx5IbSetVportRep = (w: World, lagMaster: Dev, rep: Rep) =>
+  call(
+    w,
+    "mlx5_ib",
+    "mlx5_ib_set_vport_rep",
+    Effect.gen(function* () {
+      const ibdev = yield* call(w, "eswitch", "mlx5_eswitch_uplink_get_proto_dev", mlx5EswitchGetProtoDev(w, lagMaster.esw, "uplink", "IB"))
+      if (ibdev === undefined || typeof ibdev === "string") return -22
+      rep.data.IB.priv = ibdev
+      yield* step(w, "ib_device_set_netdev", `${ibdev.id}, ${rep.esw.name}:${rep.vport}`)
+      return 0
+    })
+  )
+
+/** `mlx5_ib_register_peer_vport_reps()`: register REP_IB on each peer E-Switch (merged: `_nested`). */
+const mlx5IbRegisterPeerVportReps = (w: World, master: Dev) =>
+  call(
+    w,
+    "mlx5_ib",
+    "mlx5_ib_register_peer_vport_reps",
+    Effect.forEach(peersOf(master), (peer) => mlx5EswitchRegisterVportReps(w, peer.esw, w.ibOps, "IB", w.v.guard === "mutex"), {
+      discard: true
+    })
+  )
+
+/** `mlx5_ib_vport_rep_load()`. */
+const mlx5IbVportRepLoad = (w: World, esw: Esw, rep: Rep): Effect.Effect<number> =>
+  call(
+    w,
+    "mlx5_ib",
+    "mlx5_ib_vport_rep_load",
+    Effect.gen(function* () {
+      const dev = esw.dev
+      let lagMaster = dev
+      let newUplink = false
+      if (isSharedFdb(dev) && !isMaster(dev)) {
+        if (rep.vport === "uplink") {
+          if (!isMpesw(dev)) return 0 // non-master uplink shares the master's IB device
+          newUplink = true
+        }
+        lagMaster = lagOf(dev)!.pfs[0]!
+      }
+      if (!(rep.vport === "uplink" && !newUplink)) return yield* mlx5IbSetVportRep(w, lagMaster, rep)
+      const ibdev: IbDev = { id: `ibdev${++w.ghost.ibdevSeq}(${dev.name})`, alive: true }
+      yield* step(w, "__mlx5_ib_add", ibdev.id)
+      rep.data.IB.priv = ibdev
+      if (isSharedFdb(lagMaster)) yield* mlx5IbRegisterPeerVportReps(w, lagMaster)
+      return 0
+    })
+  )
+
+/** `mlx5_ib_vport_rep_unload()`: the master uplink unregisters REP_IB on its peers, then removes the IB device. */
+const mlx5IbVportRepUnload = (w: World, rep: Rep): Effect.Effect<void> =>
+  call(
+    w,
+    "mlx5_ib",
+    "mlx5_ib_vport_rep_unload",
+    Effect.gen(function* () {
+      const mdev = rep.esw.dev
+      const ibdev = rep.data.IB.priv
+      if (ibdev === undefined || typeof ibdev === "string") return
+      if (isSharedFdb(mdev) && !isMaster(mdev) && rep.vport === "uplink" && !isMpesw(mdev)) return
+      yield* step(w, "ib_device_set_netdev", `${ibdev.id}, NULL`)
+      rep.data.IB.priv = undefined
+      if (rep.vport !== "uplink") return
+      if (isSharedFdb(mdev) && !isMaster(mdev)) return
+      if (isSharedFdb(mdev)) {
+        // "Called while the master E-Switch reps_lock is held."
+        for (const peer of unloadPeersOf(w, mdev)) yield* mlx5EswitchUnregisterVportReps(w, peer.esw, "IB", w.v.guard === "mutex")
+      }
+      yield* step(w, "__mlx5_ib_remove", ibdev.id, () => void (ibdev.alive = false))
+    })
+  )
+
+/** mlx5_ib's REP_IB ops. */
+export const makeIbOps = (w: () => World): RepOps => ({
+  name: "mlx5_ib_rep_ops",
+  load: (esw, rep) => mlx5IbVportRepLoad(w(), esw, rep),
+  unload: (rep) => mlx5IbVportRepUnload(w(), rep)
+})
+
+/** mlx5_ib's `mlx5r_rep_driver`: `mlx5r_rep_probe` registers REP_IB, `mlx5r_rep_remove` unregisters it. */
+export const makeIbDriver = (w: World, loaded: boolean): Effect.Effect<AuxDriver, never, import("@drvmodel/core").Kernel> =>
+  Effect.map(Atomic.make("mlx5r_rep_driver.registered", loaded), (registered) => ({
+    name: "mlx5r_rep",
+    kind: "rdma-rep" as const,
+    registered,
+    probe: (adev: Adev) => call(w, "mlx5_ib", "mlx5r_rep_probe", mlx5EswitchRegisterVportReps(w, adev.dev.esw, w.ibOps, "IB")),
+    remove: (adev: Adev) => call(w, "mlx5_ib", "mlx5r_rep_remove", mlx5EswitchUnregisterVportReps(w, adev.dev.esw, "IB"))
+  }))
+
+/** `modprobe mlx5_ib`: `mlx5r_rep_init()` → `auxiliary_driver_register()` (no devlink lock, no E-Switch lock). */
+export const modprobeMlx5Ib = (w: World): Effect.Effect<void> =>
+  call(w, "mlx5_ib", "mlx5r_rep_init", auxiliaryDriverRegister(w, w.ibDriver))
+
+/** `rmmod mlx5_ib`: `mlx5r_rep_cleanup()` → `auxiliary_driver_unregister()`. */
+export const rmmodMlx5Ib = (w: World): Effect.Effect<void> =>
+  call(w, "mlx5_ib", "mlx5r_rep_cleanup", auxiliaryDriverUnregister(w, w.ibDriver))

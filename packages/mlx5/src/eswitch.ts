@@ -1,0 +1,568 @@
+/**
+ * The E-Switch (eswitch.c, eswitch_offloads.c): mode, enable / disable /
+ * disable_sriov / cleanup, the devlink mode-set command and esw_mode_change,
+ * vport load/unload, the function-change (VF count) notifier and the work
+ * queue with its generation counter. Each function is named after its kernel
+ * counterpart; variant flags are consulted where domain.md §4 puts each rule.
+ *
+ * @since 0.1.0
+ */
+import { Atomic, Workqueue } from "@drvmodel/core"
+import { Effect } from "effect"
+import { mlx5RescanDriversLocked } from "./aux.ts"
+import { mlx5LagDisableChange, mlx5LagEnableChange } from "./lag.ts"
+import { mlx5EswOffloadsRepLoad, mlx5EswOffloadsRepUnload, repsBlock, repsUnblock } from "./registry.ts"
+import type { Esw, HostWork, Mode, Notifier, VportId, World } from "./world.ts"
+import { call, condResched, step, VF_VPORTS } from "./world.ts"
+
+const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
+
+// ---------------------------------------------------------------------------
+// EQ notifier chain (atomic notifier: RCU readers, synchronize_rcu on unregister)
+
+/** `mlx5_eq_notifier_register()`. */
+export const eqNotifierRegister = (w: World, nb: Notifier, epoch: number) =>
+  w.kernel.point<void>({
+    name: "mlx5_eq_notifier_register",
+    label: `mlx5_eq_notifier_register(${nb.name})`,
+    apply: () => {
+      nb.registered = true
+      nb.epoch = epoch
+    }
+  })
+
+/** `mlx5_eq_notifier_unregister()` = `atomic_notifier_chain_unregister()`, which waits in `synchronize_rcu()`. */
+export const eqNotifierUnregister = (w: World, nb: Notifier) =>
+  Effect.gen(function* () {
+    yield* w.kernel.point<void>({
+      name: "atomic_notifier_chain_unregister",
+      label: `atomic_notifier_chain_unregister(${nb.name})`,
+      apply: () => void (nb.registered = false)
+    })
+    yield* w.kernel.point<void>({
+      name: "synchronize_rcu",
+      label: `synchronize_rcu(${nb.name})`,
+      waitKind: "rcu",
+      enabled: () => nb.inflight === 0,
+      apply: () => undefined
+    })
+  })
+
+/** `atomic_notifier_call_chain()` from the EQ (atomic context): runs `handler` if the block is registered. */
+export const eqNotifierCallChain = (w: World, nb: Notifier, handler: Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const on = yield* w.kernel.point<boolean>({
+      name: "atomic_notifier_call_chain",
+      label: `atomic_notifier_call_chain(${nb.name})`,
+      apply: () => {
+        if (nb.registered) nb.inflight++
+        return nb.registered
+      },
+      show: (b) => (b ? "delivered" : "no listener")
+    })
+    if (!on) return
+    yield* handler
+    yield* w.kernel.point<void>({ name: "rcu_read_unlock", label: `rcu_read_unlock(${nb.name})`, apply: () => void nb.inflight-- })
+  })
+
+// ---------------------------------------------------------------------------
+// Generation and work queue
+
+/** `atomic_inc(&esw->generation)` at a V1 operation boundary (patch 4). */
+const v1Bump = (w: World, esw: Esw) => (w.v.generationBumps === "v1" ? Effect.asVoid(Atomic.inc(esw.generation)) : Effect.void)
+
+/** Merged `mlx5_eswitch_invalidate_wq()`: `atomic_inc(generation)` + `wake_up_all(work_queue_wait)`. */
+const mergedInvalidate = (w: World, esw: Esw) =>
+  w.v.generationBumps === "merged"
+    ? fn(
+        w,
+        "mlx5_eswitch_invalidate_wq",
+        Effect.gen(function* () {
+          yield* Atomic.inc(esw.generation)
+          yield* esw.workQueueWait!.wakeUpAll
+        })
+      )
+    : Effect.void
+
+/**
+ * The staleness check under the devlink lock (`work_gen != generation`), as
+ * the atomic_read it is; when current, also checks the work-queue invariants
+ * at the instant `func` is about to run.
+ */
+const currentUnderLock = (w: World, esw: Esw, item: HostWork) =>
+  w.kernel.point<boolean>({
+    name: "atomic_read",
+    label: `atomic_read(${esw.generation.id})`,
+    resource: esw.generation,
+    apply: () => {
+      const gen = esw.generation.peek()
+      if (gen !== item.workGen) return false
+      const me = w.kernel.current()
+      if (esw.dev.devlink.owner() !== me)
+        w.ghost.stale.push(`${item.func} ran without the devlink lock (owner ${esw.dev.devlink.owner() ?? "nobody"})`)
+      if (esw.teardownEpoch > item.epoch)
+        w.ghost.postTeardown.push(
+          `${item.func} (queued at generation ${item.workGen} for configuration ${item.epoch}) runs on ${esw.name} in configuration ${esw.teardownEpoch}, after a teardown that began after it was queued`
+        )
+      return true
+    },
+    show: (b) => (b ? "current" : "stale")
+  })
+
+/**
+ * Patch 3 `esw_wq_handler()`: take the devlink lock (baseline way: blocking;
+ * patch 4: staleness check then devl_trylock + cond_resched; merged: the same
+ * loop sleeping in wait_event_timeout(60 ms)), re-check the generation, run
+ * `func`.
+ */
+const eswWqHandler = (w: World, esw: Esw, item: HostWork, func: Effect.Effect<void>) =>
+  fn(
+    w,
+    "esw_wq_handler",
+    Effect.gen(function* () {
+      const devlink = esw.dev.devlink
+      if (w.v.wqTrylock === "block") yield* devlink.lock
+      else {
+        while (true) {
+          if ((yield* esw.generation.read) !== item.workGen) return // stale: free without touching the lock
+          if (yield* devlink.trylock) break
+          if (w.v.wqTrylock === "spin") yield* condResched(w)
+          else yield* esw.workQueueWait!.waitEventTimeout(() => esw.generation.peek() !== item.workGen, "work_gen != generation", 60)
+        }
+      }
+      if (yield* currentUnderLock(w, esw, item)) yield* func
+      yield* devlink.unlock
+    })
+  )
+
+/**
+ * Patch 3 `mlx5_esw_add_work()`: stamp the current generation, queue
+ * `esw_wq_handler` for `func`. The single enqueue point.
+ */
+export const mlx5EswAddWork = (w: World, esw: Esw, funcName: string, func: Effect.Effect<void>, epoch?: number): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_esw_add_work",
+    Effect.gen(function* () {
+      const workGen = yield* esw.generation.read
+      const item: HostWork = { func: funcName, workGen, epoch: epoch ?? esw.teardownEpoch }
+      yield* esw.workQueue.queueWork(Workqueue.work(`esw_wq_handler(${funcName})`, eswWqHandler(w, esw, item, func)))
+    })
+  )
+
+/** `mlx5_esw_query_functions()`: a firmware command returning the host VF count. */
+const mlx5EswQueryFunctions = (w: World, esw: Esw) =>
+  Effect.map(
+    w.kernel.point<number>({
+      name: "mlx5_cmd_exec",
+      label: "mlx5_cmd_exec(QUERY_ESW_FUNCTIONS)",
+      apply: () => esw.dev.fw.hostNumVfs,
+      show: (n) => `host_num_of_vfs=${n}`
+    }),
+    (n) => n
+  )
+
+/** The VF-count change itself, with the devlink lock held (both generations of the code). */
+const vfsChanged = (w: World, esw: Esw, newNumVfs: number) =>
+  Effect.gen(function* () {
+    if (newNumVfs === esw.numVfs) return
+    yield* repsBlock(w, esw)
+    // Number of VFs can only change from "0 to x" or "x to 0".
+    if (esw.numVfs > 0) yield* mlx5EswitchUnloadVfVports(w, esw, esw.numVfs)
+    else {
+      const err = yield* mlx5EswitchLoadVfVports(w, esw, newNumVfs)
+      if (err !== 0) {
+        yield* repsUnblock(w, esw)
+        return
+      }
+    }
+    esw.numVfs = newNumVfs
+    yield* repsUnblock(w, esw)
+  })
+
+/** Patch 3+ `esw_vfs_changed_event_handler(esw)`: runs from esw_wq_handler with the devlink lock held. */
+const eswVfsChangedEventHandler = (w: World, esw: Esw) =>
+  fn(
+    w,
+    "esw_vfs_changed_event_handler",
+    Effect.gen(function* () {
+      const n = yield* mlx5EswQueryFunctions(w, esw)
+      yield* vfsChanged(w, esw, n)
+    })
+  )
+
+/** Baseline `esw_functions_changed_event_handler()` work: query FW, then `esw_vfs_changed_event_handler(esw, work_gen, out)`. */
+const eswFunctionsChangedEventHandler = (w: World, esw: Esw, item: HostWork) =>
+  fn(
+    w,
+    "esw_functions_changed_event_handler",
+    Effect.gen(function* () {
+      const n = yield* mlx5EswQueryFunctions(w, esw)
+      yield* fn(
+        w,
+        "esw_vfs_changed_event_handler",
+        Effect.gen(function* () {
+          yield* esw.dev.devlink.lock // blocking devl_lock: the staleness check is after it (defect a)
+          if (yield* currentUnderLock(w, esw, item)) yield* vfsChanged(w, esw, n)
+          yield* esw.dev.devlink.unlock
+        })
+      )
+    })
+  )
+
+/** `mlx5_esw_funcs_changed_handler()`: the ESW_FUNCTIONS_CHANGED EQ notifier (atomic context). */
+export const mlx5EswFuncsChangedHandler = (w: World, esw: Esw): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_esw_funcs_changed_handler",
+    w.v.wqDispatch
+      ? mlx5EswAddWork(w, esw, "esw_vfs_changed_event_handler", eswVfsChangedEventHandler(w, esw), esw.funcsNb?.epoch)
+      : Effect.gen(function* () {
+          const workGen = yield* esw.generation.read
+          const item: HostWork = { func: "esw_functions_changed_event_handler", workGen, epoch: esw.funcsNb?.epoch ?? esw.teardownEpoch }
+          yield* esw.workQueue.queueWork(
+            Workqueue.work("esw_functions_changed_event_handler", eswFunctionsChangedEventHandler(w, esw, item))
+          )
+        })
+  )
+
+/** The firmware raising ESW_FUNCTIONS_CHANGED after the host changed its VF count. */
+export const firmwareHostVfsChanged = (w: World, esw: Esw, hostNumVfs: number): Effect.Effect<void> =>
+  call(
+    w,
+    "firmware",
+    "ESW_FUNCTIONS_CHANGED",
+    Effect.gen(function* () {
+      yield* step(w, "fw_host_sriov", `host_num_of_vfs=${hostNumVfs}`, () => void (esw.dev.fw.hostNumVfs = hostNumVfs))
+      if (esw.funcsNb) yield* eqNotifierCallChain(w, esw.funcsNb, mlx5EswFuncsChangedHandler(w, esw))
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// Vports
+
+const vportEnable = (w: World, esw: Esw, vp: VportId) =>
+  fn(
+    w,
+    "mlx5_esw_vport_enable",
+    step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, enable)`, () => void (esw.enabled[vp] = true))
+  )
+const vportDisable = (w: World, esw: Esw, vp: VportId) =>
+  fn(
+    w,
+    "mlx5_esw_vport_disable",
+    step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, disable)`, () => void (esw.enabled[vp] = false))
+  )
+
+/** `mlx5_eswitch_load_pf_vf_vport()` / `mlx5_eswitch_load_sf_vport()`: enable, then (OFFLOADS) load its reps. */
+export const mlx5EswitchLoadVport = (w: World, esw: Esw, vp: VportId): Effect.Effect<number> =>
+  fn(
+    w,
+    vp === "sf1" ? "mlx5_eswitch_load_sf_vport" : "mlx5_eswitch_load_pf_vf_vport",
+    Effect.gen(function* () {
+      yield* vportEnable(w, esw, vp)
+      if ((yield* esw.mode.read) !== "OFFLOADS") return 0
+      const err = yield* mlx5EswOffloadsRepLoad(w, esw, vp)
+      if (err !== 0) yield* vportDisable(w, esw, vp)
+      return err
+    })
+  )
+
+/** `mlx5_eswitch_unload_pf_vf_vport()` / `mlx5_eswitch_unload_sf_vport()`. */
+export const mlx5EswitchUnloadVport = (w: World, esw: Esw, vp: VportId): Effect.Effect<void> =>
+  fn(
+    w,
+    vp === "sf1" ? "mlx5_eswitch_unload_sf_vport" : "mlx5_eswitch_unload_pf_vf_vport",
+    Effect.gen(function* () {
+      if (!esw.enabled[vp]) return
+      if ((yield* esw.mode.read) === "OFFLOADS") yield* mlx5EswOffloadsRepUnload(w, esw, vp)
+      yield* vportDisable(w, esw, vp)
+    })
+  )
+
+/** `mlx5_eswitch_load_vf_vports()`: on a failure, unload the VF vports again. */
+export const mlx5EswitchLoadVfVports = (w: World, esw: Esw, n: number): Effect.Effect<number> =>
+  fn(
+    w,
+    "mlx5_eswitch_load_vf_vports",
+    Effect.gen(function* () {
+      for (const vp of VF_VPORTS.slice(0, n)) {
+        const err = yield* mlx5EswitchLoadVport(w, esw, vp)
+        if (err !== 0) {
+          yield* mlx5EswitchUnloadVfVports(w, esw, n)
+          return err
+        }
+      }
+      return 0
+    })
+  )
+
+/** `mlx5_eswitch_unload_vf_vports()`. */
+export const mlx5EswitchUnloadVfVports = (w: World, esw: Esw, n: number): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_eswitch_unload_vf_vports",
+    Effect.forEach([...VF_VPORTS.slice(0, n)].reverse(), (vp) => mlx5EswitchUnloadVport(w, esw, vp), { discard: true })
+  )
+
+// ---------------------------------------------------------------------------
+// Enable / disable
+
+/** `esw_offloads_enable()`: steering, uplink rep first, then PF/VF vports. */
+const eswOffloadsEnable = (w: World, esw: Esw) =>
+  fn(
+    w,
+    "esw_offloads_enable",
+    Effect.gen(function* () {
+      yield* step(w, "mlx5_cmd_exec", "esw_offloads_steering_init")
+      let err = yield* mlx5EswOffloadsRepLoad(w, esw, "uplink")
+      if (err !== 0) return err
+      esw.enabled.uplink = true
+      err = yield* fn(w, "mlx5_eswitch_enable_pf_vf_vports", mlx5EswitchLoadVfVports(w, esw, esw.numVfs))
+      if (err !== 0) {
+        esw.enabled.uplink = false
+        yield* mlx5EswOffloadsRepUnload(w, esw, "uplink")
+      }
+      return err
+    })
+  )
+
+/**
+ * `esw_offloads_disable()`: disable PF/VF vports (their reps unloaded), then
+ * the uplink rep. [inferred] an SF vport still enabled is unloaded here too.
+ */
+const eswOffloadsDisable = (w: World, esw: Esw) =>
+  fn(
+    w,
+    "esw_offloads_disable",
+    Effect.gen(function* () {
+      yield* fn(w, "mlx5_eswitch_disable_pf_vf_vports", mlx5EswitchUnloadVfVports(w, esw, VF_VPORTS.length))
+      yield* mlx5EswitchUnloadVport(w, esw, "sf1")
+      yield* mlx5EswOffloadsRepUnload(w, esw, "uplink")
+      esw.enabled.uplink = false
+      yield* step(w, "mlx5_cmd_exec", "esw_offloads_steering_cleanup")
+    })
+  )
+
+/** `mlx5_eswitch_enable_locked()` [devlink]: create the FDB for the current mode, register the functions notifier (ECPF, OFFLOADS). */
+export const mlx5EswitchEnableLocked = (w: World, esw: Esw, numVfs: number | "IGNORE"): Effect.Effect<number> =>
+  fn(
+    w,
+    "mlx5_eswitch_enable_locked",
+    Effect.gen(function* () {
+      yield* step(w, "mlx5_cmd_exec", "esw_acl_ns_init")
+      if (numVfs !== "IGNORE") esw.numVfs = numVfs
+      const mode = yield* esw.mode.read
+      const err =
+        mode === "OFFLOADS"
+          ? yield* eswOffloadsEnable(w, esw)
+          : yield* fn(w, "esw_legacy_enable", mlx5EswitchLoadVfVports(w, esw, esw.numVfs))
+      if (err !== 0) return err
+      esw.fdbCreated = true
+      if (mode === "OFFLOADS" && esw.funcsNb)
+        yield* fn(w, "mlx5_eswitch_event_handler_register", eqNotifierRegister(w, esw.funcsNb, esw.teardownEpoch))
+      return 0
+    })
+  )
+
+/** `mlx5_eswitch_event_handler_unregister()`: baseline bumps `esw_funcs.generation` after unregistering. */
+const eventHandlerUnregister = (w: World, esw: Esw) =>
+  fn(
+    w,
+    "mlx5_eswitch_event_handler_unregister",
+    Effect.gen(function* () {
+      if (esw.funcsNb === undefined || (yield* esw.mode.read) !== "OFFLOADS") return
+      yield* eqNotifierUnregister(w, esw.funcsNb)
+      if (w.v.generationBumps === "baseline") yield* Atomic.inc(esw.generation)
+    })
+  )
+
+/** `mlx5_eswitch_disable_locked()` [devlink]: notifiers off, then tear down the FDB. */
+export const mlx5EswitchDisableLocked = (w: World, esw: Esw): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_eswitch_disable_locked",
+    Effect.gen(function* () {
+      esw.teardownEpoch++ // ghost: the configuration's teardown begins
+      yield* eventHandlerUnregister(w, esw)
+      yield* mergedInvalidate(w, esw) // merged: after the notifiers are unregistered
+      if (esw.fdbCreated) {
+        esw.fdbCreated = false
+        if ((yield* esw.mode.read) === "OFFLOADS") yield* eswOffloadsDisable(w, esw)
+        else yield* fn(w, "esw_legacy_disable", mlx5EswitchUnloadVfVports(w, esw, VF_VPORTS.length))
+      }
+    })
+  )
+
+/** `mlx5_eswitch_enable()` [devlink asserted]: SR-IOV enable and load paths. */
+export const mlx5EswitchEnable = (w: World, esw: Esw, numVfs: number): Effect.Effect<number> =>
+  fn(
+    w,
+    "mlx5_eswitch_enable",
+    Effect.gen(function* () {
+      yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
+      const toggleLag = !esw.fdbCreated
+      if (toggleLag) yield* mlx5LagDisableChange(w, esw.dev)
+      yield* v1Bump(w, esw)
+      yield* mergedInvalidate(w, esw)
+      yield* repsBlock(w, esw)
+      let ret = 0
+      if (!esw.fdbCreated) ret = yield* mlx5EswitchEnableLocked(w, esw, numVfs)
+      else if (!esw.dev.isEcpf) {
+        ret = yield* mlx5EswitchLoadVfVports(w, esw, numVfs)
+        if (ret === 0) esw.numVfs = numVfs
+      } // ECPF: num_vfs would be EC VFs, not modelled
+      yield* repsUnblock(w, esw)
+      if (toggleLag) yield* mlx5LagEnableChange(w, esw.dev)
+      return ret
+    })
+  )
+
+/** `mlx5_eswitch_disable_sriov()` [devlink asserted]. */
+export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_eswitch_disable_sriov",
+    Effect.gen(function* () {
+      yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
+      if (!esw.fdbCreated) return
+      void clearVf
+      esw.teardownEpoch++
+      yield* v1Bump(w, esw)
+      yield* mergedInvalidate(w, esw)
+      yield* repsBlock(w, esw)
+      if (!esw.dev.isEcpf) yield* mlx5EswitchUnloadVfVports(w, esw, esw.numVfs)
+      yield* repsUnblock(w, esw)
+      if ((yield* esw.mode.read) === "LEGACY") yield* mlx5EswitchDisableLocked(w, esw)
+      if (!esw.dev.isEcpf) esw.numVfs = 0
+    })
+  )
+
+/** `mlx5_eswitch_disable()` [devlink asserted]: from mlx5_unload (remove, reload, recovery). */
+export const mlx5EswitchDisable = (w: World, esw: Esw): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_eswitch_disable",
+    Effect.gen(function* () {
+      yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
+      yield* v1Bump(w, esw)
+      yield* mlx5LagDisableChange(w, esw.dev)
+      yield* repsBlock(w, esw)
+      yield* mlx5EswitchDisableLocked(w, esw)
+      yield* repsUnblock(w, esw)
+      yield* esw.mode.set("LEGACY")
+      yield* mlx5LagEnableChange(w, esw.dev)
+    })
+  )
+
+/** `mlx5_eswitch_cleanup()` [devlink, via mlx5_cleanup_once]: drain (destroy) the work queue. */
+export const mlx5EswitchCleanup = (w: World, esw: Esw): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_eswitch_cleanup",
+    Effect.gen(function* () {
+      esw.teardownEpoch++
+      if (w.v.generationBumps === "baseline") yield* step(w, "mlx5_esw_qos_cleanup", esw.name)
+      yield* v1Bump(w, esw)
+      yield* mergedInvalidate(w, esw)
+      yield* fn(w, "destroy_workqueue", esw.workQueue.destroy)
+      if (w.v.generationBumps !== "baseline") yield* step(w, "mlx5_esw_qos_cleanup", esw.name)
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// Mode set
+
+/**
+ * `esw_mode_change()` [devlink]: under the devcom lock, hide the IB aux
+ * devices, rescan, store the mode, unhide, rescan. V1/merged hand the guard
+ * off around it (unblock at entry, block at exit) so that mlx5_ib's probe /
+ * remove on this thread can register / unregister.
+ */
+export const eswModeChange = (w: World, esw: Esw, mode: Mode): Effect.Effect<void> =>
+  fn(
+    w,
+    "esw_mode_change",
+    Effect.gen(function* () {
+      const dev = esw.dev
+      yield* repsUnblock(w, esw)
+      yield* fn(w, "mlx5_devcom_comp_lock", dev.devcom.downWrite)
+      if (dev.flags.disableIbAdev) {
+        yield* esw.mode.set(mode)
+        yield* mlx5RescanDriversLocked(w, dev)
+      } else {
+        dev.flags.disableIbAdev = true
+        yield* mlx5RescanDriversLocked(w, dev)
+        yield* esw.mode.set(mode)
+        dev.flags.disableIbAdev = false
+        yield* mlx5RescanDriversLocked(w, dev)
+      }
+      yield* fn(w, "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
+      yield* repsBlock(w, esw)
+    })
+  )
+
+/**
+ * `mlx5_devlink_eswitch_mode_set()` [devlink held by devlink_nl_pre_doit or
+ * by the caller]. Returns 0 or a negative errno.
+ */
+export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Effect.Effect<number> =>
+  fn(
+    w,
+    "mlx5_devlink_eswitch_mode_set",
+    Effect.gen(function* () {
+      const dev = esw.dev
+      yield* mlx5LagDisableChange(w, dev)
+      let err = 0
+      // mlx5_esw_try_lock(esw, true)
+      if (!(yield* fn(w, "mlx5_esw_try_lock", esw.modeLock.downWriteTrylock))) err = -22
+      else if (esw.operationInProgress) {
+        yield* esw.modeLock.upWrite
+        err = -16
+      }
+      if (err === 0) {
+        if ((yield* esw.mode.read) === target)
+          yield* esw.modeLock.upWrite // same mode: nothing to do
+        else {
+          if (w.v.guard === "atomic") yield* repsBlock(w, esw) // V1: while still holding mode_lock
+          esw.operationInProgress = true
+          yield* esw.modeLock.upWrite
+          if (w.v.guard === "mutex") yield* repsBlock(w, esw) // merged: keep mode_lock and reps_lock unnested
+          yield* v1Bump(w, esw)
+          yield* mlx5EswitchDisableLocked(w, esw)
+          if (target === "OFFLOADS") {
+            err = yield* fn(
+              w,
+              "esw_offloads_start",
+              Effect.gen(function* () {
+                yield* eswModeChange(w, esw, "OFFLOADS")
+                const e = yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                if (e !== 0) {
+                  yield* eswModeChange(w, esw, "LEGACY")
+                  yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                }
+                return e
+              })
+            )
+          } else {
+            err = yield* fn(
+              w,
+              "esw_offloads_stop",
+              Effect.gen(function* () {
+                yield* eswModeChange(w, esw, "LEGACY")
+                if (esw.numVfs > 0 && !dev.isEcpf) return yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                return 0
+              })
+            )
+          }
+          if (w.v.guard === "mutex") yield* repsUnblock(w, esw)
+          yield* esw.modeLock.downWrite
+          esw.operationInProgress = false
+          if (w.v.guard === "atomic") yield* repsUnblock(w, esw)
+          yield* fn(w, "mlx5_esw_unlock", esw.modeLock.upWrite)
+        }
+      }
+      yield* mlx5LagEnableChange(w, dev)
+      return err
+    })
+  )

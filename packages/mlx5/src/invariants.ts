@@ -1,0 +1,143 @@
+/**
+ * The invariants of domain.md §5.1 over a run's world. Safety checks run
+ * after every step; completeness checks at quiescence. Deadlock, drain
+ * progress and spins (§5.1 1, 2, 8, 11) are the engine's own checks.
+ *
+ * @since 0.1.0
+ */
+import type { Described } from "@drvmodel/core"
+import type { Esw, World } from "./world.ts"
+import { describeEsw, REP_TYPES, VPORTS } from "./world.ts"
+
+/** Invariant names used in the findings matrix as `invariant:<name>`. */
+export type InvariantName =
+  | "registry-transitions"
+  | "no-loaded-outside-offloads"
+  | "rep-dependencies"
+  | "registration-completeness"
+  | "no-stale-execution"
+  | "no-post-teardown-execution"
+
+/**
+ * One-line descriptions, as listed in `ScenarioInfo.invariants`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const INVARIANTS: Record<InvariantName, Described> = {
+  "registry-transitions": {
+    name: "registry-transitions",
+    description:
+      "rep states move only UNREG→REG (register), REG→LOADED (load), LOADED→REG (unload), any→UNREG after unloading; ops->load/unload run on a rep in the matching state and, with a guard, by its holder"
+  },
+  "no-loaded-outside-offloads": {
+    name: "no-loaded-outside-offloads",
+    description: "at quiescence: outside OFFLOADS no rep is LOADED; a LOADED rep has its type's ops set and its vport enabled"
+  },
+  "rep-dependencies": {
+    name: "rep-dependencies",
+    description:
+      "at quiescence: IB LOADED ⇒ ETH LOADED on the vport; a VF/SF rep LOADED ⇒ the uplink rep of that type LOADED; IB ports point at a live IB device"
+  },
+  "registration-completeness": {
+    name: "registration-completeness",
+    description:
+      "at quiescence: in OFFLOADS with no operation in progress and the work queue drained, every registered type is LOADED on the uplink and every enabled vport"
+  },
+  "no-stale-execution": {
+    name: "no-stale-execution",
+    description: "a work item's function runs only with the devlink lock held and work_gen == generation observed under it"
+  },
+  "no-post-teardown-execution": {
+    name: "no-post-teardown-execution",
+    description:
+      "no work item runs its function on an E-Switch configuration whose teardown (disable_locked, disable_sriov, cleanup) began after the item was queued; a function-change item belongs to the configuration that registered its notifier"
+  }
+}
+
+const loadedOutsideOffloads = (esw: Esw): string | undefined => {
+  const mode = esw.mode.peek()
+  for (const vp of VPORTS) {
+    for (const t of REP_TYPES) {
+      if (esw.reps[vp].data[t].state.peek() !== "LOADED") continue
+      if (mode !== "OFFLOADS") return `${esw.name}:${vp}.${t} LOADED in ${mode}`
+      if (esw.repOps[t].peek() === undefined) return `${esw.name}:${vp}.${t} LOADED with rep_ops[${t}] NULL`
+      if (!esw.enabled[vp]) return `${esw.name}:${vp}.${t} LOADED on a disabled vport`
+    }
+  }
+  return undefined
+}
+
+const dependencies = (esw: Esw): string | undefined => {
+  const st = (vp: (typeof VPORTS)[number], t: (typeof REP_TYPES)[number]) => esw.reps[vp].data[t].state.peek()
+  for (const vp of VPORTS) {
+    if (st(vp, "IB") === "LOADED" && st(vp, "ETH") !== "LOADED") return `${esw.name}:${vp}.IB LOADED but ETH ${st(vp, "ETH")}`
+    for (const t of REP_TYPES) {
+      if (vp !== "uplink" && st(vp, t) === "LOADED" && st("uplink", t) !== "LOADED")
+        return `${esw.name}:${vp}.${t} LOADED but uplink.${t} ${st("uplink", t)}`
+    }
+    const priv = esw.reps[vp].data.IB.priv
+    if (priv !== undefined && typeof priv !== "string" && !priv.alive) return `${esw.name}:${vp}.IB points at removed ${priv.id}`
+  }
+  return undefined
+}
+
+const completeness = (esw: Esw): string | undefined => {
+  if (esw.mode.peek() !== "OFFLOADS" || !esw.fdbCreated || esw.operationInProgress) return undefined
+  if (esw.workQueue.pendingCount() > 0 || esw.workQueue.runningCount() > 0) return undefined
+  for (const t of REP_TYPES) {
+    const registered = esw.repOps[t].peek() !== undefined && VPORTS.some((vp) => esw.reps[vp].data[t].state.peek() !== "UNREGISTERED")
+    if (!registered) continue
+    for (const vp of VPORTS) {
+      if (!esw.enabled[vp]) continue
+      const s = esw.reps[vp].data[t].state.peek()
+      if (s !== "LOADED") return `${esw.name}:${vp}.${t} is ${s} (registered, vport enabled, OFFLOADS, queue drained)`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Registers the named invariants and a state probe per E-Switch for this run.
+ *
+ * @example
+ * ```ts
+ * // inside a scenario program, after building the world:
+ * // registerInvariants(w, ["registry-transitions", "registration-completeness"])
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>): void => {
+  for (const dev of w.devs) w.kernel.probe(dev.esw.name, () => describeEsw(dev.esw))
+  const first = (f: (esw: Esw) => string | undefined) => {
+    for (const dev of w.devs) {
+      const r = f(dev.esw)
+      if (r !== undefined) return `${r} [${describeEsw(dev.esw)}]`
+    }
+    return true as const
+  }
+  for (const name of names) {
+    const d = INVARIANTS[name]
+    switch (name) {
+      case "registry-transitions":
+        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.registry[0] ?? true })
+        break
+      case "no-stale-execution":
+        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.stale[0] ?? true })
+        break
+      case "no-post-teardown-execution":
+        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.postTeardown[0] ?? true })
+        break
+      case "no-loaded-outside-offloads":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(loadedOutsideOffloads) })
+        break
+      case "rep-dependencies":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(dependencies) })
+        break
+      case "registration-completeness":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(completeness) })
+        break
+    }
+  }
+}

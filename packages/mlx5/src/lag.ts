@@ -1,0 +1,269 @@
+/**
+ * LAG (lag/lag.c, lag/mpesw.c): the E-Switch fence (`mlx5_lag_disable_change`
+ * / `mlx5_lag_enable_change`), shared-FDB activation and deactivation with
+ * their aux-device rescans and IB representor reloads, the bond work's
+ * trylock-and-requeue, and MPESW enable. Transitions hold the devcom write
+ * lock and `ldev->lock`; merged (reps V3 4/7) drops `ldev->lock` around the
+ * rescans and reloads, gating re-entry with `mode_changes_in_progress`.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { mlx5RescanDriversLocked } from "./aux.ts"
+import { mlx5EswitchReloadIbReps, repsBlock, repsUnblock } from "./registry.ts"
+import type { Dev, Lag, World } from "./world.ts"
+import { call, msleep, step } from "./world.ts"
+
+const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "lag", name, body)
+
+/** Merged (V3 4/7): run `body` with `ldev->lock` dropped, `mode_changes_in_progress` raised as the gate. */
+const withLdevDropped = <A>(w: World, lag: Lag, body: Effect.Effect<A>): Effect.Effect<A> =>
+  w.v.lagDropsLdevLock
+    ? Effect.gen(function* () {
+        lag.modeChangesInProgress++
+        yield* lag.lock.unlock
+        const a = yield* body
+        yield* lag.lock.lock
+        lag.modeChangesInProgress--
+        return a
+      })
+    : body
+
+/** `mlx5_lag_remove_devices()`: hide the IB aux devices on every PF and rescan. */
+const mlx5LagRemoveDevices = (w: World, lag: Lag) =>
+  fn(
+    w,
+    "mlx5_lag_remove_devices",
+    Effect.forEach(
+      lag.pfs,
+      (pf) =>
+        Effect.gen(function* () {
+          if (pf.flags.disableAllAdev) return
+          pf.flags.disableIbAdev = true
+          yield* mlx5RescanDriversLocked(w, pf)
+        }),
+      { discard: true }
+    )
+  )
+
+/** `mlx5_lag_add_devices()`: unhide and rescan every PF. */
+const mlx5LagAddDevices = (w: World, lag: Lag) =>
+  fn(
+    w,
+    "mlx5_lag_add_devices",
+    Effect.forEach(
+      lag.pfs,
+      (pf) =>
+        Effect.gen(function* () {
+          if (pf.flags.disableAllAdev) return
+          pf.flags.disableIbAdev = false
+          yield* mlx5RescanDriversLocked(w, pf)
+        }),
+      { discard: true }
+    )
+  )
+
+/**
+ * Reload IB reps on every LAG PF. Patch 1's `mlx5_lag_reload_ib_reps(ldev,
+ * flags)` stops at the first error (merged: unwind paths continue); baseline's
+ * open-coded copies stop on activation and continue on unwind. Patch 5 /
+ * merged bracket each PF with its guard.
+ */
+export const mlx5LagReloadIbReps = (w: World, lag: Lag, skipDisableAll: boolean, path: "activate" | "unwind"): Effect.Effect<number> =>
+  fn(
+    w,
+    w.v.lagReloadHelper ? "mlx5_lag_reload_ib_reps" : "mlx5_eswitch_reload_ib_reps loop",
+    Effect.gen(function* () {
+      const stop = path === "activate" || (w.v.lagReloadHelper && !w.v.lagReloadContOnFail)
+      let first = 0
+      for (const pf of lag.pfs) {
+        if (skipDisableAll && pf.flags.disableAllAdev) continue
+        yield* repsBlock(w, pf.esw)
+        const ret = yield* mlx5EswitchReloadIbReps(w, pf.esw)
+        yield* repsUnblock(w, pf.esw)
+        if (ret !== 0) {
+          if (stop) return ret
+          first ||= ret
+        }
+      }
+      return first
+    })
+  )
+
+/** `mlx5_deactivate_lag()` / `mlx5_activate_lag()`: firmware commands. */
+const setLagMode = (w: World, lag: Lag, mode: Lag["mode"]) =>
+  step(w, "mlx5_cmd_exec", mode === "NONE" ? "DESTROY_LAG" : `CREATE_LAG(${mode})`, () => void (lag.mode = mode))
+
+/** `mlx5_disable_lag()` [devcom + ldev->lock]: shared FDB: remove devices, deactivate, add devices, reload IB reps. */
+export const mlx5DisableLag = (w: World, lag: Lag): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_disable_lag",
+    Effect.gen(function* () {
+      const shared = lag.mode !== "NONE"
+      if (shared) yield* withLdevDropped(w, lag, mlx5LagRemoveDevices(w, lag))
+      yield* fn(w, "mlx5_deactivate_lag", setLagMode(w, lag, "NONE"))
+      if (!shared) return
+      yield* withLdevDropped(
+        w,
+        lag,
+        Effect.gen(function* () {
+          yield* mlx5LagAddDevices(w, lag)
+          yield* mlx5LagReloadIbReps(w, lag, true, "unwind")
+        })
+      )
+    })
+  )
+
+/**
+ * `mlx5_do_bond()` [devcom + ldev->lock]: activate shared-FDB LAG when the
+ * bond wants it and both E-Switches are in switchdev, deactivate when not.
+ */
+export const mlx5DoBond = (w: World, lag: Lag): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_do_bond",
+    Effect.gen(function* () {
+      const active = lag.mode !== "NONE"
+      if (lag.bonded && !active) {
+        let shared = true
+        for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== "OFFLOADS") shared = false
+        if (!shared) return // [inferred] RoCE LAG (no representors) is not modelled
+        const dev0 = lag.pfs[0]!
+        yield* withLdevDropped(w, lag, mlx5LagRemoveDevices(w, lag))
+        yield* fn(w, "mlx5_activate_lag", setLagMode(w, lag, "SHARED_FDB"))
+        const err = yield* withLdevDropped(
+          w,
+          lag,
+          Effect.gen(function* () {
+            dev0.flags.disableIbAdev = false
+            yield* mlx5RescanDriversLocked(w, dev0)
+            return yield* mlx5LagReloadIbReps(w, lag, false, "activate")
+          })
+        )
+        if (err !== 0) {
+          yield* withLdevDropped(
+            w,
+            lag,
+            Effect.gen(function* () {
+              dev0.flags.disableIbAdev = true
+              yield* mlx5RescanDriversLocked(w, dev0)
+            })
+          )
+          yield* fn(w, "mlx5_deactivate_lag", setLagMode(w, lag, "NONE"))
+          yield* withLdevDropped(
+            w,
+            lag,
+            Effect.gen(function* () {
+              yield* mlx5LagAddDevices(w, lag)
+              yield* mlx5LagReloadIbReps(w, lag, false, "unwind")
+            })
+          )
+        }
+      } else if (!lag.bonded && active) yield* mlx5DisableLag(w, lag)
+    })
+  )
+
+/**
+ * `mlx5_do_bond_work()`: devcom trylock (requeue after 1 s on failure), then
+ * `ldev->lock`; requeue while `mode_changes_in_progress`. The requeue of the
+ * delayed work is modelled as the same thread sleeping 1 s and retrying.
+ */
+export const mlx5DoBondWork = (w: World, lag: Lag): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_do_bond_work",
+    Effect.gen(function* () {
+      const devcom = lag.pfs[0]!.devcom
+      while (true) {
+        if (!(yield* fn(w, "mlx5_devcom_comp_trylock", devcom.downWriteTrylock))) {
+          yield* msleep(w, 1000)
+          continue
+        }
+        yield* lag.lock.lock
+        if (lag.modeChangesInProgress > 0) {
+          yield* lag.lock.unlock
+          yield* devcom.upWrite
+          yield* msleep(w, 1000)
+          continue
+        }
+        yield* mlx5DoBond(w, lag)
+        yield* lag.lock.unlock
+        yield* devcom.upWrite
+        return
+      }
+    })
+  )
+
+/** `mlx5_lag_disable_change()`: devcom → ldev->lock → fence (+ disable an active LAG). */
+export const mlx5LagDisableChange = (w: World, dev: Dev): Effect.Effect<void> => {
+  const lag = dev.lag
+  if (lag === undefined) return Effect.void
+  return fn(
+    w,
+    "mlx5_lag_disable_change",
+    Effect.gen(function* () {
+      yield* fn(w, "mlx5_devcom_comp_lock", dev.devcom.downWrite)
+      yield* lag.lock.lock
+      lag.modeChangesInProgress++
+      if (lag.mode !== "NONE") yield* mlx5DisableLag(w, lag)
+      yield* lag.lock.unlock
+      yield* dev.devcom.upWrite
+    })
+  )
+}
+
+/** `mlx5_lag_enable_change()`: drop the fence; the bond work it queues is the scenario's bond thread. */
+export const mlx5LagEnableChange = (w: World, dev: Dev): Effect.Effect<void> => {
+  const lag = dev.lag
+  if (lag === undefined) return Effect.void
+  return fn(
+    w,
+    "mlx5_lag_enable_change",
+    Effect.gen(function* () {
+      yield* lag.lock.lock
+      lag.modeChangesInProgress--
+      yield* lag.lock.unlock
+    })
+  )
+}
+
+/**
+ * `mlx5_mpesw_work()` → `enable_mpesw()` [devcom + ldev->lock]: remove
+ * devices, activate MPESW (shared FDB), unhide dev0's IB device, reload IB
+ * reps on every PF.
+ */
+export const mlx5MpeswWorkEnable = (w: World, lag: Lag): Effect.Effect<number> =>
+  fn(
+    w,
+    "mlx5_mpesw_work",
+    Effect.gen(function* () {
+      const devcom = lag.pfs[0]!.devcom
+      yield* fn(w, "mlx5_devcom_comp_lock", devcom.downWrite)
+      yield* lag.lock.lock
+      let err = -11
+      if (lag.modeChangesInProgress === 0 && lag.mode === "NONE") {
+        err = yield* fn(
+          w,
+          "enable_mpesw",
+          Effect.gen(function* () {
+            const dev0 = lag.pfs[0]!
+            yield* withLdevDropped(w, lag, mlx5LagRemoveDevices(w, lag))
+            yield* fn(w, "mlx5_activate_lag", setLagMode(w, lag, "MPESW"))
+            return yield* withLdevDropped(
+              w,
+              lag,
+              Effect.gen(function* () {
+                dev0.flags.disableIbAdev = false
+                yield* mlx5RescanDriversLocked(w, dev0)
+                return yield* mlx5LagReloadIbReps(w, lag, false, "activate")
+              })
+            )
+          })
+        )
+      }
+      yield* lag.lock.unlock
+      yield* devcom.upWrite
+      return err
+    })
+  )

@@ -1,0 +1,315 @@
+/**
+ * The representor registry of an E-Switch (eswitch_offloads.c): the
+ * per-(vport, type) UNREGISTERED / REGISTERED / LOADED state machine,
+ * register / unregister, load / unload, and the representor guard (V1 atomic
+ * `reps_conf_state`, merged mutex `reps_lock`).
+ *
+ * Every state write records its transition in the ghost log checked by the
+ * `registry-transitions` invariant; every ops->load / ops->unload call checks
+ * the rep's state and (with a guard) that the caller holds the guard.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { mlx5EswAddWork } from "./eswitch.ts"
+import type { Esw, GuardState, Rep, RepOps, RepState, RepType, VportId, World } from "./world.ts"
+import { call } from "./world.ts"
+
+/** `mlx5_esw_for_each_rep` order: xarray by vport number, so the uplink (0xffff) comes last. */
+export const XA_ORDER: ReadonlyArray<VportId> = ["vf1", "vf2", "sf1", "uplink"]
+
+type Cause = "register" | "load" | "unload" | "load-failed" | "unregister"
+
+const record = (w: World, rep: Rep, t: RepType, cause: Cause, before: RepState, after: RepState) => {
+  const where = `${rep.esw.name}:${rep.vport}.${t}`
+  if (cause === "register" && before === "LOADED") w.ghost.registry.push(`register set ${where} LOADED→REGISTERED without ops->unload`)
+  if (cause === "unregister" && before === "LOADED")
+    w.ghost.registry.push(`unregister set ${where} LOADED→UNREGISTERED without ops->unload`)
+  if (cause === "load-failed" && before === "UNREGISTERED")
+    w.ghost.registry.push(`failed load reset ${where} UNREGISTERED→REGISTERED (resurrected a registration)`)
+  void after
+}
+
+const setState = (w: World, rep: Rep, t: RepType, cause: Cause, next: RepState) =>
+  rep.data[t].state.update("atomic_set", (before) => {
+    record(w, rep, t, cause, before, next)
+    return next
+  })
+
+/** `atomic_cmpxchg(&rep->rep_data[t].state, from, to) == from`. */
+const casState = (rep: Rep, t: RepType, from: RepState, to: RepState) =>
+  Effect.map(rep.data[t].state.cmpxchg(from, to), (old) => old === from)
+
+/** The guard is held by the calling task (checked inside an op's apply). */
+const guardHeldBy = (esw: Esw, task: string): boolean => {
+  if (esw.guard) return esw.guard.peek() === "BLOCKED" && esw.guard.holders().includes(task)
+  if (esw.repsLock) return esw.repsLock.owner() === task
+  return true
+}
+
+/**
+ * Reads `esw->offloads.rep_ops[t]` to call `->load` / `->unload`, checking the
+ * invariant's callback rules at that instant.
+ */
+const opsFor = (w: World, rep: Rep, t: RepType, cb: "load" | "unload") =>
+  w.kernel.point<RepOps | undefined>({
+    name: "READ_ONCE",
+    label: `rep_ops[${t}]->${cb}(${rep.esw.name}:${rep.vport})`,
+    resource: rep.esw.repOps[t],
+    apply: () => {
+      const where = `${rep.esw.name}:${rep.vport}.${t}`
+      const state = rep.data[t].state.peek()
+      if (cb === "load" && state !== "LOADED") w.ghost.registry.push(`ops->load called on ${where} in state ${state}`)
+      if (cb === "unload" && state === "LOADED") w.ghost.registry.push(`ops->unload called on ${where} while it is LOADED again`)
+      const me = w.kernel.current()
+      if (!guardHeldBy(rep.esw, me))
+        w.ghost.registry.push(`ops->${cb} on ${where} by ${me} without holding ${rep.esw.name}'s representor guard`)
+      return rep.esw.repOps[t].peek()
+    },
+    show: (o) => o?.name ?? "NULL"
+  })
+
+// ---------------------------------------------------------------------------
+// The guard
+
+const markReps = (esw: Esw, old: GuardState, next: GuardState) =>
+  Effect.gen(function* () {
+    const guard = esw.guard!
+    // do { atomic_cond_read_relaxed(state, VAL == old); } while (atomic_cmpxchg(state, old, new) != old);
+    while (true) {
+      yield* guard.condRead((s) => s === old, `VAL == ${old}`)
+      if ((yield* guard.cmpxchg(old, next)) === old) return
+    }
+  })
+
+/**
+ * `mlx5_esw_reps_block()`: V1 spins UNBLOCKED→BLOCKED; merged takes
+ * `reps_lock` (`nested`: `mutex_lock_nested(…, SINGLE_DEPTH_NESTING)`, a
+ * lockdep annotation only). No-op before patch 5.
+ */
+export const repsBlock = (w: World, esw: Esw, nested = false): Effect.Effect<void> => {
+  if (esw.guard) return call(w, "eswitch", "mlx5_esw_reps_block", markReps(esw, "UNBLOCKED", "BLOCKED"))
+  if (esw.repsLock) return call(w, "eswitch", nested ? "mlx5_esw_reps_block_nested" : "mlx5_esw_reps_block", esw.repsLock.lock)
+  return Effect.void
+}
+
+/** `mlx5_esw_reps_unblock()`. */
+export const repsUnblock = (w: World, esw: Esw): Effect.Effect<void> => {
+  if (esw.guard) return call(w, "eswitch", "mlx5_esw_reps_unblock", markReps(esw, "BLOCKED", "UNBLOCKED"))
+  if (esw.repsLock) return call(w, "eswitch", "mlx5_esw_reps_unblock", esw.repsLock.unlock)
+  return Effect.void
+}
+
+// ---------------------------------------------------------------------------
+// Load / unload
+
+/**
+ * `__esw_offloads_load_rep()`: CAS REGISTERED→LOADED, then `ops->load`.
+ * Merged (V3 6/7) restores REGISTERED itself when the load fails.
+ */
+export const eswOffloadsLoadRep = (w: World, esw: Esw, rep: Rep, t: RepType): Effect.Effect<{ err: number; newly: boolean }> =>
+  call(
+    w,
+    "eswitch",
+    "__esw_offloads_load_rep",
+    Effect.gen(function* () {
+      if (!(yield* casState(rep, t, "REGISTERED", "LOADED"))) return { err: 0, newly: false }
+      const ops = yield* opsFor(w, rep, t, "load")
+      if (ops === undefined) return { err: 0, newly: false } // [inferred] NULL ops after a merged unregister: treat as not loaded
+      const err = yield* ops.load(esw, rep)
+      if (err !== 0 && w.v.unwindNewlyLoaded) {
+        yield* setState(w, rep, t, "load-failed", "REGISTERED")
+        return { err, newly: false }
+      }
+      return { err, newly: err === 0 }
+    })
+  )
+
+/** `__esw_offloads_unload_rep()`: CAS LOADED→REGISTERED; an ETH unload first unloads IB; then `ops->unload`. */
+export const eswOffloadsUnloadRep = (w: World, esw: Esw, rep: Rep, t: RepType): Effect.Effect<void> =>
+  call(
+    w,
+    "eswitch",
+    "__esw_offloads_unload_rep",
+    Effect.gen(function* () {
+      if (!(yield* casState(rep, t, "LOADED", "REGISTERED"))) return
+      if (t === "ETH") yield* eswOffloadsUnloadRep(w, esw, rep, "IB")
+      const ops = yield* opsFor(w, rep, t, "unload")
+      if (ops !== undefined) yield* ops.unload(rep)
+    })
+  )
+
+/**
+ * `mlx5_esw_offloads_rep_load()`: ETH then IB. On failure, pre-V3 resets the
+ * failing type to REGISTERED and unloads every lower type; merged unwinds
+ * only the types this call loaded.
+ */
+export const mlx5EswOffloadsRepLoad = (w: World, esw: Esw, vport: VportId): Effect.Effect<number> =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_esw_offloads_rep_load",
+    Effect.gen(function* () {
+      const rep = esw.reps[vport]
+      const newly: Array<RepType> = []
+      for (const t of ["ETH", "IB"] as const) {
+        const r = yield* eswOffloadsLoadRep(w, esw, rep, t)
+        if (r.err !== 0) {
+          if (w.v.unwindNewlyLoaded) {
+            for (const lower of newly.reverse()) yield* eswOffloadsUnloadRep(w, esw, rep, lower)
+          } else {
+            yield* setState(w, rep, t, "load-failed", "REGISTERED")
+            if (t === "IB") yield* eswOffloadsUnloadRep(w, esw, rep, "ETH")
+          }
+          return r.err
+        }
+        if (r.newly) newly.push(t)
+      }
+      return 0
+    })
+  )
+
+/** `mlx5_esw_offloads_rep_unload()`: types in reverse order. */
+export const mlx5EswOffloadsRepUnload = (w: World, esw: Esw, vport: VportId): Effect.Effect<void> =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_esw_offloads_rep_unload",
+    Effect.gen(function* () {
+      yield* eswOffloadsUnloadRep(w, esw, esw.reps[vport], "IB")
+      yield* eswOffloadsUnloadRep(w, esw, esw.reps[vport], "ETH")
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// Register / unregister
+
+/** `mlx5_eswitch_register_vport_reps_blocked()`: store ops, mark every rep REGISTERED (unconditionally). */
+const registerBlocked = (w: World, esw: Esw, ops: RepOps, t: RepType) =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_eswitch_register_vport_reps_blocked",
+    Effect.gen(function* () {
+      yield* esw.repOps[t].set(ops)
+      for (const vp of XA_ORDER) yield* setState(w, esw.reps[vp], t, "register", "REGISTERED")
+    })
+  )
+
+/**
+ * `mlx5_eswitch_register_vport_reps()` (`_nested` for the shared-FDB peer
+ * path in merged). Patch 5 brackets the store with the guard; patch 6 then
+ * queues `mlx5_eswitch_reload_reps` (return value ignored).
+ */
+export const mlx5EswitchRegisterVportReps = (w: World, esw: Esw, ops: RepOps, t: RepType, nested = false): Effect.Effect<void> =>
+  call(
+    w,
+    "eswitch",
+    nested ? "mlx5_eswitch_register_vport_reps_nested" : "mlx5_eswitch_register_vport_reps",
+    Effect.gen(function* () {
+      yield* repsBlock(w, esw, nested)
+      yield* registerBlocked(w, esw, ops, t)
+      yield* repsUnblock(w, esw)
+      if (w.v.loadWorkOnRegister) yield* mlx5EswAddWork(w, esw, "mlx5_eswitch_reload_reps", mlx5EswitchReloadReps(w, esw))
+    })
+  )
+
+/**
+ * `mlx5_eswitch_unregister_vport_reps()`: pre-merge unloads only in OFFLOADS
+ * and leaves `rep_ops[type]` set; merged always unloads and clears it.
+ */
+export const mlx5EswitchUnregisterVportReps = (w: World, esw: Esw, t: RepType, nested = false): Effect.Effect<void> =>
+  call(
+    w,
+    "eswitch",
+    nested ? "mlx5_eswitch_unregister_vport_reps_nested" : "mlx5_eswitch_unregister_vport_reps",
+    Effect.gen(function* () {
+      yield* repsBlock(w, esw, nested)
+      yield* call(
+        w,
+        "eswitch",
+        "mlx5_eswitch_unregister_vport_reps_blocked",
+        Effect.gen(function* () {
+          const unload = w.v.unregisterAlwaysUnloads || (yield* esw.mode.read) === "OFFLOADS"
+          if (unload) {
+            yield* call(
+              w,
+              "eswitch",
+              "__unload_reps_all_vport",
+              Effect.forEach(XA_ORDER, (vp) => eswOffloadsUnloadRep(w, esw, esw.reps[vp], t), { discard: true })
+            )
+          }
+          for (const vp of XA_ORDER) yield* setState(w, esw.reps[vp], t, "unregister", "UNREGISTERED")
+          if (w.v.unregisterAlwaysUnloads) yield* esw.repOps[t].set(undefined)
+        })
+      )
+      yield* repsUnblock(w, esw)
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// Reloads
+
+/**
+ * Patch 6 `mlx5_eswitch_reload_reps_blocked()`: in OFFLOADS load the uplink
+ * (abort on failure), then every enabled non-uplink vport (errors ignored).
+ */
+export const mlx5EswitchReloadRepsBlocked = (w: World, esw: Esw): Effect.Effect<void> =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_eswitch_reload_reps_blocked",
+    Effect.gen(function* () {
+      if ((yield* esw.mode.read) !== "OFFLOADS") return
+      if ((yield* mlx5EswOffloadsRepLoad(w, esw, "uplink")) !== 0) return
+      for (const vp of ["vf1", "vf2", "sf1"] as const) {
+        if (!esw.enabled[vp]) continue
+        yield* mlx5EswOffloadsRepLoad(w, esw, vp)
+      }
+    })
+  )
+
+/** Patch 6 `mlx5_eswitch_reload_reps()` = block → reload_blocked → unblock (runs from esw_wq_handler). */
+export const mlx5EswitchReloadReps = (w: World, esw: Esw): Effect.Effect<void> =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_eswitch_reload_reps",
+    Effect.gen(function* () {
+      yield* repsBlock(w, esw)
+      yield* mlx5EswitchReloadRepsBlocked(w, esw)
+      yield* repsUnblock(w, esw)
+    })
+  )
+
+/**
+ * `mlx5_eswitch_reload_ib_reps()` (LAG/MPESW): in OFFLOADS with the uplink ETH
+ * rep LOADED, load uplink IB, then IB of every rep whose ETH is LOADED.
+ */
+export const mlx5EswitchReloadIbReps = (w: World, esw: Esw): Effect.Effect<number> =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_eswitch_reload_ib_reps",
+    Effect.gen(function* () {
+      if ((yield* esw.mode.read) !== "OFFLOADS") return 0
+      const uplink = esw.reps.uplink
+      if ((yield* uplink.data.ETH.state.read) !== "LOADED") return 0
+      const r = yield* eswOffloadsLoadRep(w, esw, uplink, "IB")
+      if (r.err !== 0) return r.err
+      for (const vp of XA_ORDER) {
+        const rep = esw.reps[vp]
+        if ((yield* rep.data.ETH.state.read) === "LOADED") yield* eswOffloadsLoadRep(w, esw, rep, "IB")
+      }
+      return 0
+    })
+  )
+
+/** `mlx5_eswitch_get_proto_dev()`: `priv` if the rep type is LOADED (lockless reader). */
+export const mlx5EswitchGetProtoDev = (w: World, esw: Esw, vport: VportId, t: RepType): Effect.Effect<Rep["data"][RepType]["priv"]> =>
+  call(
+    w,
+    "eswitch",
+    "mlx5_eswitch_get_proto_dev",
+    Effect.map(esw.reps[vport].data[t].state.read, (s) => (s === "LOADED" ? esw.reps[vport].data[t].priv : undefined))
+  )

@@ -1,0 +1,412 @@
+/**
+ * The named scenarios: documented workloads of concurrent kernel threads,
+ * each with its default budget and the invariants it checks. A scenario's
+ * setup (probe, mode set, module load) runs on the `setup` task and is then
+ * settled (`flush_workqueue`) so that the racing threads start from a
+ * quiescent device; only the threads spawned afterwards race.
+ *
+ * @since 0.1.0
+ */
+import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
+import { Kernel, Mutex, RwSemaphore } from "@drvmodel/core"
+import { Effect } from "effect"
+import { makeEthDriver, makeEthOps, makeIbDriver, makeIbOps, modprobeMlx5Ib, rmmodMlx5Ib } from "./aux.ts"
+import { devlinkEswitchSet, devlinkSfPortDel, devlinkSfPortNew, probeOne, removeOne, sriovNumvfsStore } from "./device.ts"
+import { firmwareHostVfsChanged } from "./eswitch.ts"
+import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
+import { mlx5DoBondWork, mlx5LagReloadIbReps } from "./lag.ts"
+import type { Variant } from "./variant.ts"
+import type { Dev, DevSpec, Lag, World } from "./world.ts"
+import { makeDev } from "./world.ts"
+
+interface WorldOptions {
+  readonly devs: ReadonlyArray<DevSpec>
+  /** Both PFs share one devcom component and one ldev. */
+  readonly lag: boolean
+  /** mlx5_ib's rep driver registered before the scenario starts. */
+  readonly ibLoaded: boolean
+}
+
+/** Builds the objects of one run. */
+const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, never, Kernel> =>
+  Effect.gen(function* () {
+    const kernel = yield* Kernel
+    const multi = o.devs.length > 1
+    const shared = o.lag ? yield* RwSemaphore.make("devcom", { lockClass: "&comp->sem" }) : undefined
+    const devs: Array<Dev> = []
+    for (const [i, spec] of o.devs.entries()) {
+      const prefix = multi ? `${spec.name}.` : ""
+      const devcom = shared ?? (yield* RwSemaphore.make(`${prefix}devcom`, { lockClass: "&comp->sem" }))
+      devs.push(yield* makeDev(v, spec, i, prefix, devcom))
+    }
+    const w = {
+      kernel,
+      v,
+      devs,
+      ghost: { registry: [], stale: [], postTeardown: [], ibdevSeq: 0 },
+      selfInPeerWalk: false
+    } as unknown as World
+    ;(w as { ethOps: World["ethOps"] }).ethOps = makeEthOps(() => w)
+    ;(w as { ibOps: World["ibOps"] }).ibOps = makeIbOps(() => w)
+    w.ethDriver = yield* makeEthDriver(w)
+    w.ibDriver = yield* makeIbDriver(w, o.ibLoaded)
+    if (o.lag) {
+      const lag: Lag = {
+        lock: yield* Mutex.make("ldev->lock", { lockClass: "&ldev->lock" }),
+        modeChangesInProgress: 0,
+        mode: "NONE",
+        pfs: devs,
+        bonded: false,
+        bondWorkModelled: true
+      }
+      for (const d of devs) d.lag = lag
+    }
+    return w
+  })
+
+/** Let pending E-Switch work finish (the device has been up "for a while"). */
+const settle = (w: World) => Effect.forEach(w.devs, (d) => d.esw.workQueue.flush, { discard: true })
+
+/** Run `body` as a named thread and wait for it (sequential user actions). */
+const run = (w: World, name: string, body: Effect.Effect<unknown>) =>
+  Effect.gen(function* () {
+    const t = yield* w.kernel.spawn(name, Effect.asVoid(body))
+    yield* w.kernel.join(t)
+  })
+
+const spawn = (w: World, name: string, body: Effect.Effect<unknown>) => w.kernel.spawn(name, Effect.asVoid(body))
+
+const ALL: ReadonlyArray<InvariantName> = [
+  "registry-transitions",
+  "no-stale-execution",
+  "no-post-teardown-execution",
+  "no-loaded-outside-offloads",
+  "rep-dependencies",
+  "registration-completeness"
+]
+
+interface ScenarioDef {
+  readonly name: string
+  readonly description: string
+  readonly defaults: Partial<Explorer.ExploreOptions>
+  readonly invariants: ReadonlyArray<InvariantName>
+  readonly program: (v: Variant) => Effect.Effect<void, unknown, Kernel>
+}
+
+const ECPF: DevSpec = { name: "ecpf", isEcpf: true }
+const PF: DevSpec = { name: "pf0", isEcpf: false }
+
+// 1 -----------------------------------------------------------------------------
+const teardownWithPendingWork: ScenarioDef = {
+  name: "teardown-with-pending-work",
+  description:
+    "An ECPF E-Switch manager in switchdev receives a firmware host VF-count event (0→2) while the device is removed (mlx5_uninit_one: unregister devices → mlx5_eswitch_disable → mlx5_eswitch_cleanup, which drains esw->work_queue under the devlink lock). Threads: fw-event, remove, the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 1 },
+  invariants: ["registry-transitions", "no-stale-execution", "no-post-teardown-execution", "no-loaded-outside-offloads"],
+  program: (v) =>
+    Effect.gen(function* () {
+      const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: false })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* settle(w)
+      registerInvariants(w, teardownWithPendingWork.invariants)
+      yield* spawn(w, "fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
+      yield* spawn(w, "remove", removeOne(w, dev))
+    })
+}
+
+// 2 -----------------------------------------------------------------------------
+const modeChangeVsVfEvents: ScenarioDef = {
+  name: "mode-change-vs-vf-events",
+  description:
+    "An ECPF in switchdev (function-change notifier registered): a devlink user sets legacy, then switchdev again, while the firmware reports the host's VF count going 0→2 and back 2→0. Threads: devlink, fw-event, the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 2 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: false })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* settle(w)
+      registerInvariants(w, ALL)
+      yield* spawn(
+        w,
+        "devlink",
+        Effect.gen(function* () {
+          yield* devlinkEswitchSet(w, dev, "LEGACY")
+          yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+        })
+      )
+      yield* spawn(
+        w,
+        "fw-event",
+        Effect.gen(function* () {
+          yield* firmwareHostVfsChanged(w, dev.esw, 2)
+          yield* firmwareHostVfsChanged(w, dev.esw, 0)
+        })
+      )
+    })
+}
+
+// 3 -----------------------------------------------------------------------------
+const RECONFIG = ["mode-set", "sriov", "vf-events", "sf", "lag-reload"] as const
+const ibLoadVsReconfig: ScenarioDef = {
+  name: "ib-load-vs-reconfig",
+  description:
+    "A device in switchdev; mlx5_ib is loaded (modprobe) or unloaded (rmmod) — kernel.choose('mlx5_ib') — while one reconfiguration runs — kernel.choose('reconfig'): mode set switchdev→legacy→switchdev; SR-IOV 2 VFs on then off (PF); host VF-count events 0→2→0 (ECPF); SF port add then del; a LAG IB-rep reload (mlx5_lag_reload_ib_reps under devcom + ldev->lock, single-PF ldev [inferred reduction of a LAG transition]).",
+  defaults: { strategy: "random", schedules: 600, seed: 3 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const which = RECONFIG[yield* kernel.choose("reconfig", RECONFIG.length)]!
+      const ibInitially = (yield* kernel.choose("mlx5_ib", 2)) === 1
+      const w = yield* buildWorld(v, { devs: [which === "vf-events" ? ECPF : PF], lag: which === "lag-reload", ibLoaded: ibInitially })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* settle(w)
+      registerInvariants(w, ALL)
+      yield* spawn(w, ibInitially ? "rmmod" : "modprobe", ibInitially ? rmmodMlx5Ib(w) : modprobeMlx5Ib(w))
+      const body: Effect.Effect<unknown> = (() => {
+        switch (which) {
+          case "mode-set":
+            return Effect.gen(function* () {
+              yield* devlinkEswitchSet(w, dev, "LEGACY")
+              yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+            })
+          case "sriov":
+            return Effect.gen(function* () {
+              yield* sriovNumvfsStore(w, dev, 2)
+              yield* sriovNumvfsStore(w, dev, 0)
+            })
+          case "vf-events":
+            return Effect.gen(function* () {
+              yield* firmwareHostVfsChanged(w, dev.esw, 2)
+              yield* firmwareHostVfsChanged(w, dev.esw, 0)
+            })
+          case "sf":
+            return Effect.gen(function* () {
+              yield* devlinkSfPortNew(w, dev)
+              yield* devlinkSfPortDel(w, dev)
+            })
+          case "lag-reload":
+            return Effect.gen(function* () {
+              const lag = dev.lag!
+              yield* dev.devcom.downWrite
+              yield* lag.lock.lock
+              yield* mlx5LagReloadIbReps(w, lag, false, "activate")
+              yield* lag.lock.unlock
+              yield* dev.devcom.upWrite
+            })
+        }
+      })()
+      yield* spawn(w, which, body)
+    })
+}
+
+// 4 -----------------------------------------------------------------------------
+const lateIbLoad: ScenarioDef = {
+  name: "late-ib-load",
+  description:
+    "A PF: switchdev first (mlx5_ib not loaded), then modprobe mlx5_ib, then 2 VFs created (sriov_numvfs). The three user actions are sequential threads (devlink, modprobe, sriov); the esw_wq worker runs concurrently with them.",
+  defaults: { strategy: "random", schedules: 400, seed: 4 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: false })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      registerInvariants(w, ALL)
+      yield* run(w, "devlink", devlinkEswitchSet(w, dev, "OFFLOADS"))
+      yield* run(w, "modprobe", modprobeMlx5Ib(w))
+      yield* run(w, "sriov", sriovNumvfsStore(w, dev, 2))
+    })
+}
+
+// 5 -----------------------------------------------------------------------------
+const bootWithSwitchdevProfile: ScenarioDef = {
+  name: "boot-with-switchdev-profile",
+  description:
+    "Probe with prof_sel=4 (auto-switchdev; only V1 patch 7 knows it, elsewhere the default profile is used and the device boots legacy). kernel.choose('mlx5_ib'): 0 = mlx5_ib was loaded before the probe, 1 = modprobe mlx5_ib runs concurrently with the probe. Threads: probe, [modprobe], the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 5 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const after = (yield* kernel.choose("mlx5_ib", 2)) === 1
+      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: !after })
+      const dev = w.devs[0]!
+      registerInvariants(w, ALL)
+      yield* spawn(w, "probe", probeOne(w, dev, true))
+      if (after) yield* spawn(w, "modprobe", modprobeMlx5Ib(w))
+    })
+}
+
+// 6 -----------------------------------------------------------------------------
+const lagSharedFdb: ScenarioDef = {
+  name: "lag-shared-fdb",
+  description:
+    "Two PFs in switchdev with mlx5_ib loaded; the bond work activates shared-FDB LAG (remove IB devices, activate, unhide dev0, reload IB reps: the master uplink IB load registers REP_IB on the peer) and later deactivates it, while a devlink user sets one PF (kernel.choose('pf')) to legacy. Threads: bond, devlink, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 150, seed: 6 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const w = yield* buildWorld(v, {
+        devs: [
+          { name: "pf0", isEcpf: false },
+          { name: "pf1", isEcpf: false }
+        ],
+        lag: true,
+        ibLoaded: true
+      })
+      const target = w.devs[yield* kernel.choose("pf", 2)]!
+      for (const d of w.devs) {
+        yield* probeOne(w, d, false)
+        yield* devlinkEswitchSet(w, d, "OFFLOADS")
+      }
+      yield* settle(w)
+      registerInvariants(w, ALL)
+      const lag = w.devs[0]!.lag!
+      yield* spawn(
+        w,
+        "bond",
+        Effect.gen(function* () {
+          lag.bonded = true
+          yield* mlx5DoBondWork(w, lag)
+          lag.bonded = false
+          yield* mlx5DoBondWork(w, lag)
+        })
+      )
+      yield* spawn(w, "devlink", devlinkEswitchSet(w, target, "LEGACY"))
+    })
+}
+
+// 7 -----------------------------------------------------------------------------
+const guardReentry: ScenarioDef = {
+  name: "guard-reentry",
+  description:
+    "Two PFs in an active shared-FDB LAG; rmmod mlx5_ib removes the master's .rdma-rep: mlx5_eswitch_unregister_vport_reps(pf0) holds pf0's guard while the master uplink IB unload unregisters REP_IB on the LAG peers. kernel.choose('peer-walk'): 0 = the real walk (mlx5_lag_for_each_peer_mdev: pf1 only; V1 audit bullet 2); 1 = WHAT-IF: the walk also reaches the master's own E-Switch — the re-entry the cover letter's audit rules out, to show what the non-reentrant guard does (V1: endless spin; merged: _nested on the same reps_lock). Threads: rmmod, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 100, seed: 7 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const w = yield* buildWorld(v, {
+        devs: [
+          { name: "pf0", isEcpf: false },
+          { name: "pf1", isEcpf: false }
+        ],
+        lag: true,
+        ibLoaded: true
+      })
+      const selfWalk = (yield* kernel.choose("peer-walk", 2)) === 1
+      for (const d of w.devs) {
+        yield* probeOne(w, d, false)
+        yield* devlinkEswitchSet(w, d, "OFFLOADS")
+      }
+      const lag = w.devs[0]!.lag!
+      lag.bonded = true
+      yield* mlx5DoBondWork(w, lag)
+      yield* settle(w)
+      w.selfInPeerWalk = selfWalk
+      registerInvariants(w, ALL)
+      yield* spawn(w, "rmmod", rmmodMlx5Ib(w))
+    })
+}
+
+// 8 -----------------------------------------------------------------------------
+const OPS = ["mode-set", "sriov-or-vf-event", "sf-add", "sf-del", "modprobe", "rmmod"] as const
+const randomWorkload: ScenarioDef = {
+  name: "random-workload",
+  description:
+    "Seeded random workload: kernel.choose('device') picks a PF (SR-IOV) or an ECPF (host VF-count events); the device starts in legacy or switchdev with mlx5_ib loaded or not; then three threads (user-0..2) each perform two operations chosen with kernel.choose from: devlink mode set (to the other mode), SR-IOV on/off (PF) or a host VF-count event (ECPF), SF add, SF del, modprobe mlx5_ib, rmmod mlx5_ib.",
+  defaults: { strategy: "random", schedules: 400, seed: 8 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const ecpf = (yield* kernel.choose("device", 2)) === 1
+      const ib = (yield* kernel.choose("mlx5_ib", 2)) === 1
+      const switchdev = (yield* kernel.choose("initial-mode", 2)) === 1
+      const w = yield* buildWorld(v, { devs: [ecpf ? ECPF : PF], lag: false, ibLoaded: ib })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      if (switchdev) yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* settle(w)
+      registerInvariants(w, ALL)
+      const plan: Array<Array<(typeof OPS)[number]>> = []
+      for (let t = 0; t < 3; t++) {
+        const ops: Array<(typeof OPS)[number]> = []
+        for (let k = 0; k < 2; k++) ops.push(OPS[yield* kernel.choose(`user-${t}.op-${k}`, OPS.length)]!)
+        plan.push(ops)
+      }
+      const perform = (op: (typeof OPS)[number]): Effect.Effect<unknown> => {
+        switch (op) {
+          case "mode-set":
+            return Effect.suspend(() => devlinkEswitchSet(w, dev, dev.esw.mode.peek() === "OFFLOADS" ? "LEGACY" : "OFFLOADS"))
+          case "sriov-or-vf-event":
+            return ecpf
+              ? Effect.suspend(() => firmwareHostVfsChanged(w, dev.esw, dev.fw.hostNumVfs > 0 ? 0 : 2))
+              : Effect.suspend(() => sriovNumvfsStore(w, dev, dev.sriovNumVfs > 0 ? 0 : 2))
+          case "sf-add":
+            return devlinkSfPortNew(w, dev)
+          case "sf-del":
+            return devlinkSfPortDel(w, dev)
+          case "modprobe":
+            return modprobeMlx5Ib(w)
+          case "rmmod":
+            return rmmodMlx5Ib(w)
+        }
+      }
+      for (const [t, ops] of plan.entries()) {
+        yield* spawn(w, `user-${t}`, Effect.forEach(ops, perform, { discard: true }))
+      }
+    })
+}
+
+/**
+ * Every scenario, in matrix order.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
+  teardownWithPendingWork,
+  modeChangeVsVfEvents,
+  ibLoadVsReconfig,
+  lateIbLoad,
+  bootWithSwitchdevProfile,
+  lagSharedFdb,
+  guardReentry,
+  randomWorkload
+]
+
+/**
+ * The scenario listing for the model.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const scenarioInfos: ReadonlyArray<ScenarioInfo> = scenarioDefs.map((d) => ({
+  name: d.name,
+  description: d.description,
+  defaults: d.defaults,
+  invariants: d.invariants.map((n) => INVARIANTS[n])
+}))
+
+/**
+ * The runnable scenario for a variant.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const scenarioFor = (d: ScenarioDef, v: Variant): Scenario => ({
+  name: d.name,
+  description: d.description,
+  defaults: d.defaults,
+  program: d.program(v)
+})

@@ -1,0 +1,225 @@
+import { Explorer, Finding, RandomStrategy, UnknownName } from "@drvmodel/core"
+import { model } from "@drvmodel/mlx5"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+const VARIANTS = model.variants.map((v) => v.name)
+
+/** Explore a cell with the scenario's default budget. */
+const explore = (scenario: string, variant: string) => {
+  const s = model.scenario(scenario, variant)
+  return Explorer.explore(s, Explorer.options(s.defaults ?? {}), { variant })
+}
+const kinds = (scenario: string, variant: string) => explore(scenario, variant).counterexamples.map((c) => c.kind)
+
+/** One run per seed: the outcome kind and the final state snapshot. */
+const runs = (scenario: string, variant: string, seeds: number) => {
+  const s = model.scenario(scenario, variant)
+  const out: Array<{ kind: string; choices: string; state: Record<string, string> }> = []
+  for (let seed = 0; seed < seeds; seed++) {
+    const r = Explorer.runOnce(s.program, RandomStrategy.make({ seed }).next()!, { maxSteps: 5000, livelockBound: 400, captureState: true })
+    const last = [...r.trace].reverse().find((e) => e.state !== undefined)
+    out.push({
+      kind: r.outcome._tag === "Found" ? Finding.kindOf(r.outcome.finding.problem) : r.outcome._tag,
+      choices: r.schedule.steps.flatMap((x) => (x._tag === "Choose" ? [`${x.label}=${x.index}`] : [])).join(","),
+      state: last?.state ?? {}
+    })
+  }
+  return out
+}
+
+/** The first variant (matrix order) from which `has` is false for every later variant. */
+const firstLevelWithout = (has: (variant: string) => boolean): string | undefined => {
+  const flags = VARIANTS.map(has)
+  const i = flags.findIndex((_, k) => flags.slice(k).every((f) => !f))
+  return i < 0 ? undefined : VARIANTS[i]
+}
+
+describe("mlx5 model contract", () => {
+  it.effect("lists 9 variants and 8 scenarios; unknown names throw UnknownName", () =>
+    Effect.sync(() => {
+      assert.deepStrictEqual(VARIANTS, ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "merged"])
+      assert.strictEqual(model.scenarios.length, 8)
+      for (const s of model.scenarios) {
+        assert.isTrue(s.invariants.length > 0, s.name)
+        assert.isDefined(s.defaults.schedules, s.name)
+      }
+      assert.throws(() => model.scenario("nope", "baseline"), UnknownName)
+      assert.throws(() => model.scenario("late-ib-load", "v2"), UnknownName)
+    })
+  )
+})
+
+describe("defect (a): teardown-with-pending-work", () => {
+  it.effect("baseline deadlocks: remove drains esw_wq holding devlink, the worker waits for devlink", () =>
+    Effect.sync(() => {
+      const r = explore("teardown-with-pending-work", "baseline")
+      const c = r.counterexamples.find((x) => x.kind === "deadlock")
+      assert.isDefined(c)
+      const p = c!.finding.problem
+      assert.strictEqual(p._tag, "Deadlock")
+      if (p._tag !== "Deadlock") return
+      assert.deepStrictEqual(
+        p.cycle.map((e) => [e.task, e.resource, e.holder]).sort(),
+        [
+          ["esw_wq-worker", "devlink", "remove"],
+          ["remove", "esw_wq", "esw_wq-worker"]
+        ].sort()
+      )
+    })
+  )
+  it.effect("the deadlock stops at v1@4 and stays fixed (merged included)", () =>
+    Effect.sync(() => {
+      const at = firstLevelWithout((v) => kinds("teardown-with-pending-work", v).includes("deadlock"))
+      assert.strictEqual(at, "v1@4")
+      assert.deepStrictEqual(kinds("teardown-with-pending-work", "merged"), [])
+    })
+  )
+})
+
+describe("defect (c): late-ib-load", () => {
+  it.effect("before v1@6 no schedule loads the IB reps: every run ends REGISTERED-not-LOADED", () =>
+    Effect.sync(() => {
+      for (const v of ["baseline", "v1@3", "v1@5"]) {
+        const rs = runs("late-ib-load", v, 40)
+        for (const r of rs) {
+          assert.strictEqual(r.kind, "invariant:registration-completeness", v)
+          // uplink: enabled (+), ETH LOADED (L), IB REGISTERED (R)
+          assert.match(r.state.esw ?? "", /uplink\+LR/, v)
+        }
+      }
+    })
+  )
+  it.effect("v1@6 is the first level where mlx5_ib loaded late gets its IB reps (some schedule is clean)", () =>
+    Effect.sync(() => {
+      const clean = (v: string) => runs("late-ib-load", v, 40).some((r) => r.kind === "Finished")
+      const at = VARIANTS.find(clean)
+      assert.strictEqual(at, "v1@6")
+      const ok = runs("late-ib-load", "v1@6", 40).find((r) => r.kind === "Finished")!
+      assert.match(ok.state.esw ?? "", /uplink\+LL vf1\+LL vf2\+LL/)
+    })
+  )
+  it.effect("finding: at v1@6 the queued reload can go stale before it runs (SR-IOV enable bumps the generation)", () =>
+    Effect.sync(() => {
+      const rs = runs("late-ib-load", "v1@6", 40)
+      assert.isTrue(rs.some((r) => r.kind === "invariant:registration-completeness"))
+    })
+  )
+})
+
+describe("defect (b): ib-load-vs-reconfig", () => {
+  it.effect("baseline breaks registry-transitions; it stops at v1@5 (the guard)", () =>
+    Effect.sync(() => {
+      assert.include(kinds("ib-load-vs-reconfig", "baseline"), "invariant:registry-transitions")
+      const at = firstLevelWithout((v) => kinds("ib-load-vs-reconfig", v).includes("invariant:registry-transitions"))
+      assert.strictEqual(at, "v1@5")
+    })
+  )
+})
+
+describe("boot-with-switchdev-profile", () => {
+  it.effect("v1@7 boots into switchdev with every IB rep loaded, mlx5_ib loaded before and after", () =>
+    Effect.sync(() => {
+      const rs = runs("boot-with-switchdev-profile", "v1@7", 30)
+      for (const choice of ["mlx5_ib=0", "mlx5_ib=1"]) {
+        const mine = rs.filter((r) => r.choices === choice)
+        assert.isTrue(mine.length > 0, choice)
+        for (const r of mine) {
+          assert.strictEqual(r.kind, "Finished", choice)
+          assert.match(r.state.esw ?? "", /^mode=OFFLOADS fdb=1 .*uplink\+LL/, choice)
+        }
+      }
+    })
+  )
+  it.effect("without patch 7 the profile index does not exist: the device boots legacy", () =>
+    Effect.sync(() => {
+      for (const v of ["v1@6", "merged"]) {
+        for (const r of runs("boot-with-switchdev-profile", v, 6)) assert.match(r.state.esw ?? "", /^mode=LEGACY/, v)
+      }
+    })
+  )
+})
+
+describe("guard-reentry", () => {
+  it.effect("V1 guard: the explorer reports the endless spin of the task that already holds the guard", () =>
+    Effect.sync(() => {
+      for (const v of ["v1@5", "v1@7"]) {
+        const c = explore("guard-reentry", v).counterexamples.find((x) => x.kind === "livelock")
+        assert.isDefined(c, v)
+        const p = c!.finding.problem
+        assert.strictEqual(p._tag, "Livelock")
+        if (p._tag !== "Livelock") return
+        assert.strictEqual(p.reason, "endless-spin")
+        const spinner = p.spinning.find((s) => s.task === "rmmod")
+        assert.isDefined(spinner, v)
+        assert.strictEqual(spinner!.resource, "pf0.reps_conf_state")
+        assert.include(spinner!.holds, "pf0.reps_conf_state")
+      }
+    })
+  )
+  it.effect("merged: the same re-entry is a self-deadlock on reps_lock; the real peer walk is clean", () =>
+    Effect.sync(() => {
+      const c = explore("guard-reentry", "merged").counterexamples.find((x) => x.kind === "deadlock")
+      assert.isDefined(c)
+      const p = c!.finding.problem
+      if (p._tag !== "Deadlock") return assert.fail("expected a deadlock")
+      assert.deepStrictEqual(
+        p.cycle.map((e) => [e.task, e.resource, e.holder]),
+        [["rmmod", "pf0.reps_lock", "rmmod"]]
+      )
+      for (const v of ["baseline", "v1@5", "merged"]) {
+        const real = runs("guard-reentry", v, 12).filter((r) => r.choices === "peer-walk=0")
+        assert.isTrue(real.length > 0)
+        for (const r of real) assert.strictEqual(r.kind, "Finished", v)
+      }
+    })
+  )
+})
+
+describe("mode-change-vs-vf-events", () => {
+  it.effect("finding: V1 bumps the generation before the notifier is unregistered; merged moved it after", () =>
+    Effect.sync(() => {
+      for (const v of ["baseline", "v1@3", "merged"])
+        assert.notInclude(kinds("mode-change-vs-vf-events", v), "invariant:no-post-teardown-execution", v)
+      for (const v of ["v1@4", "v1@6"]) assert.include(kinds("mode-change-vs-vf-events", v), "invariant:no-post-teardown-execution", v)
+    })
+  )
+})
+
+describe("merged is clean where the cover letter says the series is", () => {
+  it.effect("no deadlock, livelock or registry violation in the deadlock and race scenarios", () =>
+    Effect.sync(() => {
+      assert.deepStrictEqual(kinds("teardown-with-pending-work", "merged"), [])
+      assert.deepStrictEqual(kinds("mode-change-vs-vf-events", "merged"), [])
+      const race = kinds("ib-load-vs-reconfig", "merged")
+      for (const k of ["deadlock", "livelock", "defect", "invariant:registry-transitions"]) assert.notInclude(race, k)
+    })
+  )
+})
+
+describe("replay", () => {
+  it.effect("replaying each counterexample's schedule reproduces the same finding", () =>
+    Effect.sync(() => {
+      const cells: ReadonlyArray<readonly [string, string]> = [
+        ["teardown-with-pending-work", "baseline"],
+        ["ib-load-vs-reconfig", "baseline"],
+        ["late-ib-load", "v1@6"],
+        ["mode-change-vs-vf-events", "v1@4"],
+        ["guard-reentry", "v1@5"],
+        ["guard-reentry", "merged"]
+      ]
+      let replayed = 0
+      for (const [scenario, variant] of cells) {
+        const s = model.scenario(scenario, variant)
+        for (const c of explore(scenario, variant).counterexamples) {
+          const r = Explorer.replay(s, c.schedule)
+          assert.strictEqual(r.outcome._tag, "Found", `${scenario}/${variant}`)
+          if (r.outcome._tag !== "Found") continue
+          assert.strictEqual(Finding.signatureOf(r.outcome.finding.problem), Finding.signatureOf(c.finding.problem))
+          replayed++
+        }
+      }
+      assert.isTrue(replayed >= cells.length)
+    })
+  )
+})
