@@ -1,0 +1,662 @@
+/**
+ * The `drvmodel` command: explore, matrix, replay, shrink, report, list.
+ *
+ * Exit codes: 0 clean, 1 findings, 2 bad input or usage. Handlers record the
+ * code with `setExitCode`; `main` maps failures (usage errors, bad input) to
+ * one line on stderr and code 2.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { type Counterexample, Explorer, Finding, Render, Shrink, type Trace } from "@drvmodel/core"
+import { Cause, Console, Effect, Option } from "effect"
+import { Argument, CliError, Command, Flag } from "effect/cli"
+import * as Coverage from "./Coverage.ts"
+import * as Exploration from "./Exploration.ts"
+import * as Files from "./Files.ts"
+import { InputError, tryInput } from "./InputError.ts"
+import * as Interrupt from "./Interrupt.ts"
+import * as Lenient from "./Lenient.ts"
+import * as Matrix from "./Matrix.ts"
+import * as Models from "./Models.ts"
+import * as Progress from "./Progress.ts"
+import * as Style from "./Style.ts"
+
+/** The version printed by `--version`. */
+export const version = "0.1.0"
+
+let exitCode = 0
+
+/**
+ * Records the exit code of the command being run (0 clean, 1 findings).
+ *
+ * @category lifecycle
+ * @since 0.1.0
+ */
+export const setExitCode = (code: number): Effect.Effect<void> =>
+  Effect.sync(() => {
+    exitCode = code
+  })
+
+/**
+ * The exit code recorded by the last command.
+ *
+ * @category lifecycle
+ * @since 0.1.0
+ */
+export const recordedExitCode = (): number => exitCode
+
+const style = Style.detect()
+
+// -----------------------------------------------------------------------------
+// Shared flags
+
+const modelFlag = Flag.Literals("model", Models.modelNames).pipe(
+  Flag.withDescription("Model to work on: mlx5 (the reference model) or classic (small known patterns)"),
+  Flag.withDefault("mlx5" as Models.ModelName)
+)
+const modelOverride = Flag.Literals("model", Models.modelNames).pipe(
+  Flag.withDescription("Model of the file (default: the one recorded in it, else the one that has its scenario)"),
+  Flag.optional
+)
+const variantFlag = Flag.String("variant").pipe(Flag.withDescription("Design variant (default: the model's first)"), Flag.optional)
+const fileArg = Argument.String("file").pipe(Argument.withDescription("A counterexample JSON file"))
+
+const optionalToUndefined = <A>(o: Option.Option<A>): A | undefined => (Option.isSome(o) ? o.value : undefined)
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+/** Resolves the model of a counterexample: flag, then the file, then by its names. */
+const modelOf = (flag: string | undefined, file: Files.CounterexampleFile, fileName: string): Effect.Effect<string, InputError> => {
+  const name = flag ?? file.model ?? Models.infer(file.counterexample.scenario, file.counterexample.variant)
+  return name !== undefined
+    ? Effect.succeed(name)
+    : Effect.fail(
+        new InputError({
+          message: `${fileName}: no model has scenario "${file.counterexample.scenario}"${file.counterexample.variant !== undefined ? ` with variant "${file.counterexample.variant}"` : ""}; known models: ${Models.modelNames.join(", ")}`
+        })
+      )
+}
+
+const printFinding = (cx: Counterexample, replayCommand?: string) =>
+  Console.log(
+    Render.Text.render(cx, replayCommand !== undefined ? { replayCommand } : {})
+      .replace(/^(DEADLOCK|LIVELOCK|INVARIANT BROKEN|DEFECT)/m, (m) => style.red(style.bold(m)))
+      .replace(/ \*\*\* .* \*\*\*$/m, (m) => style.red(m))
+  )
+
+// -----------------------------------------------------------------------------
+// explore
+
+const explore = Command.make(
+  "explore",
+  {
+    scenario: Argument.String("scenario").pipe(Argument.withDescription("Scenario name (see `drvmodel list`)")),
+    model: modelFlag,
+    variant: variantFlag,
+    strategy: Flag.Literals("strategy", ["random", "pct", "dfs"] as const).pipe(
+      Flag.withDescription("Search strategy (default: the scenario's)"),
+      Flag.optional
+    ),
+    schedules: Flag.Int("schedules").pipe(Flag.withDescription("Maximum number of executions"), Flag.optional),
+    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed for random and PCT"), Flag.optional),
+    depth: Flag.Int("depth").pipe(Flag.withDescription("PCT depth d (bugs needing d-1 preemptions)"), Flag.optional),
+    preemptions: Flag.Int("preemptions").pipe(Flag.withDescription("DFS preemption bound"), Flag.optional),
+    maxSteps: Flag.Int("max-steps").pipe(Flag.withDescription("Steps per execution before it is cut short"), Flag.optional),
+    stopOnFirst: Flag.Boolean("stop-on-first").pipe(Flag.withDescription("Stop at the first finding"), Flag.withDefault(false)),
+    shrink: Flag.Boolean("shrink").pipe(
+      Flag.withDescription("Shrink findings (fewest preemptions first); --no-shrink to skip"),
+      Flag.withDefault(true)
+    ),
+    out: Flag.String("out").pipe(Flag.withDescription("Directory to write counterexample JSON files to"), Flag.optional)
+  },
+  Effect.fn("explore")(function* (a) {
+    const resolved = yield* Models.resolve(a.model, a.scenario, optionalToUndefined(a.variant))
+    const o = yield* Models.optionsFor(resolved.info, {
+      strategy: optionalToUndefined(a.strategy),
+      schedules: optionalToUndefined(a.schedules),
+      seed: optionalToUndefined(a.seed),
+      depth: optionalToUndefined(a.depth),
+      preemptions: optionalToUndefined(a.preemptions),
+      maxSteps: optionalToUndefined(a.maxSteps),
+      ...(a.stopOnFirst ? { stopOnFirst: true } : {})
+    })
+    const what =
+      o.strategy === "dfs"
+        ? `dfs, preemption bound ${o.preemptions}`
+        : o.strategy === "pct"
+          ? `pct, depth ${o.depth}, seed ${o.seed}`
+          : `random, seed ${o.seed}`
+    yield* Console.log(
+      `explore ${a.scenario} (model ${a.model}, variant ${resolved.variant}): ${what}, up to ${plural(o.schedules, "schedule")}`
+    )
+    Interrupt.install()
+    const progress = Progress.make(`${a.scenario}/${resolved.variant}`, o.schedules, style)
+    const report = yield* Exploration.explore(resolved.scenario, o, {
+      variant: resolved.variant,
+      shouldStop: Interrupt.requestedStop,
+      onProgress: progress.update
+    })
+    progress.done()
+    const seconds = (report.elapsedMs / 1000).toFixed(1)
+    const stopped =
+      report.stopped === "interrupted"
+        ? " (interrupted by Ctrl-C: partial results)"
+        : report.stopped === "exhausted"
+          ? " (space exhausted)"
+          : ""
+    const cxs = a.shrink
+      ? Matrix.shrinkAll(resolved.scenario, o, report.counterexamples).map((s) => s.counterexample)
+      : report.counterexamples
+    const out = optionalToUndefined(a.out)
+    if (cxs.length === 0) {
+      yield* Console.log(`${style.green("clean")}: ${plural(report.runs, "schedule")} explored in ${seconds}s${stopped}, no finding`)
+      yield* Console.log(`coverage: ${Coverage.describe(report).text}`)
+      if (report.stepLimitHits > 0)
+        yield* Console.log(`note: ${plural(report.stepLimitHits, "run")} hit the step limit (${o.maxSteps}) and were cut short`)
+      // Interrupted without a finding is no clean verdict: the conventional 130.
+      return yield* setExitCode(report.stopped === "interrupted" ? 130 : 0)
+    }
+    yield* Console.log(`${style.red(plural(cxs.length, "finding"))} in ${plural(report.runs, "schedule")} (${seconds}s)${stopped}:\n`)
+    for (const cx of cxs) {
+      let replay: string | undefined
+      if (out !== undefined) {
+        const file = path.join(out, Files.nameFor(cx))
+        yield* Files.write(file, Files.encodeCounterexample(a.model, cx))
+        replay = `pnpm drvmodel replay ${file}`
+      }
+      yield* printFinding(cx, replay)
+    }
+    return yield* setExitCode(1)
+  })
+).pipe(
+  Command.withDescription("Explore the interleavings of one scenario on one variant"),
+  Command.withExamples([
+    {
+      command: "drvmodel explore abba --model classic --variant buggy",
+      description: "Find the ABBA deadlock with the scenario's default budget"
+    },
+    { command: "drvmodel explore abba --model classic --strategy pct --depth 2 --schedules 500 --seed 7", description: "PCT, 500 runs" },
+    {
+      command: "drvmodel explore lost-update --model classic --strategy dfs --preemptions 1 --out found",
+      description: "Bounded DFS; write counterexamples to found/"
+    }
+  ])
+)
+
+// -----------------------------------------------------------------------------
+// matrix
+
+const matrix = Command.make(
+  "matrix",
+  {
+    model: modelFlag,
+    out: Flag.String("out").pipe(Flag.withDescription("Report directory"), Flag.withDefault("report")),
+    shrinkBudget: Flag.Int("shrink-budget").pipe(Flag.withDescription("Replays allowed to shrink each finding"), Flag.withDefault(600))
+  },
+  Effect.fn("matrix")(function* (a) {
+    const model = yield* tryInput(() => Models.get(a.model))
+    yield* Models.requireScenarios(model)
+    yield* Console.log(
+      `matrix: model ${model.name}, ${plural(model.scenarios.length, "scenario")} x ${plural(model.variants.length, "variant")}`
+    )
+    Interrupt.install()
+    yield* removeStaleCounterexamples(a.out)
+    let progress: Progress.Progress | undefined
+    const { result, counterexamples } = yield* Matrix.run(a.model, {
+      out: a.out,
+      shrinkBudget: a.shrinkBudget,
+      shouldStop: Interrupt.requestedStop,
+      onCellStart: (s, v, o) => {
+        progress = Progress.make(`${s}/${v}`, o.schedules, style)
+      },
+      onProgress: (p) => progress?.update(p),
+      onCellDone: (cell) => {
+        progress?.done()
+        if (!style.tty) {
+          process.stdout.write(
+            `  ${cell.scenario} / ${cell.variant}: ${Matrix.verdictText(cell)} (${Matrix.detailText(cell)}, ${(cell.elapsedMs / 1000).toFixed(1)}s)\n`
+          )
+        }
+      }
+    })
+    const command = `pnpm drvmodel matrix --model ${a.model}${a.out !== "report" ? ` --out ${a.out}` : ""}`
+    yield* Files.write(path.join(a.out, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
+    yield* Files.write(path.join(a.out, "README.md"), Matrix.readme(result, counterexamples, command))
+    yield* Console.log(`\n${Matrix.table(result, style)}\n`)
+    const findings = result.cells.filter((c) => c.verdict === "finding")
+    for (const c of findings) {
+      for (const x of c.counterexamples) {
+        const shrunk =
+          x.original !== undefined
+            ? ` (shrunk from ${plural(x.original.steps, "step")}, ${plural(x.original.preemptions, "preemption")})`
+            : ""
+        yield* Console.log(
+          `${c.scenario} / ${c.variant}: ${x.kind}: depth ${x.depth}, ${x.steps} steps${shrunk}${x.path !== undefined ? `: pnpm drvmodel replay ${x.path}` : ""}`
+        )
+      }
+    }
+    yield* Console.log(
+      `\n${plural(result.cells.length, "cell")}, ${findings.length} with findings; wrote ${path.join(a.out, "matrix.json")} and ${path.join(a.out, "README.md")} in ${(result.elapsedMs / 1000).toFixed(1)}s${result.interrupted ? " (interrupted: partial matrix)" : ""}`
+    )
+    return yield* setExitCode(findings.length > 0 ? 1 : result.interrupted ? 130 : 0)
+  })
+).pipe(
+  Command.withDescription(
+    "Run every scenario on every variant with its default budget; write report/ (matrix.json, README.md, one JSON per finding)"
+  ),
+  Command.withExamples([
+    { command: "drvmodel matrix", description: "The mlx5 findings matrix into report/" },
+    { command: "drvmodel matrix --model classic --out /tmp/classic-report", description: "The classic patterns" }
+  ])
+)
+
+/** Removes counterexample files of an earlier matrix run, so the directory matches matrix.json. */
+const removeStaleCounterexamples = (dir: string) =>
+  Effect.sync(() => {
+    let entries: Array<string>
+    try {
+      entries = fs.readdirSync(dir)
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      if (!e.endsWith(".json") || e === "matrix.json") continue
+      const file = path.join(dir, e)
+      try {
+        if (fs.readFileSync(file, "utf8").includes('"drvmodel-counterexample/1"')) fs.rmSync(file)
+      } catch {
+        // not ours or unreadable: leave it
+      }
+    }
+  })
+
+// -----------------------------------------------------------------------------
+// replay
+
+const replay = Command.make(
+  "replay",
+  {
+    file: Argument.String("file").pipe(
+      Argument.withDescription('A counterexample JSON file, or a schedule file ({"steps": [...]}) with --scenario')
+    ),
+    model: modelOverride,
+    variant: Flag.String("variant").pipe(Flag.withDescription("Replay on another variant than the recorded one"), Flag.optional),
+    scenario: Flag.String("scenario").pipe(Flag.withDescription("Scenario of a bare schedule file"), Flag.optional),
+    lenient: Flag.Boolean("lenient").pipe(
+      Flag.withDescription(
+        "Skip recorded steps whose task cannot run, and run on non-preemptively past the end (for other variants or edited models)"
+      ),
+      Flag.withDefault(false)
+    )
+  },
+  Effect.fn("replay")(function* (a) {
+    const loaded = yield* Files.load(a.file)
+    let base: Files.CounterexampleFile
+    if (loaded._tag === "Schedule") {
+      const scenario = optionalToUndefined(a.scenario)
+      if (scenario === undefined)
+        return yield* new InputError({ message: `${a.file} is a bare schedule: name its scenario with --scenario` })
+      base = {
+        model: optionalToUndefined(a.model) ?? "mlx5",
+        counterexample: emptyCounterexample(scenario, optionalToUndefined(a.variant), loaded.schedule)
+      }
+    } else base = loaded
+    const modelName = yield* modelOf(optionalToUndefined(a.model), base, a.file)
+    const recorded = base.counterexample
+    const resolved = yield* Models.resolve(modelName, recorded.scenario, optionalToUndefined(a.variant) ?? recorded.variant)
+    const o = yield* Models.optionsFor(resolved.info)
+    let skipped = 0
+    const r = yield* tryInput(() => {
+      if (!a.lenient) return Explorer.replay(resolved.scenario, recorded.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+      const l = Lenient.replay(resolved.scenario, recorded.schedule, o)
+      skipped = l.skipped
+      return l.result
+    }, a.file)
+    const lenient = a.lenient ? ` (lenient: ${plural(skipped, "recorded step")} skipped)` : ""
+    yield* Console.log(
+      `replay ${a.file}: scenario ${recorded.scenario}, model ${modelName}, variant ${resolved.variant}: ${plural(r.steps, "step")}, ${plural(r.preemptions, "preemption")}${lenient}`
+    )
+    if (r.outcome._tag !== "Found") {
+      const how = r.outcome._tag === "StepLimit" ? `hit the step limit (${o.maxSteps}) without a finding` : "finished cleanly: no finding"
+      const note = loaded._tag === "Counterexample" ? ` (the file recorded: ${recorded.finding.summary})` : ""
+      yield* Console.log(`${style.green("clean")}: the run ${how}${note}`)
+      return yield* setExitCode(0)
+    }
+    const finding = r.outcome.finding
+    const cx: Counterexample = {
+      ...recorded,
+      variant: resolved.variant,
+      kind: Finding.kindOf(finding.problem),
+      finding,
+      steps: r.steps,
+      preemptions: r.preemptions,
+      schedule: r.schedule,
+      trace: r.trace
+    }
+    if (loaded._tag === "Counterexample" && Finding.signatureOf(finding.problem) !== Finding.signatureOf(recorded.finding.problem)) {
+      yield* Console.log(style.yellow(`note: a different finding than the one recorded (${recorded.finding.summary})`))
+    }
+    yield* printFinding(cx)
+    return yield* setExitCode(1)
+  })
+).pipe(
+  Command.withDescription("Replay a counterexample (or a schedule) and print what happens"),
+  Command.withExamples([
+    { command: "drvmodel replay report/abba--buggy--deadlock.json", description: "Replay a finding of the matrix" },
+    {
+      command: "drvmodel replay report/abba--buggy--deadlock.json --variant fixed --lenient",
+      description: "Try the same schedule on the fixed variant"
+    }
+  ])
+)
+
+const emptyCounterexample = (scenario: string, variant: string | undefined, schedule: Counterexample["schedule"]): Counterexample => ({
+  format: "drvmodel-counterexample/1",
+  scenario,
+  ...(variant !== undefined ? { variant } : {}),
+  strategy: "replay",
+  run: 0,
+  kind: "none",
+  finding: { problem: { _tag: "Defect", task: "-", message: "-" }, step: 0, time: 0, summary: "a bare schedule" },
+  steps: 0,
+  preemptions: 0,
+  schedule,
+  trace: []
+})
+
+// -----------------------------------------------------------------------------
+// shrink
+
+const shrink = Command.make(
+  "shrink",
+  {
+    file: fileArg,
+    model: modelOverride,
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Where to write the shrunk counterexample (default: <file>.shrunk.json)"),
+      Flag.optional
+    ),
+    budget: Flag.Int("budget").pipe(Flag.withDescription("Replays allowed"), Flag.withDefault(2000))
+  },
+  Effect.fn("shrink")(function* (a) {
+    const file = yield* Files.loadCounterexample(a.file)
+    const modelName = yield* modelOf(optionalToUndefined(a.model), file, a.file)
+    const cx = file.counterexample
+    const resolved = yield* Models.resolve(modelName, cx.scenario, cx.variant)
+    const o = yield* Models.optionsFor(resolved.info)
+    if (a.budget < 1) return yield* new InputError({ message: `--budget must be at least 1, got ${a.budget}` })
+    // A strict replay first: a schedule that no longer fits the model is named as such.
+    yield* tryInput(() => Explorer.replay(resolved.scenario, cx.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound }), a.file)
+    const shrunk = yield* Effect.suspend(() => {
+      try {
+        return Effect.succeed(
+          Shrink.counterexample(resolved.scenario, cx, { maxReplays: a.budget, maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+        )
+      } catch (e) {
+        if (e instanceof Shrink.NotReproduced)
+          return Effect.fail(
+            new InputError({
+              message: `${a.file}: the schedule does not reproduce its finding (${cx.finding.summary}): the model changed?`
+            })
+          )
+        if (e instanceof Explorer.ScheduleDivergence)
+          return Effect.fail(new InputError({ message: `${a.file}: the schedule does not fit the model: ${e.message}` }))
+        throw e
+      }
+    })
+    const out = optionalToUndefined(a.out) ?? `${a.file.replace(/(\.shrunk)?\.json$/, "")}.shrunk.json`
+    const after = shrunk.counterexample
+    yield* Files.write(out, Files.encodeCounterexample(modelName, after))
+    yield* Console.log(
+      `shrunk ${a.file}: ${plural(cx.steps, "step")}, ${plural(cx.preemptions, "preemption")} -> ${plural(after.steps, "step")}, ${plural(after.preemptions, "preemption")} (${shrunk.result.replays} replays${shrunk.result.complete ? "" : ", budget exhausted"})`
+    )
+    yield* Console.log(`depth: ${after.preemptions}`)
+    yield* Console.log(`wrote ${out}\n`)
+    yield* printFinding(after, `pnpm drvmodel replay ${out}`)
+    return yield* setExitCode(1)
+  })
+).pipe(
+  Command.withDescription("Shrink a counterexample: same finding, fewest preemptions, then fewest steps"),
+  Command.withExamples([
+    { command: "drvmodel shrink found/abba--buggy--deadlock.json --budget 500", description: "Shrink a finding of explore" }
+  ])
+)
+
+// -----------------------------------------------------------------------------
+// report
+
+const formats = ["text", "mermaid", "html", "chrome-trace"] as const
+type Format = (typeof formats)[number]
+const extensionOf: Record<Format, string> = { text: ".txt", mermaid: ".md", html: ".html", "chrome-trace": ".trace.json" }
+
+/** Replays with state capture for the richer renderings; falls back to the stored trace. */
+const stateTrace = (
+  modelFlag: string | undefined,
+  file: Files.CounterexampleFile,
+  fileName: string
+): Effect.Effect<Trace.Trace | undefined> =>
+  Effect.gen(function* () {
+    const cx = file.counterexample
+    const modelName = flagOrFile(modelFlag, file)
+    if (modelName === undefined) return undefined
+    const resolved = yield* Models.resolve(modelName, cx.scenario, cx.variant)
+    const o = yield* Models.optionsFor(resolved.info)
+    const r = yield* tryInput(() =>
+      Explorer.replay(resolved.scenario, cx.schedule, { captureState: true, maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+    )
+    return r.trace
+  }).pipe(
+    Effect.catch((e: InputError) =>
+      Effect.as(Console.error(`note: ${fileName}: rendering the recorded trace without model state (${e.message})`), undefined)
+    )
+  )
+
+/** In a directory, a JSON file that parses and does not claim to be a counterexample is someone else's: skip it. */
+const isCounterexampleFile = (file: string): boolean => {
+  try {
+    const json = JSON.parse(fs.readFileSync(file, "utf8")) as unknown
+    return typeof json === "object" && json !== null && "format" in json
+  } catch {
+    return true
+  }
+}
+
+const flagOrFile = (flag: string | undefined, file: Files.CounterexampleFile) =>
+  flag ?? file.model ?? Models.infer(file.counterexample.scenario, file.counterexample.variant)
+
+/**
+ * Renders a counterexample in a format.
+ *
+ * @category rendering
+ * @since 0.1.0
+ */
+export const renderAs = (format: Format, cx: Counterexample, trace: Trace.Trace | undefined, replayCommand?: string): string => {
+  const withTrace = trace !== undefined ? { trace } : {}
+  switch (format) {
+    case "text":
+      return Render.Text.render(cx, { ...withTrace, ...(replayCommand !== undefined ? { replayCommand } : {}) })
+    case "mermaid":
+      return Render.Mermaid.render(cx, withTrace)
+    case "html":
+      return Render.Html.render(cx, withTrace)
+    case "chrome-trace":
+      return Render.ChromeTrace.render(cx, withTrace)
+  }
+}
+
+const report = Command.make(
+  "report",
+  {
+    input: Argument.String("file-or-dir").pipe(
+      Argument.withDescription("A counterexample JSON file, or a directory of them (e.g. report/)")
+    ),
+    format: Flag.Literals("format", formats).pipe(
+      Flag.withDescription("text, mermaid, html or chrome-trace"),
+      Flag.withDefault("text" as Format)
+    ),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Output file (for one file; default: stdout for text/mermaid, <file>.html / <file>.trace.json otherwise)"),
+      Flag.optional
+    ),
+    model: modelOverride
+  },
+  Effect.fn("report")(function* (a) {
+    const stat = yield* Effect.sync(() => {
+      try {
+        return fs.statSync(a.input)
+      } catch {
+        return undefined
+      }
+    })
+    if (stat === undefined) return yield* new InputError({ message: `cannot read ${a.input}: no such file or directory` })
+    const model = optionalToUndefined(a.model)
+    const needsState = a.format === "html" || a.format === "mermaid"
+    if (stat.isDirectory()) {
+      const files = fs
+        .readdirSync(a.input)
+        .filter((f) => f.endsWith(".json") && f !== "matrix.json" && !f.endsWith(".trace.json"))
+        .filter((f) => isCounterexampleFile(path.join(a.input, f)))
+        .sort()
+      let written = 0
+      for (const f of files) {
+        const file = path.join(a.input, f)
+        const loaded = yield* Files.loadCounterexample(file)
+        const trace = needsState ? yield* stateTrace(model, loaded, file) : undefined
+        const target = file.replace(/\.json$/, extensionOf[a.format])
+        const text = renderAs(a.format, loaded.counterexample, trace, `pnpm drvmodel replay ${file}`)
+        yield* Files.write(target, a.format === "mermaid" ? `\`\`\`mermaid\n${text}\`\`\`\n` : text)
+        yield* Console.log(`wrote ${target}`)
+        written++
+      }
+      if (written === 0) return yield* new InputError({ message: `${a.input} holds no counterexample JSON files` })
+      return yield* setExitCode(0)
+    }
+    const loaded = yield* Files.loadCounterexample(a.input)
+    const trace = needsState ? yield* stateTrace(model, loaded, a.input) : undefined
+    const text = renderAs(a.format, loaded.counterexample, trace, `pnpm drvmodel replay ${a.input}`)
+    const out =
+      optionalToUndefined(a.out) ??
+      (a.format === "html" || a.format === "chrome-trace" ? a.input.replace(/\.json$/, "") + extensionOf[a.format] : undefined)
+    if (out === undefined || out === "-") yield* Effect.sync(() => process.stdout.write(text))
+    else {
+      yield* Files.write(out, text)
+      yield* Console.log(`wrote ${out}`)
+    }
+    return yield* setExitCode(0)
+  })
+).pipe(
+  Command.withDescription(
+    "Render counterexamples: lockdep-style text, Mermaid sequence diagram, self-contained HTML, Chrome trace (Perfetto)"
+  ),
+  Command.withExamples([
+    { command: "drvmodel report report/abba--buggy--deadlock.json", description: "The lockdep-style text" },
+    { command: "drvmodel report report/abba--buggy--deadlock.json --format html", description: "Write report/abba--buggy--deadlock.html" },
+    { command: "drvmodel report report --format chrome-trace", description: "A Perfetto trace for every finding in report/" }
+  ])
+)
+
+// -----------------------------------------------------------------------------
+// list
+
+const list = Command.make(
+  "list",
+  { model: modelFlag },
+  Effect.fn("list")(function* (a) {
+    const model = yield* tryInput(() => Models.get(a.model))
+    yield* Console.log(`${style.bold(`model ${model.name}`)}: ${model.description}\n`)
+    yield* Console.log(style.bold("variants:"))
+    const vw = Math.max(0, ...model.variants.map((v) => v.name.length))
+    for (const v of model.variants) yield* Console.log(`  ${v.name.padEnd(vw)}  ${v.description}`)
+    yield* Console.log(`\n${style.bold("scenarios:")}`)
+    if (model.scenarios.length === 0) yield* Console.log("  (none yet)")
+    for (const s of model.scenarios) {
+      const d = Object.entries(s.defaults)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(" ")
+      yield* Console.log(`  ${s.name}: ${s.description}${d !== "" ? style.dim(` [${d}]`) : ""}`)
+      for (const i of s.invariants) yield* Console.log(`      invariant ${i.name}: ${i.description}`)
+    }
+    yield* Console.log(
+      `\n${style.bold("built-in checks")} (every scenario): deadlock, livelock (endless spin / no progress), defect (WARN, task died)`
+    )
+    return yield* setExitCode(0)
+  })
+).pipe(
+  Command.withDescription("List a model's scenarios, variants and invariants"),
+  Command.withExamples([
+    { command: "drvmodel list", description: "The mlx5 model" },
+    { command: "drvmodel list --model classic", description: "The classic patterns" }
+  ])
+)
+
+// -----------------------------------------------------------------------------
+// root and main
+
+/**
+ * The command tree.
+ *
+ * @category commands
+ * @since 0.1.0
+ */
+export const command = Command.make("drvmodel").pipe(
+  Command.withDescription("Model kernel-driver concurrency designs and explore their interleavings deterministically"),
+  Command.withExamples([
+    { command: "drvmodel matrix", description: "The findings matrix of the mlx5 model" },
+    { command: "drvmodel list --model classic", description: "What can be explored" }
+  ]),
+  Command.withSubcommands([explore, matrix, replay, shrink, report, list])
+)
+
+const oneLine = (s: string) => s.split("\n")[0]!
+
+/**
+ * Runs the command on the process arguments and returns the exit code:
+ * 0 clean, 1 findings, 2 bad input or usage, 3 internal error.
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime, NodeServices } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Cli } from "@drvmodel/cli"
+ * Cli.main.pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+ * ```
+ * @category commands
+ * @since 0.1.0
+ */
+export const main: Effect.Effect<number, never, Command.Environment> = Command.run(command, { version }).pipe(
+  Effect.map(() => recordedExitCode()),
+  Effect.catchCause((cause) =>
+    Effect.gen(function* () {
+      const error = Cause.squash(cause)
+      if (error instanceof InputError) {
+        yield* Console.error(`drvmodel: error: ${error.message}`)
+        return 2
+      }
+      if (CliError.isCliError(error)) {
+        // Usage errors: effect/cli already printed the help and the error.
+        return 2
+      }
+      if (Cause.hasInterruptsOnly(cause)) return exitCode === 0 ? 130 : exitCode
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      yield* Console.error(`drvmodel: internal error: ${oneLine(message)}`)
+      return 3
+    })
+  ),
+  Effect.tap((code) =>
+    Effect.sync(() => {
+      finalCode = code
+    })
+  )
+)
+
+let finalCode: number | undefined
+
+/**
+ * The exit code of `main` once it has finished (undefined before).
+ *
+ * @category lifecycle
+ * @since 0.1.0
+ */
+export const finalExitCode = (): number | undefined => finalCode

@@ -1,0 +1,131 @@
+/**
+ * The models the command works over, by name: `mlx5` (the reference model,
+ * the default) and `classic` (small patterns with known answers).
+ *
+ * @since 0.1.0
+ */
+import { Explorer, type Model, type Scenario, type ScenarioInfo, UnknownName } from "@drvmodel/core"
+import { classic } from "@drvmodel/examples"
+import { model as mlx5 } from "@drvmodel/mlx5"
+import { Effect } from "effect"
+import { InputError, tryInput } from "./InputError.ts"
+
+/**
+ * Model names accepted by `--model`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const modelNames = ["mlx5", "classic"] as const
+/** @category models @since 0.1.0 */
+export type ModelName = (typeof modelNames)[number]
+
+/**
+ * The registry.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const models: Readonly<Record<ModelName, Model>> = { mlx5, classic }
+
+/**
+ * A model by name.
+ *
+ * @example
+ * ```ts
+ * import { Models } from "@drvmodel/cli"
+ * Models.get("classic").name // => "classic"
+ * ```
+ * @category getters
+ * @since 0.1.0
+ */
+export const get = (name: string): Model => {
+  const m = (models as Record<string, Model | undefined>)[name]
+  if (m === undefined) throw new UnknownName("model", name, modelNames)
+  return m
+}
+
+/**
+ * A resolved scenario: the model, its listing, the variant and the runnable scenario.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resolved {
+  readonly model: Model
+  readonly info: ScenarioInfo
+  readonly variant: string
+  readonly scenario: Scenario
+}
+
+/**
+ * Resolves a scenario and variant of a model (variant defaults to the model's first).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Models } from "@drvmodel/cli"
+ * const r = Effect.runSync(Models.resolve("classic", "abba", "buggy"))
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const resolve = (modelName: string, scenario: string, variant?: string): Effect.Effect<Resolved, InputError> =>
+  tryInput(() => {
+    const model = get(modelName)
+    const info = model.scenarios.find((s) => s.name === scenario)
+    if (info === undefined) {
+      throw new UnknownName(
+        "scenario",
+        scenario,
+        model.scenarios.map((s) => s.name)
+      )
+    }
+    const v = variant ?? model.variants[0]?.name
+    if (v === undefined || !model.variants.some((x) => x.name === v)) {
+      throw new UnknownName(
+        "variant",
+        v ?? "",
+        model.variants.map((x) => x.name)
+      )
+    }
+    return { model, info, variant: v, scenario: model.scenario(scenario, v) }
+  }, `model ${modelName}`)
+
+/**
+ * Finds the model of a counterexample that does not name one: the first
+ * model that has both its scenario and its variant.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const infer = (scenario: string, variant: string | undefined): ModelName | undefined =>
+  modelNames.find((n) => {
+    const m = models[n]
+    return m.scenarios.some((s) => s.name === scenario) && (variant === undefined || m.variants.some((v) => v.name === variant))
+  })
+
+/**
+ * The explorer options for a scenario: its defaults over the explorer's,
+ * then the user's choices over those.
+ *
+ * @example
+ * ```ts
+ * import { Models } from "@drvmodel/cli"
+ * declare const info: import("@drvmodel/core").ScenarioInfo
+ * const o = Models.optionsFor(info, { schedules: 10 })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const optionsFor = (
+  info: ScenarioInfo,
+  user: Partial<Record<keyof Explorer.ExploreOptions, unknown>> = {}
+): Effect.Effect<Explorer.ExploreOptions, InputError> =>
+  tryInput(() => Explorer.options(user, Explorer.options(info.defaults)), `scenario ${info.name}`)
+
+/** Makes sure a model has scenarios at all (the mlx5 model may still be a stub). */
+export const requireScenarios = (model: Model): Effect.Effect<void, InputError> =>
+  model.scenarios.length > 0
+    ? Effect.void
+    : Effect.fail(new InputError({ message: `model ${model.name} has no scenarios yet; try --model classic` }))

@@ -1,0 +1,265 @@
+/**
+ * Schedule shrinking: delta-debugs a failing schedule into a smaller one
+ * that still produces the same finding (same `Finding.signatureOf`).
+ *
+ * Smaller means, in this order: fewer preemptions (the bug's depth), fewer
+ * steps, fewer tasks, smaller data choices. Every candidate is replayed with
+ * `strict: false`, so a candidate may be any list of choices: where it names
+ * a task that cannot run the candidate is dropped, and past its end the run
+ * continues without preemption. Candidates, tried until one is smaller:
+ *
+ * 1. prefixes cut just before a context switch (the rest runs non-preemptively);
+ * 2. adjacent blocks of steps swapped so that two runs of a task merge;
+ * 3. a block of steps moved later, after any later block;
+ * 4. one step moved earlier, to where its task was switched away from;
+ * 5. chunks of steps deleted (ddmin: halves, quarters, ... single steps);
+ * 6. data choices lowered towards branch 0.
+ *
+ * The search is bounded by a number of replays and is deterministic.
+ *
+ * @since 0.1.0
+ */
+import { type Counterexample, defaultOptions, replay, type Scenario } from "./Explorer.ts"
+import { signatureOf } from "./Finding.ts"
+import { type ExecutionResult, ScheduleDivergence } from "./internal/engine.ts"
+import type { Schedule, ScheduleStep } from "./Schedule.ts"
+
+/**
+ * Options for shrinking. `maxSteps` and `livelockBound` must be the ones the
+ * finding was found with (a livelock depends on the bound).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ShrinkOptions {
+  /** Replays allowed (the budget); default 600. */
+  readonly maxReplays?: number
+  readonly maxSteps?: number
+  readonly livelockBound?: number
+}
+
+/**
+ * The size of a run, in shrinking order.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Size {
+  readonly steps: number
+  readonly preemptions: number
+}
+
+/**
+ * The result of shrinking.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ShrinkResult {
+  /** The smallest run found (its `schedule` replays strictly). */
+  readonly execution: ExecutionResult
+  /** Size of the schedule before shrinking. */
+  readonly original: Size
+  /** Replays spent. */
+  readonly replays: number
+  /** True when no candidate was left untried (a local minimum), false when the budget ran out. */
+  readonly complete: boolean
+}
+
+/**
+ * Raised when the schedule to shrink does not reproduce its finding.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class NotReproduced extends Error {
+  override readonly name = "NotReproduced"
+}
+
+type Cost = readonly [number, number, number, number]
+
+const costOf = (r: ExecutionResult): Cost => [
+  r.preemptions,
+  r.steps,
+  r.tasks,
+  r.schedule.steps.reduce((n, s) => n + (s._tag === "Choose" ? s.index : 0), 0)
+]
+
+const smaller = (a: Cost, b: Cost): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!
+  return false
+}
+
+/** Positions of Run steps that switch to another task than the previous Run step. */
+const switchPoints = (steps: ReadonlyArray<ScheduleStep>): Array<number> => {
+  const out: Array<number> = []
+  let last: string | undefined
+  steps.forEach((s, i) => {
+    if (s._tag !== "Run") return
+    if (last !== undefined && s.task !== last) out.push(i)
+    last = s.task
+  })
+  return out
+}
+
+/** Maximal runs of consecutive steps by one task (choices stay in their block). */
+const blocksOf = (steps: ReadonlyArray<ScheduleStep>): Array<{ readonly task: string; readonly from: number; readonly to: number }> => {
+  const out: Array<{ task: string; from: number; to: number }> = []
+  steps.forEach((s, i) => {
+    const last = out[out.length - 1]
+    if (s._tag === "Run" && (last === undefined || last.task !== s.task)) out.push({ task: s.task, from: i, to: i + 1 })
+    else if (last !== undefined) last.to = i + 1
+    else out.push({ task: "", from: i, to: i + 1 })
+  })
+  return out
+}
+
+function* candidates(steps: ReadonlyArray<ScheduleStep>): Generator<ReadonlyArray<ScheduleStep>> {
+  const switches = switchPoints(steps)
+  // 1. Prefixes: cut before a switch, shortest first.
+  yield []
+  for (const p of switches) yield steps.slice(0, p)
+  // 2. Swap adjacent blocks so that the task of block i-1 continues: A B A -> A A B.
+  const blocks = blocksOf(steps)
+  for (let i = 1; i + 1 < blocks.length; i++) {
+    const [prev, b, next] = [blocks[i - 1]!, blocks[i]!, blocks[i + 1]!]
+    if (prev.task !== next.task) continue
+    yield [...steps.slice(0, b.from), ...steps.slice(next.from, next.to), ...steps.slice(b.from, b.to), ...steps.slice(next.to)]
+  }
+  // 3. Move a whole block later (after block j): lets a preempting task run when the other blocks or ends.
+  for (let i = 1; i < blocks.length; i++) {
+    const b = blocks[i]!
+    for (let j = i + 1; j < blocks.length; j++) {
+      const after = blocks[j]!
+      yield [...steps.slice(0, b.from), ...steps.slice(b.to, after.to), ...steps.slice(b.from, b.to), ...steps.slice(after.to)]
+    }
+  }
+  // 4. Move the next step of the preempted task before the switch (delays the preemption by one step).
+  for (const p of switches) {
+    let prevTask: string | undefined
+    for (let j = p - 1; j >= 0 && prevTask === undefined; j--) {
+      const s = steps[j]!
+      if (s._tag === "Run") prevTask = s.task
+    }
+    const q = steps.findIndex((s, j) => j > p && s._tag === "Run" && s.task === prevTask)
+    if (q < 0) continue
+    yield [...steps.slice(0, p), steps[q]!, ...steps.slice(p, q), ...steps.slice(q + 1)]
+  }
+  // 5. ddmin: delete chunks, largest first.
+  for (let size = Math.floor(steps.length / 2); size >= 1; size = Math.floor(size / 2)) {
+    for (let from = 0; from + size <= steps.length; from += size) {
+      yield [...steps.slice(0, from), ...steps.slice(from + size)]
+    }
+  }
+  // 6. Lower data choices.
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!
+    if (s._tag !== "Choose" || s.index === 0) continue
+    for (const index of s.index > 1 ? [0, s.index - 1] : [0]) {
+      yield [...steps.slice(0, i), { _tag: "Choose", label: s.label, index }, ...steps.slice(i + 1)]
+    }
+  }
+}
+
+/**
+ * Shrinks `schedule` while it keeps producing a finding with signature
+ * `signature`. Throws `NotReproduced` when the schedule itself does not.
+ *
+ * @example
+ * ```ts
+ * import { Explorer, Shrink } from "@drvmodel/core"
+ * import { classic } from "@drvmodel/examples"
+ * const abba = classic.scenario("abba", "buggy")
+ * const cx = Explorer.explore(abba, Explorer.options({ schedules: 50 })).counterexamples[0]!
+ * const shrunk = Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx))
+ * shrunk.execution.preemptions // => 1
+ * ```
+ * @category shrinking
+ * @since 0.1.0
+ */
+export const shrink = (scenario: Scenario, schedule: Schedule, signature: string, options: ShrinkOptions = {}): ShrinkResult => {
+  const budget = Math.max(1, options.maxReplays ?? 600)
+  const replayOptions = {
+    strict: false,
+    maxSteps: options.maxSteps ?? defaultOptions.maxSteps,
+    livelockBound: options.livelockBound ?? defaultOptions.livelockBound
+  }
+  let replays = 0
+  const tried = new Set<string>()
+  const attempt = (steps: ReadonlyArray<ScheduleStep>): ExecutionResult | undefined => {
+    const key = JSON.stringify(steps)
+    if (tried.has(key)) return undefined
+    tried.add(key)
+    replays++
+    try {
+      const r = replay(scenario, { steps }, replayOptions)
+      return r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature ? r : undefined
+    } catch (e) {
+      if (e instanceof ScheduleDivergence) return undefined
+      throw e
+    }
+  }
+  let best = attempt(schedule.steps)
+  if (best === undefined) throw new NotReproduced(`the schedule does not reproduce the finding ${signature}`)
+  const original: Size = { steps: best.steps, preemptions: best.preemptions }
+  let complete = false
+  search: while (replays < budget) {
+    const bestCost = costOf(best)
+    for (const candidate of candidates(best.schedule.steps)) {
+      if (replays >= budget) break search
+      const r = attempt(candidate)
+      if (r !== undefined && smaller(costOf(r), bestCost)) {
+        best = r
+        continue search
+      }
+    }
+    complete = true
+    break
+  }
+  return { execution: best, original, replays, complete }
+}
+
+/**
+ * The signature of a counterexample's finding.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const signatureOfCounterexample = (cx: Counterexample): string => signatureOf(cx.finding.problem)
+
+/**
+ * Shrinks a counterexample: the result has the smaller schedule, its trace
+ * and finding, and `original` set to the size before shrinking (kept from an
+ * earlier shrink if there was one).
+ *
+ * @example
+ * ```ts
+ * import { Explorer, Shrink } from "@drvmodel/core"
+ * import { classic } from "@drvmodel/examples"
+ * const abba = classic.scenario("abba", "buggy")
+ * const cx = Explorer.explore(abba, Explorer.options({ schedules: 50 })).counterexamples[0]!
+ * const { counterexample } = Shrink.counterexample(abba, cx)
+ * counterexample.original // => { steps: ..., preemptions: ... } before shrinking
+ * ```
+ * @category shrinking
+ * @since 0.1.0
+ */
+export const counterexample = (
+  scenario: Scenario,
+  cx: Counterexample,
+  options: ShrinkOptions = {}
+): { readonly counterexample: Counterexample; readonly result: ShrinkResult } => {
+  const result = shrink(scenario, cx.schedule, signatureOfCounterexample(cx), options)
+  const r = result.execution
+  if (r.outcome._tag !== "Found") throw new NotReproduced("unreachable: a shrunk run always has a finding")
+  const shrunk: Counterexample = {
+    ...cx,
+    finding: r.outcome.finding,
+    steps: r.steps,
+    preemptions: r.preemptions,
+    schedule: r.schedule,
+    trace: r.trace,
+    original: cx.original ?? { steps: cx.steps, preemptions: cx.preemptions }
+  }
+  return { counterexample: shrunk, result }
+}
