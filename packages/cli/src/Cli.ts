@@ -18,6 +18,7 @@ import * as Files from "./Files.ts"
 import { InputError, tryInput } from "./InputError.ts"
 import * as Interrupt from "./Interrupt.ts"
 import * as Lenient from "./Lenient.ts"
+import * as LockOrderCell from "./LockOrderCell.ts"
 import * as Matrix from "./Matrix.ts"
 import * as Models from "./Models.ts"
 import * as Progress from "./Progress.ts"
@@ -207,6 +208,8 @@ const matrix = Command.make(
     const { result, counterexamples } = yield* Matrix.run(a.model, {
       out: a.out,
       shrinkBudget: a.shrinkBudget,
+      // Lock-order analysis over every execution of each cell, with targeted confirmation.
+      analyses: [LockOrderCell.analysis()],
       shouldStop: Interrupt.requestedStop,
       onCellStart: (s, v, o) => {
         progress = Progress.make(`${s}/${v}`, o.schedules, style)
@@ -244,7 +247,7 @@ const matrix = Command.make(
   })
 ).pipe(
   Command.withDescription(
-    "Run every scenario on every variant with its default budget; write report/ (matrix.json, README.md, one JSON per finding)"
+    "Run every scenario on every variant with its default budget, with lock-order analysis; write report/ (matrix.json, README.md, one JSON per finding)"
   ),
   Command.withExamples([
     { command: "drvmodel matrix", description: "The mlx5 findings matrix into report/" },

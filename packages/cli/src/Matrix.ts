@@ -86,6 +86,8 @@ export interface CellContext {
   readonly report: Report
   /** Shrunk counterexamples. */
   readonly counterexamples: ReadonlyArray<Counterexample>
+  /** The report directory, when files are written. */
+  readonly out?: string
 }
 
 /**
@@ -108,9 +110,14 @@ export interface CellAnalysis {
   readonly name: string
   /** Fresh observers for one cell's exploration (optional). */
   readonly observers?: () => ReadonlyArray<OpObserver>
-  readonly analyze: (
-    ctx: CellContext
-  ) => { readonly fields?: Readonly<Record<string, unknown>>; readonly kinds?: ReadonlyArray<string> } | undefined
+  readonly analyze: (ctx: CellContext) =>
+    | {
+        readonly fields?: Readonly<Record<string, unknown>>
+        readonly kinds?: ReadonlyArray<string>
+        /** Files to write beside the cell's counterexamples (paths under `ctx.out`). */
+        readonly files?: ReadonlyArray<{ readonly path: string; readonly text: string }>
+      }
+    | undefined
 }
 
 /**
@@ -222,12 +229,22 @@ export const runCell = (
     }
     let kinds = [...new Set(shrunk.map((s) => s.counterexample.kind))]
     let extra: Record<string, unknown> = {}
-    const ctx: CellContext = { model, info, variant, scenario, options: o, report, counterexamples: shrunk.map((s) => s.counterexample) }
+    const ctx: CellContext = {
+      model,
+      info,
+      variant,
+      scenario,
+      options: o,
+      report,
+      counterexamples: shrunk.map((s) => s.counterexample),
+      ...(options.out !== undefined ? { out: options.out } : {})
+    }
     for (const a of analyses) {
       const r = a.analyze(ctx)
       if (r === undefined) continue
       if (r.fields !== undefined) extra = { ...extra, ...r.fields }
       if (r.kinds !== undefined) kinds = [...new Set([...kinds, ...r.kinds])]
+      for (const f of r.files ?? []) yield* Files.write(f.path, f.text)
     }
     const cell: Cell = {
       ...extra,
@@ -307,7 +324,14 @@ export const run = (
  * @category rendering
  * @since 0.1.0
  */
-export const verdictText = (cell: Cell): string => (cell.verdict === "clean" ? "clean" : cell.kinds.join(", "))
+export const verdictText = (cell: Cell): string =>
+  cell.verdict === "clean" ? "clean" : cell.kinds.map((k) => (k === "lock-order" ? lockOrderText(cell) : k)).join(", ")
+
+/** `lock-order (confirmed)` or `lock-order (potential)`, from the cell's lock-order field. */
+const lockOrderText = (cell: Cell): string => {
+  const lo = cell.lockOrder as { readonly verdict?: string } | undefined
+  return lo?.verdict !== undefined && lo.verdict !== "clean" ? `lock-order (${lo.verdict})` : "lock-order"
+}
 
 /**
  * The evidence line of a cell: schedules and strategy, and whether DFS exhausted its space.
@@ -341,7 +365,8 @@ export const table = (
   const cellOf = (s: string, v: string) => result.cells.find((c) => c.scenario === s && c.variant === v)
   const invariants = [...new Set(result.cells.flatMap((c) => c.kinds).filter((k) => k.startsWith("invariant:")))]
   const short = (k: string) => (k.startsWith("invariant:") ? `I${invariants.indexOf(k) + 1}` : k)
-  const verdictOf = (c: Cell) => (c.verdict === "clean" ? "clean" : c.kinds.map(short).join(", "))
+  const verdictOf = (c: Cell) =>
+    c.verdict === "clean" ? "clean" : c.kinds.map((k) => (k === "lock-order" ? lockOrderText(c) : short(k))).join(", ")
   const first = Math.max("scenario".length, ...result.scenarios.map((s) => s.length)) + 2
   const widths = result.variants.map(
     (v) =>
@@ -374,6 +399,20 @@ export const table = (
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+interface LockOrderField {
+  readonly cycles: ReadonlyArray<{
+    readonly kind: string
+    readonly classes: ReadonlyArray<string>
+    readonly status: string
+    readonly report: string
+    readonly counterexample?: string
+    readonly tried: { readonly runs: number; readonly strategy: string }
+  }>
+}
+
+const isLockOrder = (u: unknown): u is LockOrderField =>
+  typeof u === "object" && u !== null && Array.isArray((u as { cycles?: unknown }).cycles)
 
 const mdEscape = (s: string): string => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`)
 
@@ -408,6 +447,32 @@ export const readme = (result: MatrixResult, counterexamples: ReadonlyArray<Coun
   if (clean.length > 0) {
     out.push("", "## What the clean cells covered", "")
     for (const c of clean) out.push(`- ${mdEscape(c.scenario)} / ${mdEscape(c.variant)}: ${mdEscape(c.coverage.text)}`)
+  }
+  const ordered = result.cells.filter((c) => isLockOrder(c.lockOrder) && c.lockOrder.cycles.length > 0)
+  if (ordered.length > 0) {
+    out.push(
+      "",
+      "## Lock order",
+      "",
+      "Lockdep-style cycles in the lock-class graph kept across every execution of the cell, each tried with targeted",
+      "schedules: `confirmed` when a run deadlocked (or spun) on the cycle, `potential` otherwise (what was tried is listed)."
+    )
+    for (const c of ordered) {
+      const lo = c.lockOrder as LockOrderField
+      for (const cy of lo.cycles) {
+        out.push(
+          "",
+          `### ${mdEscape(c.scenario)} / ${mdEscape(c.variant)}: ${mdEscape(cy.kind)} ${mdEscape(cy.classes.join(" ↔ "))} (${cy.status})`,
+          "",
+          "```text",
+          cy.report.trimEnd(),
+          "```"
+        )
+        if (cy.counterexample !== undefined)
+          out.push("", `Replay the confirming run: \`pnpm drvmodel replay ${cy.counterexample.split(path.sep).join("/")}\``)
+        else out.push("", `Tried: ${cy.tried.runs} targeted runs (${mdEscape(cy.tried.strategy)}), none deadlocked on the cycle.`)
+      }
+    }
   }
   if (counterexamples.length > 0) out.push("", "## Findings")
   for (const cx of counterexamples) {

@@ -194,6 +194,11 @@ describe("drvmodel", () => {
           schedules: number
           strategy: string
           counterexample?: string
+          lockOrder: {
+            verdict: string
+            confirmed: boolean
+            cycles: Array<{ classes: Array<string>; status: string; counterexample?: string }>
+          }
         }>
       }
       assert.deepStrictEqual(m.variants, ["buggy", "fixed"])
@@ -201,8 +206,17 @@ describe("drvmodel", () => {
       assert.strictEqual(m.cells.length, m.scenarios.length * m.variants.length)
       const cell = (s: string, v: string) => m.cells.find((c) => c.scenario === s && c.variant === v)!
       assert.strictEqual(cell("abba", "buggy").verdict, "finding")
-      assert.deepStrictEqual(cell("abba", "buggy").kinds, ["deadlock"])
+      assert.deepStrictEqual(cell("abba", "buggy").kinds, ["deadlock", "lock-order"])
+      const order = cell("abba", "buggy").lockOrder
+      assert.strictEqual(order.verdict, "confirmed")
+      assert.isTrue(order.confirmed)
+      assert.deepStrictEqual(
+        order.cycles.map((c) => [...c.classes].sort()),
+        [["&a->lock", "&b->lock"]]
+      )
+      assert.isTrue(fs.existsSync(order.cycles[0]!.counterexample!), "the confirming run is written")
       assert.strictEqual(cell("abba", "fixed").verdict, "clean")
+      assert.deepStrictEqual(cell("abba", "fixed").lockOrder, { verdict: "clean", confirmed: false, cycles: [] })
       assert.deepStrictEqual(cell("lost-update", "buggy").kinds, ["invariant:no-lost-update"])
       for (const c of m.cells) {
         assert.isAbove(c.schedules, 0)
@@ -217,6 +231,7 @@ describe("drvmodel", () => {
       assert.include(readme, "| scenario | buggy | fixed |")
       assert.include(readme, `pnpm drvmodel replay ${cell("abba", "buggy").counterexample}`)
       assert.include(readme, "*** DEADLOCK ***")
+      assert.include(readme, "## Lock order")
       assert.include(r.out, "abba")
     })
   )

@@ -89,7 +89,13 @@ const markReps = (esw: Esw, old: GuardState, next: GuardState) =>
  */
 export const repsBlock = (w: World, esw: Esw, nested = false): Effect.Effect<void> => {
   if (esw.guard) return call(w, "eswitch", "mlx5_esw_reps_block", markReps(esw, "UNBLOCKED", "BLOCKED"))
-  if (esw.repsLock) return call(w, "eswitch", nested ? "mlx5_esw_reps_block_nested" : "mlx5_esw_reps_block", esw.repsLock.lock)
+  if (esw.repsLock)
+    return call(
+      w,
+      "eswitch",
+      nested ? "mlx5_esw_reps_block_nested" : "mlx5_esw_reps_block",
+      nested ? esw.repsLock.lockNested(1) : esw.repsLock.lock
+    )
   return Effect.void
 }
 

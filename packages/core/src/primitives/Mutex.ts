@@ -17,6 +17,11 @@ import { Kernel, type Resource } from "../Kernel.ts"
 export interface Mutex extends Resource {
   /** `mutex_lock()` */
   readonly lock: Effect.Effect<void>
+  /**
+   * `mutex_lock_nested(lock, subclass)`: the same lock, recorded for lock-order
+   * analysis under lockdep's subclass `<class>/<subclass>` (as lockdep keys it).
+   */
+  readonly lockNested: (subclass: number) => Effect.Effect<void>
   /** `mutex_trylock()`: true on success. */
   readonly trylock: Effect.Effect<boolean>
   /** `mutex_unlock()`: a WARN if the caller is not the owner. */
@@ -56,21 +61,24 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     }
     const held = { resource: id, lockClass, mode: "write" as const }
     kernel.register(resource)
-    return {
-      ...resource,
-      owner: () => owner,
-      lock: kernel.point({
-        name: "mutex_lock",
-        label: `mutex_lock(${id})`,
+    const lockAs = (cls: string, name: string) =>
+      kernel.point({
+        name,
+        label: `${name}(${id})`,
         resource,
         waitKind: "mutex",
         enabled: () => owner === undefined,
         apply: () => {
           owner = kernel.current()
         },
-        holds: () => held,
-        lockEvents: () => [{ type: "acquire", lockClass, resource: id, mode: "write" }]
-      }),
+        holds: () => (cls === lockClass ? held : { ...held, lockClass: cls }),
+        lockEvents: () => [{ type: "acquire" as const, lockClass: cls, resource: id, mode: "write" as const }]
+      })
+    return {
+      ...resource,
+      owner: () => owner,
+      lock: lockAs(lockClass, "mutex_lock"),
+      lockNested: (subclass: number) => lockAs(subclass === 0 ? lockClass : `${lockClass}/${subclass}`, "mutex_lock_nested"),
       trylock: kernel.point({
         name: "mutex_trylock",
         label: `mutex_trylock(${id})`,
