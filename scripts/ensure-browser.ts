@@ -41,7 +41,7 @@ const main = (): void => {
     console.log(`ensure-browser: ${browser} is missing and we are not root: run "apt-get update && apt-get install -y chromium" as root`)
     return
   }
-  if (!run("apt-get", ["update"]) || !run("apt-get", ["install", "-y", "--no-install-recommends", "chromium"])) {
+  if (!run("apt-get", ["update"]) || !run("apt-get", ["install", "-y", "chromium"])) {
     console.log("ensure-browser: apt-get could not install chromium (see above)")
     return
   }
