@@ -96,6 +96,47 @@ describe("HTML report in a browser", () => {
         assert.isTrue(await page.getByTestId("failing-step").isVisible())
         assert.isAtLeast(await page.getByTestId("wait-edge").count(), 1)
 
+        // With the failing step in view, every lane title must be on screen,
+        // unclipped by the timeline pane and not covered by the rows, and the
+        // pane must need no horizontal scrolling. Checked as the report opens
+        // (it scrolls its pane to the failing step itself) and, after the
+        // screenshot, once a reader has scrolled the pane back to the top and
+        // then down to the failing step.
+        assert.strictEqual(await page.getByTestId("lane-title").count(), await lanes.count())
+        const checkLayout = async (when: string) => {
+          const layout = await page.evaluate(() => {
+            const wrap = document.querySelector(".lanes-wrap")!
+            const pane = wrap.getBoundingClientRect()
+            const failing = document.getElementById("failing-step")!.getBoundingClientRect()
+            const inside = (r: DOMRect, box: { top: number; bottom: number; left: number; right: number }) =>
+              r.width > 0 &&
+              r.height > 0 &&
+              r.top >= box.top - 1 &&
+              r.bottom <= box.bottom + 1 &&
+              r.left >= box.left - 1 &&
+              r.right <= box.right + 1
+            const screen = { top: 0, left: 0, bottom: window.innerHeight, right: window.innerWidth }
+            const titles = [...document.querySelectorAll<HTMLElement>("[data-testid=lane-title]")].map((el) => {
+              const r = el.getBoundingClientRect()
+              const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)
+              return { task: el.dataset.task ?? "", visible: inside(r, screen) && inside(r, pane) && hit !== null && el.contains(hit) }
+            })
+            return {
+              scrolled: wrap.scrollTop,
+              failingOnScreen: inside(failing, screen) && inside(failing, pane),
+              titles,
+              scrollWidth: wrap.scrollWidth,
+              clientWidth: wrap.clientWidth
+            }
+          })
+          // Only a pane scrolled away from its top tests the sticky header.
+          assert.isAbove(layout.scrolled, 0, `${when}: the failing step lies below the pane's first screenful`)
+          assert.isTrue(layout.failingOnScreen, `${when}: the failing step is on screen`)
+          for (const title of layout.titles) assert.isTrue(title.visible, `${when}: lane title ${title.task} visible at the failing step`)
+          assert.isAtMost(layout.scrollWidth, layout.clientWidth + 1, `${when}: the timeline needs no horizontal scrolling`)
+        }
+        await checkLayout("on opening")
+
         const state = page.getByTestId("state-panel")
         const label = page.getByTestId("step-label")
         const stateAtFailure = await state.innerText()
@@ -115,6 +156,12 @@ describe("HTML report in a browser", () => {
 
         fs.mkdirSync(path.join(root, "test-results"), { recursive: true })
         await page.screenshot({ path: path.join(root, "test-results/html-report.png"), fullPage: true })
+        await page.evaluate(() => {
+          document.querySelector(".lanes-wrap")!.scrollTop = 0
+          window.scrollTo(0, 0)
+          document.getElementById("failing-step")!.scrollIntoView({ block: "nearest" })
+        })
+        await checkLayout("after scrolling to the failing step")
         assert.deepStrictEqual(requests, [], "the report loads nothing from the network")
         assert.deepStrictEqual(errors, [])
       } finally {

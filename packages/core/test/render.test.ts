@@ -142,4 +142,50 @@ describe("renderings", () => {
       assert.include(evil, "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;")
     })
   )
+
+  it.effect("html: sticky lane titles, lanes sharing the width, arrows at the lanes' centres", () =>
+    Effect.sync(() => {
+      const { cx, trace } = found("abba")
+      const html = Render.Html.render(cx, { trace })
+      const tasks = [...html.matchAll(/data-testid="lane" data-task="([^"]*)"/g)].map((m) => m[1]!)
+      assert.deepStrictEqual(tasks, ["thread-1", "thread-2"])
+      const titles = [...html.matchAll(/data-testid="lane-title" data-task="([^"]*)" title="([^"]*)">([^<]*)</g)]
+      assert.deepStrictEqual(
+        titles.map((m) => [m[1], m[2], m[3]]),
+        tasks.map((t) => [t, t, t])
+      )
+      assert.match(html, /\.lanes-head\{position:sticky;top:0;/)
+      assert.match(html, /\.lanes-wrap\{[^}]*overflow:auto/)
+      assert.match(html, /\.op\{[^}]*text-overflow:ellipsis/)
+      // Every op carries its full text in a tooltip, whatever the width shows.
+      for (const m of html.matchAll(/data-testid="op"[^>]* title="([^"]*)">([^<]*)</g)) assert.include(m[1]!, m[2]!)
+      // Columns: the step numbers, then one shrinkable share per lane.
+      const cols = /--cols:(\d+)px ((?:minmax\(0, [\d.]+fr\) ?)+)"/.exec(html)
+      assert.isNotNull(cols, "grid columns")
+      const shares = [...cols![2]!.matchAll(/minmax\(0, ([\d.]+)fr\)/g)].map((m) => Number(m[1]))
+      assert.strictEqual(shares.length, tasks.length)
+      const total = shares.reduce((a, b) => a + b, 0)
+      const centre = (task: string) => {
+        const i = tasks.indexOf(task)
+        return ((shares.slice(0, i).reduce((a, b) => a + b, 0) + shares[i]! / 2) / total) * 100
+      }
+      // Each wait-for arrow leaves the waiter's lane centre and ends, with the
+      // arrow head, at the holder's; the two arrows of the 2-cycle are apart.
+      const edges = [
+        ...html.matchAll(
+          /data-testid="wait-edge" data-from="([^"]*)" data-to="([^"]*)" transform="translate\(([-\d.]+) 0\)">[\s\S]*?<line x1="([\d.]+)%"[\s\S]*?<line[\s\S]*?<line x1="([\d.]+)%"[^>]*marker-end/g
+        )
+      ]
+      assert.strictEqual(edges.length, 2)
+      for (const [, from, to, , x1, x2] of edges) {
+        assert.closeTo(Number(x1), centre(from!), 0.01)
+        assert.closeTo(Number(x2), centre(to!), 0.01)
+      }
+      assert.notStrictEqual(edges[0]![3], edges[1]![3], "distinct sideways offsets")
+      // The failing step is the stuck end row, after the two steps of each thread.
+      assert.match(html, /id="failing-step" data-testid="failing-step" class="failing" data-row="4" style="top:96px"/)
+      const evil = Render.Html.render(hostile())
+      assert.notMatch(evil, /title="[^"]*[<>][^"]*"/, "tooltips escaped")
+    })
+  )
 })

@@ -8,11 +8,18 @@
  * snapshot key: modes, generations, states, lock owners) and what each task
  * holds.
  *
+ * Layout: the timeline is a CSS grid in its own scrolling pane; the row of
+ * lane titles is sticky at the top of that pane, so the task names stay in
+ * view at the failing step; lanes share the width equally and truncate long
+ * labels with an ellipsis (full text in the tooltip), so a report with half
+ * a dozen tasks needs no horizontal scrolling in a 1400 px window.
+ *
  * Every string that comes from the model is escaped (text and attributes);
  * the data for the slider is embedded as JSON with `<` escaped.
  *
- * Stable hooks for tests: `data-testid` = `lanes`, `lane` (with
- * `data-task`), `op` (with `data-index`), `hold`, `wait-edge`,
+ * Stable hooks for tests: `data-testid` = `lanes`, `lanes-head`,
+ * `lane-title` and `lane` (both with `data-task`), `op` (with
+ * `data-index`), `stuck-op`, `hold`, `wait-edge`, `cursor`,
  * `failing-step`, `explanation`, `cycle-explanation` /
  * `invariant-explanation` / `livelock-explanation` / `defect-explanation`,
  * `step-slider`, `step-label`, `state-panel`, `holds-panel`.
@@ -50,10 +57,14 @@ const PALETTE = ["#d1495b", "#00798c", "#edae49", "#66a182", "#8d5a97", "#2e4057
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const ROW = 24
-const HEAD = 44
+const HEAD = 32
 const STEP_COL = 56
 const BAR = 7
+const BAR_GAP = 3
 const EDGE = 20
+/** Width a lane would like before the inspector moves below the timeline. */
+const LANE_PREFERRED = 190
+const INSPECTOR = 420
 
 const explanation = (cx: Counterexample, t: Timeline.Timeline): string => {
   const p = t.problem
@@ -116,65 +127,59 @@ export const render = (cx: Counterexample, options: { readonly trace?: Trace } =
   const color = new Map(locks.map((l, i) => [l, PALETTE[i % PALETTE.length]!]))
   // Lock slots per lane: one bar position per lock the lane ever holds.
   const slots = lanes.map((task) => [...new Set(rows.filter((o) => o.task === task).flatMap((o) => o.holds))])
-  // Each lane as wide as its own longest text (within bounds).
-  const textLen = lanes.map((task) =>
-    Math.max(
-      10,
-      task.length,
-      ...rows.filter((o) => o.task === task).map((o) => o.label.length),
-      ...[...t.stuck.values()].filter((b) => b.task === task).map((b) => b.op.length + 10)
-    )
-  )
-  const laneWidth = (i: number) => Math.min(420, Math.max(150, slots[i]!.length * (BAR + 3) + textLen[i]! * 7.5 + 36))
-  const laneX: Array<number> = []
-  let x = STEP_COL
-  for (let i = 0; i < lanes.length; i++) {
-    laneX.push(x)
-    x += laneWidth(i)
-  }
-  const width = x + 20
   const stuckRow = t.endsStuck ? rows.length : -1
   const rowCount = rows.length + (t.endsStuck ? 1 : 0)
   const edges = t.endsStuck
     ? Timeline.waitEdges(t).filter((e) => e.task !== e.holder && laneIndex.has(e.task) && laneIndex.has(e.holder))
     : []
-  const height = HEAD + rowCount * ROW + 30 + EDGE * edges.length
   const failing = t.endsStuck ? stuckRow : Math.max(0, rows.length - 1)
-  const y = (r: number) => HEAD + r * ROW
-  const svg: Array<string> = []
-  svg.push(
-    `<svg id="lanes" data-testid="lanes" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="swimlanes">`,
-    `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>`
-  )
-  // Row stripes and step numbers.
+  const top = (r: number) => `top:${r * ROW}px`
+  // Lanes share the available width in proportion to what they show (their
+  // longest text, within bounds, and their lock bars), never more than it:
+  // minmax(0, w fr) lets a lane shrink below its text, which is then cut with
+  // an ellipsis and given in full as a tooltip. With no gaps the columns are
+  // exactly proportional to the weights, so a lane's centre is a fixed
+  // percentage of the lanes' width: the wait-for arrows rely on that.
+  const weights = lanes.map((task, i) => {
+    const longest = Math.max(
+      task.length,
+      ...rows.filter((o) => o.task === task).map((o) => o.label.length),
+      ...[...t.stuck.values()].filter((b) => b.task === task).map((b) => b.op.length + 10)
+    )
+    return Math.min(40, Math.max(12, longest)) + slots[i]!.length * 1.5 + 2
+  })
+  const total = weights.reduce((a, b) => a + b, 0)
+  const before = weights.map((_, i) => weights.slice(0, i).reduce((a, b) => a + b, 0))
+  const percent = (at: number) => `${((at / total) * 100).toFixed(4)}%`
+  const centre = (lane: number) => percent(before[lane]! + weights[lane]! / 2)
+  const columns = `${STEP_COL}px ${lanes.length > 0 ? weights.map((w) => `minmax(0, ${w.toFixed(1)}fr)`).join(" ") : "minmax(0, 1fr)"}`
+  const head = [
+    `<div class="lanes-head" data-testid="lanes-head"><div class="corner">step</div>`,
+    ...lanes.map(
+      (task) =>
+        `<div class="lane-title" data-testid="lane-title" data-task="${escapeHtml(task)}" title="${escapeHtml(task)}">${escapeHtml(task)}</div>`
+    ),
+    "</div>"
+  ]
+  const body: Array<string> = [`<div class="lanes-body" style="height:${rowCount * ROW}px">`]
+  // Row stripes and step numbers; a click on a row selects its step.
   for (let r = 0; r < rowCount; r++) {
     const op = rows[r]
-    svg.push(
-      `<rect class="row${r % 2 ? " odd" : ""}" data-row="${r}" x="0" y="${y(r)}" width="${width}" height="${ROW}"/>`,
-      `<text class="stepno" x="${STEP_COL - 8}" y="${y(r) + 16}" text-anchor="end">${op !== undefined ? op.index : "end"}</text>`
+    body.push(
+      `<div class="row${r % 2 ? " odd" : ""}" data-row="${r}" style="${top(r)}"><span class="stepno">${op !== undefined ? op.index : "end"}</span></div>`
     )
   }
-  svg.push(
-    `<rect id="failing-step" data-testid="failing-step" class="failing" data-row="${failing}" x="0" y="${y(failing)}" width="${width}" height="${ROW}"/>`
-  )
-  svg.push(`<rect id="cursor" data-testid="cursor" class="cursor" x="0" y="${y(failing)}" width="${width}" height="${ROW}"/>`)
-  // Lanes.
+  body.push(`<div id="failing-step" data-testid="failing-step" class="failing" data-row="${failing}" style="${top(failing)}"></div>`)
   lanes.forEach((task, i) => {
-    const lx = laneX[i]!
-    svg.push(
-      `<g class="lane" data-testid="lane" data-task="${escapeHtml(task)}">`,
-      `<rect class="lane-bg" x="${lx}" y="${HEAD - 6}" width="${laneWidth(i) - 8}" height="${rowCount * ROW + 12}"/>`,
-      `<text class="lane-title" x="${lx + 8}" y="${HEAD - 14}">${escapeHtml(task)}</text>`
-    )
+    body.push(`<div class="lane" data-testid="lane" data-task="${escapeHtml(task)}" style="grid-column:${i + 2}">`)
     // Lock-hold bars: consecutive rows during which the lane holds the lock.
     const held = new Set<string>()
     const since = new Map<string, number>()
     const close = (lock: string, until: number) => {
       const from = since.get(lock)!
       const slot = slots[i]!.indexOf(lock)
-      const bx = lx + 6 + slot * (BAR + 3)
-      svg.push(
-        `<rect class="hold" data-testid="hold" data-lock="${escapeHtml(lock)}" x="${bx}" y="${y(from) + 3}" width="${BAR}" height="${Math.max(ROW - 6, y(until) - y(from) - 6)}" fill="${color.get(lock)}"><title>${escapeHtml(task)} holds ${escapeHtml(lock)} (steps ${rows[from]?.index ?? "end"}–${rows[until - 1]?.index ?? "end"})</title></rect>`
+      body.push(
+        `<div class="hold" data-testid="hold" data-lock="${escapeHtml(lock)}" style="left:${6 + slot * (BAR + BAR_GAP)}px;top:${from * ROW + 3}px;height:${Math.max(ROW, (until - from) * ROW) - 6}px;background:${color.get(lock)}" title="${escapeHtml(`${task} holds ${lock} (steps ${rows[from]?.index ?? "end"}–${rows[until - 1]?.index ?? "end"})`)}"></div>`
       )
       since.delete(lock)
     }
@@ -195,41 +200,59 @@ export const render = (cx: Counterexample, options: { readonly trace?: Trace } =
       }
     })
     for (const l of held) close(l, rowCount)
-    const textX = lx + 10 + slots[i]!.length * (BAR + 3)
+    const textX = `left:${10 + slots[i]!.length * (BAR + BAR_GAP)}px`
     rows.forEach((o, r) => {
       if (o.task !== task) return
       const cls = `op${o.preempted ? " preempted" : ""}${o.name === "start" ? " start" : ""}`
-      svg.push(
-        `<g class="${cls}" data-testid="op" data-index="${o.index}" data-row="${r}"><text x="${textX}" y="${y(r) + 16}">${escapeHtml(o.label)}</text><title>${escapeHtml(`step ${o.index}: ${o.task} ${o.label}${o.func !== undefined ? ` in ${o.func}()` : ""}${o.preempted ? " (preemption)" : ""}; holds ${o.holds.join(", ") || "nothing"}`)}</title></g>`
+      const tip = `step ${o.index}: ${o.task} ${o.label}${o.func !== undefined ? ` in ${o.func}()` : ""}${o.preempted ? " (preemption)" : ""}; holds ${o.holds.join(", ") || "nothing"}`
+      body.push(
+        `<div class="${cls}" data-testid="op" data-index="${o.index}" data-row="${r}" style="${top(r)};${textX}" title="${escapeHtml(tip)}">${escapeHtml(o.label)}</div>`
       )
     })
     const b = t.stuck.get(task)
     if (b !== undefined) {
-      svg.push(
-        `<g class="op stuck" data-testid="stuck-op"><text x="${textX}" y="${y(stuckRow) + 16}">${escapeHtml(`${b.op} ${b.spinning ? "(spins)" : "(blocked)"}`)}</text><title>${escapeHtml(`${b.task} ${b.spinning ? "spins" : "is blocked"} at ${b.op}`)}</title></g>`
+      body.push(
+        `<div class="op stuck" data-testid="stuck-op" data-row="${stuckRow}" style="${top(stuckRow)};${textX}" title="${escapeHtml(`${b.task} ${b.spinning ? "spins" : "is blocked"} at ${b.op}`)}">${escapeHtml(`${b.op} ${b.spinning ? "(spins)" : "(blocked)"}`)}</div>`
       )
     }
-    svg.push("</g>")
+    body.push("</div>")
   })
+  body.push(`<div id="cursor" data-testid="cursor" class="cursor" style="${top(failing)}"></div>`, "</div>")
   // Wait-for edges at the end: arrows from the waiter's lane to the holder's,
-  // each on its own level below the last row so that a 2-cycle shows two arrows.
-  if (t.endsStuck) {
+  // each on its own level below the last row so that a 2-cycle shows two
+  // arrows, and each shifted sideways by its own offset so that no two
+  // verticals in a lane overlap. Lane centres are percentages of the lanes'
+  // width (see `centre`), the offsets pixels: hence lines and a translate.
+  const svg: Array<string> = []
+  if (edges.length > 0) {
+    const height = 16 + EDGE * edges.length + 8
+    svg.push(
+      `<div class="edges"><svg id="wait-edges" width="100%" height="${height}" role="img" aria-label="wait-for edges">`,
+      `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>`
+    )
     edges.forEach((e, k) => {
-      const a = laneIndex.get(e.task)
-      const h = laneIndex.get(e.holder)
-      if (a === undefined || h === undefined || a === h) return
-      // Distinct verticals per edge, so arrows between the same lanes do not overlap.
-      const x1 = laneX[a]! + laneWidth(a) / 2 - 16 + 14 * k
-      const x2 = laneX[h]! + laneWidth(h) / 2 + 16 - 14 * k
-      const top = y(stuckRow) + ROW
-      const level = top + 16 + EDGE * k
+      const a = laneIndex.get(e.task)!
+      const h = laneIndex.get(e.holder)!
+      const shift = `translate(${(k - (edges.length - 1) / 2) * 14} 0)`
+      const level = 16 + EDGE * k
+      const mid = percent((before[a]! + weights[a]! / 2 + before[h]! + weights[h]! / 2) / 2)
       svg.push(
-        `<path class="wait${e.inCycle ? " cycle" : ""}" data-testid="wait-edge" data-from="${escapeHtml(e.task)}" data-to="${escapeHtml(e.holder)}" d="M${x1},${top} L${x1},${level} L${x2},${level} L${x2},${top + 2}" marker-end="url(#arrow)"><title>${escapeHtml(`${e.task} waits for ${e.resource} held by ${e.holder}`)}</title></path>`,
-        `<text class="wait-label" x="${(x1 + x2) / 2}" y="${level - 4}" text-anchor="middle">${escapeHtml(`${e.task} waits for ${e.resource}`)}</text>`
+        `<g class="wait${e.inCycle ? " cycle" : ""}" data-testid="wait-edge" data-from="${escapeHtml(e.task)}" data-to="${escapeHtml(e.holder)}" transform="${shift}"><title>${escapeHtml(`${e.task} waits for ${e.resource} held by ${e.holder}`)}</title>`,
+        `<line x1="${centre(a)}" y1="0" x2="${centre(a)}" y2="${level}"/>`,
+        `<line x1="${centre(a)}" y1="${level}" x2="${centre(h)}" y2="${level}"/>`,
+        `<line x1="${centre(h)}" y1="${level}" x2="${centre(h)}" y2="2" marker-end="url(#arrow)"/>`,
+        `<text class="wait-label" x="${mid}" y="${level - 4}" text-anchor="middle">${escapeHtml(`${e.task} waits for ${e.resource}`)}</text></g>`
       )
     })
+    svg.push("</svg></div>")
   }
-  svg.push("</svg>")
+  const timeline = [
+    `<div id="lanes" data-testid="lanes" class="lanes" role="group" aria-label="swimlanes" style="--cols:${columns}">`,
+    ...head,
+    ...body,
+    ...svg,
+    "</div>"
+  ].join("\n")
 
   const data = {
     lanes,
@@ -271,30 +294,42 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background
 #explanation .why{font-weight:600;margin:4px 0}
 #explanation ul{margin:4px 0;padding-left:20px}
 .layout{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
-.lanes-wrap{overflow:auto;max-height:78vh;border:1px solid #e4e7ec;border-radius:6px}
-svg text{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;fill:var(--fg)}
-svg .lane-title{font-weight:700;font-size:13px}
-svg .lane-bg{fill:none;stroke:#d0d5dd;stroke-dasharray:3 3}
-svg .row{fill:#fff}
-svg .row.odd{fill:var(--stripe)}
-svg .stepno{fill:var(--muted)}
-svg .failing{fill:rgba(192,57,43,.16);stroke:var(--bad);stroke-width:1.5}
-svg .cursor{fill:none;stroke:var(--cursor);stroke-width:2;pointer-events:none}
-svg .op.start text{fill:var(--muted)}
-svg .op.preempted text{font-weight:700}
-svg .op.stuck text{fill:var(--bad);font-weight:700}
-svg .hold{opacity:.9}
-svg .wait{fill:none;stroke:var(--bad);stroke-width:2}
-svg .wait.cycle{stroke-width:2.5}
-svg .wait-label{fill:var(--bad);font-weight:700}
+/* The timeline scrolls inside its own pane; its lane header stays on top. */
+.lanes-wrap{flex:1 1 var(--basis);min-width:0;overflow:auto;max-height:78vh;border:1px solid #e4e7ec;border-radius:6px;background:#fff}
+/* Room below the last row, so that the pane can centre the failing step (the
+   last rows) and show it on the first screen, below the sticky lane titles. */
+.lanes{--mono:12px/${ROW}px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;min-width:0;padding-bottom:38vh}
+.lanes-head,.lanes-body{display:grid;grid-template-columns:var(--cols)}
+.lanes-head{position:sticky;top:0;z-index:4;height:${HEAD}px;background:#fff;border-bottom:1px solid #d0d5dd;box-shadow:0 2px 4px rgba(16,24,40,.06)}
+.lanes-head .corner{align-self:center;padding-right:8px;text-align:right;color:var(--muted);font-size:12px}
+.lane-title{align-self:stretch;padding:0 8px;line-height:${HEAD}px;font-weight:700;font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;border-left:1px dashed #d0d5dd}
+.lanes-body{position:relative}
+.row{position:absolute;left:0;right:0;height:${ROW}px;background:#fff;cursor:pointer}
+.row.odd{background:var(--stripe)}
+.stepno{display:block;width:${STEP_COL - 8}px;text-align:right;font:var(--mono);color:var(--muted)}
+.failing{position:absolute;left:0;right:0;height:${ROW}px;background:rgba(192,57,43,.16);border:1.5px solid var(--bad);pointer-events:none}
+.cursor{position:absolute;left:0;right:0;height:${ROW}px;border:2px solid var(--cursor);pointer-events:none;z-index:2}
+.lane{position:relative;grid-row:1;min-width:0;border-left:1px dashed #d0d5dd;pointer-events:none}
+.lane>*{pointer-events:auto}
+.op{position:absolute;right:4px;height:${ROW}px;font:var(--mono);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:pointer}
+.op.start{color:var(--muted)}
+.op.preempted{font-weight:700}
+.op.stuck{color:var(--bad);font-weight:700}
+.hold{position:absolute;width:${BAR}px;border-radius:1px;opacity:.9}
+.edges{padding-left:${STEP_COL}px}
+.edges svg{display:block;overflow:hidden}
+.wait{fill:none;stroke:var(--bad);stroke-width:2}
+.wait.cycle{stroke-width:2.5}
+.wait-label{font:700 12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;fill:var(--bad);stroke:#fff;stroke-width:3px;paint-order:stroke}
 .legend .lock{margin-right:12px;white-space:nowrap}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
-#inspector{min-width:320px;max-width:520px;position:sticky;top:12px}
+#inspector{flex:0 1 ${INSPECTOR}px;min-width:min(320px,100%);max-width:520px;position:sticky;top:12px}
 #step-slider{width:100%}
 #step-label{display:block;font-weight:600;margin:4px 0 8px;min-height:1.4em}
 table{border-collapse:collapse;width:100%;margin-bottom:12px}
 td,th{border-bottom:1px solid #e4e7ec;padding:3px 6px;text-align:left;vertical-align:top;font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 th{font-family:system-ui,sans-serif;color:var(--muted);font-weight:600}
+td+td{overflow-wrap:anywhere}
 tr.changed td{background:#fff6d6}
 .hint{color:var(--muted);font-size:12.5px}
 </style>
@@ -310,8 +345,8 @@ ${explanation(cx, t)}
 </section>
 <p class="legend">${legend !== "" ? `Locks held: ${legend}` : "No locks held in this run."} <span class="hint">Rows are steps; the highlighted row is where it failed; click a row or move the slider.</span></p>
 <div class="layout">
-<div class="lanes-wrap">
-${svg.join("\n")}
+<div class="lanes-wrap" style="--basis:${Math.max(600, STEP_COL + lanes.length * LANE_PREFERRED)}px">
+${timeline}
 </div>
 <section id="inspector">
 <h2><label for="step-slider">Model state after step</label></h2>
@@ -331,11 +366,11 @@ ${svg.join("\n")}
   var stateBody = document.querySelector("#state-panel tbody");
   var holdsBody = document.querySelector("#holds-panel tbody");
   var cursor = document.getElementById("cursor");
-  var ROW = ${ROW}, HEAD = ${HEAD};
+  var ROW = ${ROW};
   function cell(tr, text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); }
   function show(r) {
     var row = data.rows[r];
-    cursor.setAttribute("y", String(HEAD + r * ROW));
+    cursor.style.top = r * ROW + "px";
     if (!row) { label.textContent = "no steps"; return; }
     label.textContent = "step " + row.index + ": " + row.task + " " + row.label + (row.func ? " in " + row.func + "()" : "") + " (t=" + row.time + " ms)";
     var prev = r > 0 ? data.rows[r - 1].state : null;
@@ -367,7 +402,7 @@ ${svg.join("\n")}
   // Bring the failing step into view inside the lanes pane.
   var wrap = document.querySelector(".lanes-wrap");
   var failing = document.getElementById("failing-step");
-  if (wrap && failing) wrap.scrollTop = Math.max(0, Number(failing.getAttribute("y")) - wrap.clientHeight / 2);
+  if (wrap && failing) wrap.scrollTop += failing.getBoundingClientRect().top - wrap.getBoundingClientRect().top - wrap.clientHeight / 2;
 })();
 </script>
 </body>
