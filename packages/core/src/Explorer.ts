@@ -262,23 +262,35 @@ export const runOnce = (
   }).run(program)
 
 /**
- * Explores a scenario synchronously. Pure apart from the wall-clock budget
- * and the hooks: the same scenario and options give the same report.
+ * An exploration in progress: `advance(n)` runs up to `n` more executions and
+ * says whether the exploration is over; `report()` gives what was found so
+ * far. Lets a caller run it in batches (to redraw a progress bar or notice
+ * Ctrl-C between runs) with exactly the runs of one uninterrupted call.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Exploration {
+  readonly advance: (maxRuns: number) => boolean
+  readonly progress: () => { readonly runs: number; readonly findings: number; readonly elapsedMs: number }
+  readonly report: () => Report
+}
+
+/**
+ * Starts an exploration (nothing runs until `advance`).
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Explorer } from "@drvmodel/core"
- * const report = Explorer.explore(
- *   { name: "idle", description: "nothing", program: Effect.void },
- *   Explorer.options({ schedules: 10 })
- * )
- * report.counterexamples.length // => 0
+ * const exploration = Explorer.start({ name: "idle", description: "nothing", program: Effect.void }, Explorer.options({ schedules: 10 }))
+ * while (!exploration.advance(3)) {}
+ * exploration.report().runs // => 10
  * ```
  * @category execution
  * @since 0.1.0
  */
-export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy: Strategy = strategyFor(o)): Report => {
+export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy: Strategy = strategyFor(o)): Exploration => {
   const started = performance.now()
   const found = new Map<string, Counterexample>()
   let runs = 0
@@ -286,20 +298,20 @@ export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}
   let stepLimitHits = 0
   let maxTasks = 0
   let maxStepsPerRun = 0
-  let stopped: StopReason = "budget"
-  while (runs < o.schedules) {
+  let stopped: StopReason | undefined
+  const runOne = (): void => {
     if (hooks.shouldStop?.()) {
       stopped = "interrupted"
-      break
+      return
     }
     if (o.timeLimitMs > 0 && performance.now() - started > o.timeLimitMs) {
       stopped = "time"
-      break
+      return
     }
     const chooser = strategy.next()
     if (chooser === undefined) {
       stopped = "exhausted"
-      break
+      return
     }
     const result = runOnce(scenario.program, chooser, { ...o, ...(hooks.observers ? { observers: hooks.observers } : {}) })
     strategy.finished?.({ steps: result.steps, hitStepLimit: result.outcome._tag === "StepLimit" })
@@ -334,27 +346,60 @@ export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}
           trace: result.trace
         })
       }
-      if (o.stopOnFirst) {
-        stopped = "found"
-        break
-      }
+      if (o.stopOnFirst) stopped = "found"
     }
     hooks.onRun?.({ runs, findings: found.size, elapsedMs: performance.now() - started })
   }
   return {
-    scenario: scenario.name,
-    strategy: strategy.name,
-    options: o,
-    runs,
-    steps,
-    stepLimitHits,
-    maxTasks,
-    maxStepsPerRun,
-    elapsedMs: performance.now() - started,
-    stopped,
-    coverage: strategy.coverage?.() ?? { _tag: "Sampled" },
-    counterexamples: [...found.values()]
+    advance: (maxRuns) => {
+      for (let i = 0; i < maxRuns && stopped === undefined; i++) {
+        if (runs >= o.schedules) stopped = "budget"
+        else runOne()
+      }
+      if (stopped === undefined && runs >= o.schedules) stopped = "budget"
+      return stopped !== undefined
+    },
+    progress: () => ({ runs, findings: found.size, elapsedMs: performance.now() - started }),
+    report: () => ({
+      scenario: scenario.name,
+      strategy: strategy.name,
+      options: o,
+      runs,
+      steps,
+      stepLimitHits,
+      maxTasks,
+      maxStepsPerRun,
+      elapsedMs: performance.now() - started,
+      // Asked for before the end: the caller stopped it.
+      stopped: stopped ?? "interrupted",
+      coverage: strategy.coverage?.() ?? { _tag: "Sampled" },
+      counterexamples: [...found.values()]
+    })
   }
+}
+
+/**
+ * Explores a scenario synchronously to the end of its budget. Pure apart
+ * from the wall-clock budget and the hooks: the same scenario and options
+ * give the same report.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Explorer } from "@drvmodel/core"
+ * const report = Explorer.explore(
+ *   { name: "idle", description: "nothing", program: Effect.void },
+ *   Explorer.options({ schedules: 10 })
+ * )
+ * report.counterexamples.length // => 0
+ * ```
+ * @category execution
+ * @since 0.1.0
+ */
+export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy: Strategy = strategyFor(o)): Report => {
+  const exploration = start(scenario, o, hooks, strategy)
+  exploration.advance(Number.POSITIVE_INFINITY)
+  return exploration.report()
 }
 
 /**

@@ -12,6 +12,7 @@ import { Cause, Clock, Duration, Effect, type Exit, type Fiber, type Scheduler }
 import type { BlockedTask, Finding, Problem } from "../Finding.ts"
 import type { Invariant } from "../Invariant.ts"
 import { Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
+import { msleep } from "../primitives/Sched.ts"
 import type { Schedule, ScheduleStep } from "../Schedule.ts"
 import type { HeldLock, TraceEvent } from "../Trace.ts"
 import { findCycle } from "./waitFor.ts"
@@ -544,25 +545,11 @@ export class Engine {
       currentTimeNanos: Effect.sync(nowNanos),
       monotonicTimeNanosUnsafe: nowNanos,
       monotonicTimeNanos: Effect.sync(nowNanos),
-      sleep: (d: Duration.Duration) => {
-        const ms = durationMillis(d)
-        return Effect.suspend(() => {
-          const deadline = this.now + ms
-          return kernel.point<void>({
-            name: "msleep",
-            label: `msleep(${ms})`,
-            waitKind: "sleep",
-            deadline,
-            enabled: () => false,
-            apply: () => undefined
-          })
-        })
-      }
+      // Effect.sleep in a model is msleep on the virtual clock.
+      sleep: (d: Duration.Duration) => Effect.provideService(msleep(Duration.toMillis(d)), Kernel, kernel)
     }
   }
 }
-
-const durationMillis = (d: Duration.Duration): number => Duration.toMillis(d)
 
 /** A one-line summary of a problem. */
 export const summarize = (problem: Problem): string => {
