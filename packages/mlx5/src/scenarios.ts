@@ -96,6 +96,22 @@ interface ScenarioDef {
 const ECPF: DevSpec = { name: "ecpf", isEcpf: true }
 const PF: DevSpec = { name: "pf0", isEcpf: false }
 
+/** Two PFs, for LAG. */
+const TWO_PFS = [
+  { name: "pf0", isEcpf: false },
+  { name: "pf1", isEcpf: false }
+]
+
+/** The common prologue: probe every device, set it to switchdev, let the work queues settle. */
+const bootInSwitchdev = (w: World) =>
+  Effect.gen(function* () {
+    for (const d of w.devs) {
+      yield* probeOne(w, d, false)
+      yield* devlinkEswitchSet(w, d, "OFFLOADS")
+    }
+    yield* settle(w)
+  })
+
 // 1 -----------------------------------------------------------------------------
 const teardownWithPendingWork: ScenarioDef = {
   name: "teardown-with-pending-work",
@@ -107,9 +123,7 @@ const teardownWithPendingWork: ScenarioDef = {
     Effect.gen(function* () {
       const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: false })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
-      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
-      yield* settle(w)
+      yield* bootInSwitchdev(w)
       registerInvariants(w, teardownWithPendingWork.invariants)
       yield* spawn(w, "fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
       yield* spawn(w, "remove", removeOne(w, dev))
@@ -127,9 +141,7 @@ const modeChangeVsVfEvents: ScenarioDef = {
     Effect.gen(function* () {
       const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: false })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
-      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
-      yield* settle(w)
+      yield* bootInSwitchdev(w)
       registerInvariants(w, ALL)
       yield* spawn(
         w,
@@ -165,9 +177,7 @@ const ibLoadVsReconfig: ScenarioDef = {
       const ibInitially = (yield* kernel.choose("mlx5_ib", 2)) === 1
       const w = yield* buildWorld(v, { devs: [which === "vf-events" ? ECPF : PF], lag: which === "lag-reload", ibLoaded: ibInitially })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
-      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
-      yield* settle(w)
+      yield* bootInSwitchdev(w)
       registerInvariants(w, ALL)
       yield* spawn(w, ibInitially ? "rmmod" : "modprobe", ibInitially ? rmmodMlx5Ib(w) : modprobeMlx5Ib(w))
       const body: Effect.Effect<unknown> = (() => {
@@ -256,19 +266,12 @@ const lagSharedFdb: ScenarioDef = {
     Effect.gen(function* () {
       const kernel = yield* Kernel
       const w = yield* buildWorld(v, {
-        devs: [
-          { name: "pf0", isEcpf: false },
-          { name: "pf1", isEcpf: false }
-        ],
+        devs: TWO_PFS,
         lag: true,
         ibLoaded: true
       })
       const target = w.devs[yield* kernel.choose("pf", 2)]!
-      for (const d of w.devs) {
-        yield* probeOne(w, d, false)
-        yield* devlinkEswitchSet(w, d, "OFFLOADS")
-      }
-      yield* settle(w)
+      yield* bootInSwitchdev(w)
       registerInvariants(w, ALL)
       const lag = w.devs[0]!.lag!
       yield* spawn(
@@ -296,10 +299,7 @@ const guardReentry: ScenarioDef = {
     Effect.gen(function* () {
       const kernel = yield* Kernel
       const w = yield* buildWorld(v, {
-        devs: [
-          { name: "pf0", isEcpf: false },
-          { name: "pf1", isEcpf: false }
-        ],
+        devs: TWO_PFS,
         lag: true,
         ibLoaded: true
       })
