@@ -8,7 +8,7 @@
  * time). All state is local to the engine, so a run is a pure function of
  * model, scenario and choices.
  */
-import { Cause, Clock, Duration, Effect, type Exit, type Fiber, type Scheduler } from "effect"
+import { Cause, Clock, Duration, Effect, type Exit, Fiber, type Scheduler } from "effect"
 import type { BlockedTask, Finding, Problem } from "../Finding.ts"
 import type { Invariant } from "../Invariant.ts"
 import { Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
@@ -76,6 +76,7 @@ export class ScheduleDivergence extends Error {
 interface Pending {
   readonly op: Op<unknown>
   readonly resume: (effect: Effect.Effect<unknown>) => void
+  readonly candidate: Candidate
 }
 
 interface Task {
@@ -90,6 +91,8 @@ interface Task {
   retryDepth: number
   /** Step at which the task last ran (fair suffix: least recently run first). */
   lastRun: number
+  /** Resources held, as recorded in trace events; rebuilt only when `held` changes. */
+  holds: ReadonlyArray<string>
 }
 
 interface Timer {
@@ -100,6 +103,7 @@ interface Timer {
 }
 
 const startOp: Op<void> = { name: "start", label: "start", apply: () => undefined }
+const noHolds: ReadonlyArray<string> = []
 
 class SyncDispatcher implements Scheduler.SchedulerDispatcher {
   readonly ready: Array<() => void> = []
@@ -143,6 +147,9 @@ export class Engine {
   private stepsSinceProgress = 0
   private last: Task | undefined
   private currentTask: Task | undefined
+  // Reused every step (strategies read the candidates only during pick).
+  private readonly enabledBuf: Array<Task> = []
+  private readonly candidateBuf: Array<Candidate> = []
 
   private readonly chooser: Chooser
   private readonly options: EngineOptions
@@ -189,7 +196,7 @@ export class Engine {
       const broken = this.checkAll(safety)
       if (broken) return { _tag: "Found", finding: broken }
       let enabled = this.enabled()
-      if ((enabled.length === 0 || enabled.every((t) => t.retrying)) && this.advanceTime()) {
+      if ((enabled.length === 0 || allRetrying(enabled)) && this.advanceTime()) {
         if (this.finding) return { _tag: "Found", finding: this.finding }
         continue
       }
@@ -204,15 +211,13 @@ export class Engine {
         enabled = [fair]
       }
       const current = this.last !== undefined && enabled.includes(this.last) ? this.last.name : undefined
-      const index = this.chooser.pick({
-        step: this.step,
-        candidates: enabled.map((t) => ({ task: t.name, op: t.pending!.op.label })),
-        current
-      })
+      const candidates = this.candidateBuf
+      candidates.length = 0
+      for (const t of enabled) candidates.push(t.pending!.candidate)
+      const index = this.chooser.pick({ step: this.step, candidates, current })
       const task = enabled[index]
       if (task === undefined) throw new Error(`strategy picked candidate ${index} of ${enabled.length}`)
       if (current !== undefined && task.name !== current) this.preemptions++
-      enabled = []
       this.apply(task, current !== undefined && task.name !== current)
       if (this.finding) return { _tag: "Found", finding: this.finding }
       if (this.stepsSinceProgress >= this.options.livelockBound) return this.noProgress()
@@ -220,7 +225,8 @@ export class Engine {
   }
 
   private enabled(): Array<Task> {
-    const out: Array<Task> = []
+    const out = this.enabledBuf
+    out.length = 0
     for (const t of this.tasks) {
       const p = t.pending
       if (p !== undefined && this.isEnabled(p.op)) out.push(t)
@@ -237,20 +243,23 @@ export class Engine {
   private apply(task: Task, preempted: boolean): void {
     const { op, resume } = task.pending!
     task.pending = undefined
-    const heldBefore = task.held.slice()
+    const observed = this.options.observers.length > 0
+    const heldBefore = observed ? task.held.slice() : noHeld
     this.currentTask = task
     const result = op.apply()
     this.currentTask = undefined
-    const released = op.releases === undefined ? [] : typeof op.releases === "string" ? [op.releases] : op.releases(result)
-    for (const r of released) {
-      const i = task.held.findLastIndex((h) => h.resource === r)
-      if (i >= 0) task.held.splice(i, 1)
+    let changed = false
+    if (op.releases !== undefined) {
+      if (typeof op.releases === "string") changed = release(task.held, op.releases) || changed
+      else for (const r of op.releases(result)) changed = release(task.held, r) || changed
     }
     const held = op.holds?.(result)
     if (held !== undefined) {
       if (Array.isArray(held)) task.held.push(...(held as ReadonlyArray<HeldLock>))
       else task.held.push(held as HeldLock)
+      changed = true
     }
+    if (changed) task.holds = task.held.length === 0 ? noHolds : task.held.map((h) => h.resource)
     let progress: boolean
     if (op.spin === "attempt") {
       progress = op.succeeded?.(result) ?? true
@@ -260,22 +269,17 @@ export class Engine {
     else progress = !task.retrying
     this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
     this.steps.push({ _tag: "Run", task: task.name, op: op.label })
+    // Built field by field: spreads allocate, and this runs at every step.
+    const event: Mutable<TraceEvent> = { step: this.step, time: this.now, kind: "op", task: task.name, name: op.name }
+    if (op.resource) event.resource = op.resource.id
     const shown = op.show?.(result)
-    const event: TraceEvent = {
-      step: this.step,
-      time: this.now,
-      kind: "op",
-      task: task.name,
-      name: op.name,
-      ...(op.resource ? { resource: op.resource.id } : {}),
-      ...(shown !== undefined ? { result: shown } : {}),
-      holds: task.held.map((h) => h.resource),
-      ...(task.stack.length > 0 ? { func: task.stack[task.stack.length - 1]! } : {}),
-      ...(preempted ? { preempted } : {}),
-      ...(this.options.captureState ? { state: this.snapshot() } : {})
-    }
+    if (shown !== undefined) event.result = shown
+    event.holds = task.holds
+    if (task.stack.length > 0) event.func = task.stack[task.stack.length - 1]!
+    if (preempted) event.preempted = true
+    if (this.options.captureState) event.state = this.snapshot()
     this.trace.push(event)
-    if (this.options.observers.length > 0) {
+    if (observed) {
       const lockEvents = op.lockEvents?.(result) ?? []
       for (const o of this.options.observers) {
         o.onOp({ task: task.name, op, lockEvents, heldBefore, func: event.func, step: this.step })
@@ -401,7 +405,8 @@ export class Engine {
       stack: [],
       retrying: false,
       retryDepth: 0,
-      lastRun: -1
+      lastRun: -1,
+      holds: noHolds
     }
     this.tasks.push(task)
     this.byName.set(unique, task)
@@ -426,7 +431,7 @@ export class Engine {
 
   private parkAt<A>(task: Task, op: Op<A>): Effect.Effect<A> {
     return Effect.callback<A>((resume) => {
-      task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"] }
+      task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } }
     })
   }
 
@@ -444,7 +449,12 @@ export class Engine {
   }
 
   private makeKernel(): Kernel["Service"] {
-    const point = <A>(op: Op<A>): Effect.Effect<A> => Effect.withFiber((fiber) => this.parkAt(this.taskOf(fiber), op))
+    // The register function runs on the calling fiber, so the current fiber names the task.
+    const point = <A>(op: Op<A>): Effect.Effect<A> =>
+      Effect.callback<A>((resume) => {
+        const task = this.taskOf(Fiber.getCurrent()!)
+        task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } }
+      })
     const spawn = (name: string, body: Effect.Effect<void, unknown, Kernel>, options?: SpawnOptions) =>
       Effect.withFiber((parent) =>
         Effect.suspend(() => {
@@ -549,6 +559,23 @@ export class Engine {
       sleep: (d: Duration.Duration) => Effect.provideService(msleep(Duration.toMillis(d)), Kernel, kernel)
     }
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const noHeld: ReadonlyArray<HeldLock> = []
+
+const allRetrying = (tasks: ReadonlyArray<Task>): boolean => {
+  for (const t of tasks) if (!t.retrying) return false
+  return true
+}
+
+/** Removes the last hold of `resource`; whether anything was removed. */
+const release = (held: Array<HeldLock>, resource: string): boolean => {
+  const i = held.findLastIndex((h) => h.resource === resource)
+  if (i < 0) return false
+  held.splice(i, 1)
+  return true
 }
 
 /** A one-line summary of a problem. */
