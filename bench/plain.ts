@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { type Kernel, LiveKernel } from "@drvmodel/core"
 import { Effect, Fiber, Ref, Semaphore } from "effect"
 
 /**
@@ -75,4 +76,36 @@ export const timeRuns = async (program: Effect.Effect<void>, n: number): Promise
     })
   )
   return performance.now() - t0
+}
+
+/**
+ * Runs a drvmodel scenario program `n` times in sequence under
+ * `LiveKernel.run` (no explorer) inside one `runPromise` on the default
+ * runtime: the wall time in milliseconds, the mean steps per execution, and
+ * how many executions reported a WARN, an invariant violation or a defect.
+ *
+ * @example
+ * ```ts
+ * import { classic } from "@drvmodel/examples"
+ * import { timeLive } from "./plain.ts"
+ * const { ms } = await timeLive(classic.scenario("abba", "fixed").program, 1000)
+ * ```
+ */
+export const timeLive = async (
+  program: Effect.Effect<void, unknown, Kernel>,
+  n: number
+): Promise<{ readonly ms: number; readonly stepsPerRun: number; readonly withFinding: number }> => {
+  let steps = 0
+  let withFinding = 0
+  const t0 = performance.now()
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      for (let i = 0; i < n; i++) {
+        const r = yield* LiveKernel.run(program)
+        steps += r.steps
+        if (r.warnings.length + r.invariantViolations.length + r.defects.length > 0 || r.hitStepLimit) withFinding++
+      }
+    })
+  )
+  return { ms: performance.now() - t0, stepsPerRun: steps / n, withFinding }
 }

@@ -16,7 +16,7 @@ import { Explorer, type OpObserver, type Scenario } from "@drvmodel/core"
 import { abba, abbaFixed } from "../examples/classic/abba.ts"
 import { destroyConcurrentPattern } from "../examples/classic/destroy-under-lock.ts"
 import { flushOrderedPattern } from "../examples/classic/flush-under-lock.ts"
-import { lostUpdate } from "../examples/classic/lost-update.ts"
+import { lostUpdate, lostUpdateFixed } from "../examples/classic/lost-update.ts"
 import * as FastCheck from "./fastcheck.ts"
 import * as Plain from "./plain.ts"
 
@@ -28,6 +28,8 @@ const CAP = 10_000
 const EXEC_RUNS = 20_000
 const REPEAT = 3
 const PCT_DEPTH = 2
+/** Executions per timing in the live-kernel comparison (each pays several setImmediate hops). */
+const LIVE_RUNS = 5_000
 /** Schedules per exploration in the lock-order overhead measurement. */
 const LOCK_ORDER_RUNS = 10_000
 
@@ -229,6 +231,43 @@ for (const c of [
   log(`cost: ${c.program} done`)
 }
 
+// The same scenario (examples/classic) run by LiveKernel.run on the default runtime
+// (no explorer: fibers interleaved by Effect's scheduler, a yield after every point)
+// and by Explorer.explore (random): what exploring costs over running the model itself.
+
+interface LiveRow {
+  readonly program: string
+  readonly liveUs: number
+  readonly exploredUs: number
+  readonly liveSteps: number
+  readonly exploredSteps: number
+  readonly liveWithFinding: number
+}
+
+const liveRows: Array<LiveRow> = []
+for (const c of [
+  { program: "lost update fixed (atomic_inc)", scenario: lostUpdateFixed },
+  { program: "ABBA fixed (A then B)", scenario: abbaFixed }
+] as const) {
+  let live: Awaited<ReturnType<typeof Plain.timeLive>> | undefined
+  const liveMs = await best(async () => {
+    live = await Plain.timeLive(c.scenario.program, LIVE_RUNS)
+  })
+  let report: Explorer.Report | undefined
+  const exploredMs = await best(() => {
+    report = Explorer.explore(c.scenario, Explorer.options({ strategy: "random", seed: 0, schedules: LIVE_RUNS }))
+  })
+  liveRows.push({
+    program: c.program,
+    liveUs: (liveMs / LIVE_RUNS) * 1000,
+    exploredUs: (exploredMs / report!.runs) * 1000,
+    liveSteps: live!.stepsPerRun,
+    exploredSteps: report!.steps / report!.runs,
+    liveWithFinding: live!.withFinding
+  })
+  log(`cost (live kernel): ${c.program} done`)
+}
+
 // ---------------------------------------------------------------------------
 // Part 3: steps per second with and without the lock-order analysis.
 // [placeholder for the lock-order engineer] This section measures it when
@@ -302,6 +341,15 @@ ${findRows.map((r) => `| ${r.bench} | ${r.tool} | ${fmt(r.execPerSec)} | ${r.fai
 |---|--:|--:|--:|--:|
 ${costRows.map((r) => `| ${r.program} | ${fmt(r.plainUs, 1)} | ${fmt(r.exploredUs, 1)} | ${(r.exploredUs / r.plainUs).toFixed(1)}× | ${fmt(r.stepsPerRun, 1)} |`).join("\n")}
 
+The same scenario (examples/classic, unchanged) run by \`LiveKernel.run\` (no explorer: a second
+\`Kernel\` whose tasks are fibers on the default runtime, each point applied at once if enabled and
+followed by \`Effect.yieldNow\`) and by \`Explorer.explore\` (random strategy, seed 0); ${fmt(LIVE_RUNS)}
+executions per timing, best of ${REPEAT}:
+
+| scenario | LiveKernel.run, default runtime (µs/execution) | drvmodel random (µs/execution) | explored / live | steps per execution, live / explored | live runs with a finding |
+|---|--:|--:|--:|--:|--:|
+${liveRows.map((r) => `| ${r.program} | ${fmt(r.liveUs, 1)} | ${fmt(r.exploredUs, 1)} | ${(r.exploredUs / r.liveUs).toFixed(2)}× | ${fmt(r.liveSteps, 1)} / ${fmt(r.exploredSteps, 1)} | ${r.liveWithFinding} |`).join("\n")}
+
 ## Steps per second with and without the lock-order analysis
 
 ${
@@ -341,6 +389,12 @@ ${lockOrderRows.map((r) => `| ${r.scenario} | ${fmt(r.plainStepsPerSec)} | ${fmt
   that parks every fiber at each scheduling point, checks deadlock and invariants after every step,
   and records the schedule and the trace. ABBA is run fixed on both sides because the buggy version
   deadlocks the default runtime.
+- **live kernel rows**: unlike the hand-written plain rows, both sides run the *same* scenario code.
+  \`LiveKernel.run\` executions run in sequence inside one \`Effect.runPromise\`; each builds a fresh
+  kernel, forks the tasks into its scope, and returns at quiescence (results checked: a WARN,
+  invariant violation or defect would be counted in the last column). Live steps exclude the
+  explorer's "start" step per task, hence fewer steps. The default runtime's yields are
+  \`setImmediate\` hops, which the explorer's synchronous dispatcher does not pay.
 
 ## How the models are made equivalent
 
