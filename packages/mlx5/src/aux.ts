@@ -66,8 +66,9 @@ const deviceDel = (w: World, adev: Adev) =>
   )
 
 /**
- * `mlx5_rescan_drivers_locked()`: delete devices no longer supported (reverse
- * order), then, unless DISABLE_ALL_ADEV, add the supported missing ones.
+ * `mlx5_rescan_drivers_locked()`: nothing while DETACH is set; otherwise delete
+ * devices no longer supported (reverse order), then, unless DISABLE_ALL_ADEV,
+ * add the supported missing ones.
  */
 export const mlx5RescanDriversLocked = (w: World, dev: Dev): Effect.Effect<void> =>
   call(
@@ -75,6 +76,7 @@ export const mlx5RescanDriversLocked = (w: World, dev: Dev): Effect.Effect<void>
     "mlx5_core",
     "mlx5_rescan_drivers_locked",
     Effect.gen(function* () {
+      if (dev.flags.detach) return
       for (const kind of [...ADD_ORDER].reverse()) {
         const adev = dev.adevs[kind]
         if (adev.exists && !(yield* isSupported(dev, kind))) yield* deviceDel(w, adev)
@@ -84,6 +86,52 @@ export const mlx5RescanDriversLocked = (w: World, dev: Dev): Effect.Effect<void>
         const adev = dev.adevs[kind]
         if (!adev.exists && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
       }
+    })
+  )
+
+/**
+ * `mlx5_detach_device(dev, suspend=false)` [devlink asserted] (dev.c): under
+ * the devcom comp lock, delete every aux device in reverse order (with
+ * `suspend` false no driver is suspended: `del_adev` unbinds it, so the rep
+ * drivers unregister their reps), then set DETACH.
+ */
+export const mlx5DetachDevice = (w: World, dev: Dev): Effect.Effect<void> =>
+  call(
+    w,
+    "mlx5_core",
+    "mlx5_detach_device",
+    Effect.gen(function* () {
+      yield* call(w, "mlx5_core", "devl_assert_locked", dev.devlink.assertHeld)
+      yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
+      for (const kind of [...ADD_ORDER].reverse()) {
+        const adev = dev.adevs[kind]
+        if (adev.exists) yield* deviceDel(w, adev)
+      }
+      dev.flags.detach = true
+      yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
+    })
+  )
+
+/**
+ * `mlx5_attach_device()` [devlink asserted] (dev.c): under the devcom comp
+ * lock, clear DETACH and add every supported missing aux device (a device that
+ * survived a suspend would be resumed; with `suspend` false none survives).
+ */
+export const mlx5AttachDevice = (w: World, dev: Dev): Effect.Effect<number> =>
+  call(
+    w,
+    "mlx5_core",
+    "mlx5_attach_device",
+    Effect.gen(function* () {
+      yield* call(w, "mlx5_core", "devl_assert_locked", dev.devlink.assertHeld)
+      yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
+      dev.flags.detach = false
+      for (const kind of ADD_ORDER) {
+        const adev = dev.adevs[kind]
+        if (!adev.exists && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
+      }
+      yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
+      return 0
     })
   )
 

@@ -17,6 +17,7 @@ export type InvariantName =
   | "registration-completeness"
   | "no-stale-execution"
   | "no-post-teardown-execution"
+  | "user-mode-preserved"
 
 /**
  * One-line descriptions, as listed in `ScenarioInfo.invariants`.
@@ -52,6 +53,11 @@ export const INVARIANTS: Record<InvariantName, Described> = {
     name: "no-post-teardown-execution",
     description:
       "no work item runs its function on an E-Switch configuration whose teardown (disable_locked, disable_sriov, cleanup) began after the item was queued; a function-change item belongs to the configuration that registered its notifier"
+  },
+  "user-mode-preserved": {
+    name: "user-mode-preserved",
+    description:
+      "at quiescence: after a devlink reload that followed the user's last `devlink dev eswitch set`, the E-Switch mode equals the mode the user set. Checks the trade-off V1 patch 7's authors admit (domain.md §5.2: the profile overrides a user's runtime choice after reload); only meaningful where the user's last choice is legacy, since every variant leaves a reloaded device in legacy without the profile"
   }
 }
 
@@ -97,6 +103,21 @@ const completeness = (esw: Esw): string | undefined => {
   return undefined
 }
 
+const userModePreserved = (esw: Esw): string | undefined => {
+  const dev = esw.dev
+  if (dev.userMode === undefined || !dev.reloadedSinceUserMode) return undefined
+  const mode = esw.mode.peek()
+  return mode === dev.userMode
+    ? undefined
+    : `${dev.name}: the user set ${dev.userMode}; after devlink reload the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
+}
+
+/** The probe text for the devlink user's last requested mode. */
+const describeUser = (esw: Esw): string => {
+  const dev = esw.dev
+  return dev.userMode === undefined ? "none" : `mode=${dev.userMode}${dev.reloadedSinceUserMode ? " reloaded-since" : ""}`
+}
+
 /**
  * Registers the named invariants and a state probe per E-Switch for this run.
  *
@@ -109,7 +130,10 @@ const completeness = (esw: Esw): string | undefined => {
  * @since 0.1.0
  */
 export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>): void => {
-  for (const dev of w.devs) w.kernel.probe(dev.esw.name, () => describeEsw(dev.esw))
+  for (const dev of w.devs) {
+    w.kernel.probe(dev.esw.name, () => describeEsw(dev.esw))
+    w.kernel.probe(`${dev.name}.devlink-user`, () => describeUser(dev.esw))
+  }
   const first = (f: (esw: Esw) => string | undefined) => {
     for (const dev of w.devs) {
       const r = f(dev.esw)
@@ -137,6 +161,9 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
         break
       case "registration-completeness":
         w.kernel.invariant({ ...d, when: "eventual", check: () => first(completeness) })
+        break
+      case "user-mode-preserved":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(userModePreserved) })
         break
     }
   }

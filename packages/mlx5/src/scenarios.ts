@@ -11,7 +11,7 @@ import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
 import { Kernel, Mutex, RwSemaphore } from "@drvmodel/core"
 import { Effect } from "effect"
 import { makeEthDriver, makeEthOps, makeIbDriver, makeIbOps, modprobeMlx5Ib, rmmodMlx5Ib } from "./aux.ts"
-import { devlinkEswitchSet, devlinkSfPortDel, devlinkSfPortNew, probeOne, removeOne, sriovNumvfsStore } from "./device.ts"
+import { devlinkDevReload, devlinkEswitchSet, devlinkSfPortDel, devlinkSfPortNew, probeOne, removeOne, sriovNumvfsStore } from "./device.ts"
 import { firmwareHostVfsChanged } from "./eswitch.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
 import { mlx5DoBondWork, mlx5LagReloadIbReps } from "./lag.ts"
@@ -163,11 +163,11 @@ const modeChangeVsVfEvents: ScenarioDef = {
 }
 
 // 3 -----------------------------------------------------------------------------
-const RECONFIG = ["mode-set", "sriov", "vf-events", "sf", "lag-reload"] as const
+const RECONFIG = ["mode-set", "sriov", "vf-events", "sf", "lag-reload", "devlink-reload"] as const
 const ibLoadVsReconfig: ScenarioDef = {
   name: "ib-load-vs-reconfig",
   description:
-    "A device in switchdev; mlx5_ib is loaded (modprobe) or unloaded (rmmod) — kernel.choose('mlx5_ib') — while one reconfiguration runs — kernel.choose('reconfig'): mode set switchdev→legacy→switchdev; SR-IOV 2 VFs on then off (PF); host VF-count events 0→2→0 (ECPF); SF port add then del; a LAG IB-rep reload (mlx5_lag_reload_ib_reps under devcom + ldev->lock, single-PF ldev [inferred reduction of a LAG transition]).",
+    "A device in switchdev; mlx5_ib is loaded (modprobe) or unloaded (rmmod) — kernel.choose('mlx5_ib') — while one reconfiguration runs — kernel.choose('reconfig'): mode set switchdev→legacy→switchdev; SR-IOV 2 VFs on then off (PF); host VF-count events 0→2→0 (ECPF); SF port add then del; a LAG IB-rep reload (mlx5_lag_reload_ib_reps under devcom + ldev->lock, single-PF ldev [inferred reduction of a LAG transition]); a devlink dev reload (driver_reinit, default profile: aux devices detached, E-Switch disabled, the device comes back in legacy).",
   defaults: { strategy: "random", schedules: 600, seed: 3 },
   invariants: ALL,
   program: (v) =>
@@ -211,6 +211,8 @@ const ibLoadVsReconfig: ScenarioDef = {
               yield* lag.lock.unlock
               yield* dev.devcom.upWrite
             })
+          case "devlink-reload":
+            return devlinkDevReload(w, dev)
         }
       })()
       yield* spawn(w, which, body)
@@ -237,21 +239,33 @@ const lateIbLoad: ScenarioDef = {
 }
 
 // 5 -----------------------------------------------------------------------------
+const BOOT_PROFILE_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "user-mode-preserved"]
 const bootWithSwitchdevProfile: ScenarioDef = {
   name: "boot-with-switchdev-profile",
   description:
-    "Probe with prof_sel=4 (auto-switchdev; only V1 patch 7 knows it, elsewhere the default profile is used and the device boots legacy). kernel.choose('mlx5_ib'): 0 = mlx5_ib was loaded before the probe, 1 = modprobe mlx5_ib runs concurrently with the probe. Threads: probe, [modprobe], the esw_wq worker.",
+    "Probe with prof_sel=4 (auto-switchdev; only V1 patch 7 knows it, elsewhere the default profile is used and the device boots legacy). kernel.choose('mlx5_ib'): 0 = mlx5_ib was loaded before the probe, 1 = modprobe mlx5_ib runs concurrently with the probe. Then, once the probe (and modprobe) returned, a devlink user sets legacy and runs `devlink dev reload` (thread 'user'): with patch 7 the reload's mlx5_load_one_devl_locked calls mlx5_set_default_switchdev and the device comes back in switchdev, overriding the user's choice — the trade-off the authors admit (domain.md §5.2), checked by the user-mode-preserved invariant (registered only here). Threads: probe, [modprobe], user, the esw_wq worker.",
   defaults: { strategy: "random", schedules: 400, seed: 5 },
-  invariants: ALL,
+  invariants: BOOT_PROFILE_INVARIANTS,
   program: (v) =>
     Effect.gen(function* () {
       const kernel = yield* Kernel
       const after = (yield* kernel.choose("mlx5_ib", 2)) === 1
       const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: !after })
       const dev = w.devs[0]!
-      registerInvariants(w, ALL)
-      yield* spawn(w, "probe", probeOne(w, dev, true))
-      if (after) yield* spawn(w, "modprobe", modprobeMlx5Ib(w))
+      registerInvariants(w, BOOT_PROFILE_INVARIANTS)
+      const probe = yield* spawn(w, "probe", probeOne(w, dev, true))
+      const modprobe = after ? yield* spawn(w, "modprobe", modprobeMlx5Ib(w)) : undefined
+      yield* w.kernel.join(probe)
+      if (modprobe !== undefined) yield* w.kernel.join(modprobe)
+      // The user's runtime choice, then a reload (driver_reinit).
+      yield* spawn(
+        w,
+        "user",
+        Effect.gen(function* () {
+          yield* devlinkEswitchSet(w, dev, "LEGACY")
+          yield* devlinkDevReload(w, dev)
+        })
+      )
     })
 }
 
@@ -319,11 +333,11 @@ const guardReentry: ScenarioDef = {
 }
 
 // 8 -----------------------------------------------------------------------------
-const OPS = ["mode-set", "sriov-or-vf-event", "sf-add", "sf-del", "modprobe", "rmmod"] as const
+const OPS = ["mode-set", "sriov-or-vf-event", "sf-add", "sf-del", "modprobe", "rmmod", "devlink-reload"] as const
 const randomWorkload: ScenarioDef = {
   name: "random-workload",
   description:
-    "Seeded random workload: kernel.choose('device') picks a PF (SR-IOV) or an ECPF (host VF-count events); the device starts in legacy or switchdev with mlx5_ib loaded or not; then three threads (user-0..2) each perform two operations chosen with kernel.choose from: devlink mode set (to the other mode), SR-IOV on/off (PF) or a host VF-count event (ECPF), SF add, SF del, modprobe mlx5_ib, rmmod mlx5_ib.",
+    "Seeded random workload: kernel.choose('device') picks a PF (SR-IOV) or an ECPF (host VF-count events); the device starts in legacy or switchdev with mlx5_ib loaded or not; then three threads (user-0..2) each perform two operations chosen with kernel.choose from: devlink mode set (to the other mode), SR-IOV on/off (PF) or a host VF-count event (ECPF), SF add, SF del, modprobe mlx5_ib, rmmod mlx5_ib, devlink dev reload (driver_reinit; default profile, so the device comes back in legacy).",
   defaults: { strategy: "random", schedules: 400, seed: 8 },
   invariants: ALL,
   program: (v) =>
@@ -360,6 +374,8 @@ const randomWorkload: ScenarioDef = {
             return modprobeMlx5Ib(w)
           case "rmmod":
             return rmmodMlx5Ib(w)
+          case "devlink-reload":
+            return devlinkDevReload(w, dev)
         }
       }
       for (const [t, ops] of plan.entries()) {

@@ -160,8 +160,12 @@ export interface Dev {
   readonly intfStateMutex: Mutex.Mutex
   /** `dev->priv.hca_devcom_comp` (shared by the PFs of one NIC). */
   readonly devcom: RwSemaphore.RwSemaphore
-  /** `MLX5_PRIV_FLAGS_DISABLE_IB_ADEV` / `DISABLE_ALL_ADEV` [devcom or devlink]. */
-  readonly flags: { disableIbAdev: boolean; disableAllAdev: boolean }
+  /**
+   * `MLX5_PRIV_FLAGS_DISABLE_IB_ADEV` / `DISABLE_ALL_ADEV` / `DETACH` [devcom or devlink].
+   * DETACH is set by `mlx5_detach_device` (reload, recovery) and cleared by
+   * `mlx5_attach_device`; while it is set `mlx5_rescan_drivers_locked` does nothing.
+   */
+  readonly flags: { disableIbAdev: boolean; disableAllAdev: boolean; detach: boolean }
   esw: Esw
   readonly adevs: Record<AdevKind, Adev>
   /** Firmware's view of the host: `host_num_of_vfs` (set by the scenario's firmware task). */
@@ -173,6 +177,12 @@ export interface Dev {
   lag: Lag | undefined
   /** Device registered (`mlx5_register_device` done, not yet unregistered). */
   registered: boolean
+  /** `dev->profile.mask & MLX5_PROF_MASK_DEF_SWITCHDEV` (V1 patch 7; copied from `profile[prof_sel]` at probe). */
+  profileDefSwitchdev: boolean
+  /** Ghost: the last E-Switch mode a devlink user set successfully (`devlink dev eswitch set`). */
+  userMode: Mode | undefined
+  /** Ghost: a `devlink dev reload` completed after the user's last mode set. */
+  reloadedSinceUserMode: boolean
 }
 
 /** Ghost bookkeeping for invariants. */
@@ -235,12 +245,15 @@ export const makeDev = (
       pdevLock,
       intfStateMutex,
       devcom,
-      flags: { disableIbAdev: false, disableAllAdev: false },
+      flags: { disableIbAdev: false, disableAllAdev: false, detach: false },
       fw: { hostNumVfs: 0 },
       sriovNumVfs: 0,
       sfExists: false,
       lag: undefined,
-      registered: false
+      registered: false,
+      profileDefSwitchdev: false,
+      userMode: undefined,
+      reloadedSinceUserMode: false
     } as unknown as Dev
     const adevs: Record<AdevKind, Adev> = {
       "eth-rep": { kind: "eth-rep", dev, exists: false, bound: false, lock: ethLock },

@@ -12,17 +12,23 @@ const explore = (scenario: string, variant: string) => {
 }
 const kinds = (scenario: string, variant: string) => explore(scenario, variant).counterexamples.map((c) => c.kind)
 
-/** One run per seed: the outcome kind and the final state snapshot. */
-const runs = (scenario: string, variant: string, seeds: number) => {
+/**
+ * One run per seed: the outcome kind, the final state snapshot and the last
+ * snapshot before the task `before` (default "user") took its first step.
+ */
+const runs = (scenario: string, variant: string, seeds: number, before = "user") => {
   const s = model.scenario(scenario, variant)
-  const out: Array<{ kind: string; choices: string; state: Record<string, string> }> = []
+  const out: Array<{ kind: string; choices: string; state: Record<string, string>; stateBefore: Record<string, string> | undefined }> = []
   for (let seed = 0; seed < seeds; seed++) {
     const r = Explorer.runOnce(s.program, RandomStrategy.make({ seed }).next()!, { maxSteps: 5000, livelockBound: 400, captureState: true })
     const last = [...r.trace].reverse().find((e) => e.state !== undefined)
+    const firstOfTask = r.trace.findIndex((e) => e.task === before)
+    const prior = firstOfTask < 0 ? undefined : [...r.trace.slice(0, firstOfTask)].reverse().find((e) => e.state !== undefined)
     out.push({
       kind: r.outcome._tag === "Found" ? Finding.kindOf(r.outcome.finding.problem) : r.outcome._tag,
       choices: r.schedule.steps.flatMap((x) => (x._tag === "Choose" ? [`${x.label}=${x.index}`] : [])).join(","),
-      state: last?.state ?? {}
+      state: last?.state ?? {},
+      stateBefore: prior?.state
     })
   }
   return out
@@ -125,8 +131,9 @@ describe("boot-with-switchdev-profile", () => {
         const mine = rs.filter((r) => r.choices === choice)
         assert.isTrue(mine.length > 0, choice)
         for (const r of mine) {
-          assert.strictEqual(r.kind, "Finished", choice)
-          assert.match(r.state.esw ?? "", /^mode=OFFLOADS fdb=1 .*uplink\+LL/, choice)
+          // The state once probe (and modprobe) returned, before the user's commands.
+          assert.isDefined(r.stateBefore, choice)
+          assert.match(r.stateBefore!.esw ?? "", /^mode=OFFLOADS fdb=1 .*uplink\+LL/, choice)
         }
       }
     })
@@ -134,7 +141,52 @@ describe("boot-with-switchdev-profile", () => {
   it.effect("without patch 7 the profile index does not exist: the device boots legacy", () =>
     Effect.sync(() => {
       for (const v of ["v1@6", "merged"]) {
-        for (const r of runs("boot-with-switchdev-profile", v, 6)) assert.match(r.state.esw ?? "", /^mode=LEGACY/, v)
+        for (const r of runs("boot-with-switchdev-profile", v, 6)) assert.match(r.stateBefore?.esw ?? "", /^mode=LEGACY/, v)
+      }
+    })
+  )
+})
+
+describe("devlink reload (boot-with-switchdev-profile: the user sets legacy, then devlink dev reload)", () => {
+  it.effect(
+    "v1@7 + prof_sel=4: after the reload the device is back in switchdev with every IB rep loaded; the user's legacy is overridden",
+    () =>
+      Effect.sync(() => {
+        const rs = runs("boot-with-switchdev-profile", "v1@7", 30)
+        for (const choice of ["mlx5_ib=0", "mlx5_ib=1"]) {
+          const mine = rs.filter((r) => r.choices === choice)
+          assert.isTrue(mine.length > 0, choice)
+          for (const r of mine) {
+            // The admitted trade-off (domain.md §5.2), reported by the scenario-specific invariant, and nothing else.
+            assert.strictEqual(r.kind, "invariant:user-mode-preserved", choice)
+            assert.match(r.state.esw ?? "", /^mode=OFFLOADS fdb=1 .*uplink\+LL/, choice)
+            assert.strictEqual(r.state["pf0.devlink-user"], "mode=LEGACY reloaded-since", choice)
+          }
+        }
+      })
+  )
+  it.effect("without the profile (v1@6, baseline, merged) the reload leaves the device in legacy, as the user set it", () =>
+    Effect.sync(() => {
+      for (const v of ["baseline", "v1@6", "merged"]) {
+        for (const r of runs("boot-with-switchdev-profile", v, 12)) {
+          assert.strictEqual(r.kind, "Finished", v)
+          assert.match(r.state.esw ?? "", /^mode=LEGACY fdb=0 .*uplink-UU/, v)
+          assert.strictEqual(r.state["pf0.devlink-user"], "mode=LEGACY reloaded-since", v)
+        }
+      }
+      assert.deepStrictEqual(kinds("boot-with-switchdev-profile", "v1@6"), [])
+      assert.deepStrictEqual(kinds("boot-with-switchdev-profile", "v1@7"), ["invariant:user-mode-preserved"])
+    })
+  )
+  it.effect("a reload racing modprobe / rmmod mlx5_ib (ib-load-vs-reconfig, reconfig=devlink-reload) breaks no invariant", () =>
+    Effect.sync(() => {
+      for (const v of ["baseline", "v1@5", "v1@7", "merged"]) {
+        const mine = runs("ib-load-vs-reconfig", v, 120).filter((r) => r.choices.startsWith("reconfig=5,"))
+        assert.isTrue(mine.length > 0, v)
+        for (const r of mine) {
+          assert.strictEqual(r.kind, "Finished", `${v} ${r.choices}`)
+          assert.match(r.state.esw ?? "", /^mode=LEGACY fdb=0 .*uplink-UU/, v)
+        }
       }
     })
   )
