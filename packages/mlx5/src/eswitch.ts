@@ -425,8 +425,9 @@ export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): E
     "mlx5_eswitch_disable_sriov",
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
-      if (!esw.fdbCreated) return
-      void clearVf
+      // "If driver is unloaded, this function is called twice by remove_one() and
+      // mlx5_unload(). Prevent the second call." (num_ec_vfs: EC VFs are not modelled)
+      if (esw.numVfs === 0 && !clearVf) return
       esw.teardownEpoch++
       yield* v1Bump(w, esw)
       yield* mergedInvalidate(w, esw)
