@@ -8,7 +8,11 @@
  * a task that cannot run the candidate is dropped, and past its end the run
  * continues without preemption. Candidates, tried until one is smaller:
  *
- * 1. prefixes cut just before a context switch (the rest runs non-preemptively);
+ * 1. prefixes cut just before a context switch (the rest runs non-preemptively),
+ *    found by binary search over the cut points: a longer prefix is closer to
+ *    the original, so "still reproduces" is close to monotone in its length,
+ *    and log2(switches) replays find a short one where a linear scan would
+ *    spend the budget on long schedules;
  * 2. adjacent blocks of steps swapped so that two runs of a task merge;
  * 3. a block of steps moved later, after any later block;
  * 4. one step moved earlier, to where its task was switched away from;
@@ -116,9 +120,7 @@ const blocksOf = (steps: ReadonlyArray<ScheduleStep>): Array<{ readonly task: st
 
 function* candidates(steps: ReadonlyArray<ScheduleStep>): Generator<ReadonlyArray<ScheduleStep>> {
   const switches = switchPoints(steps)
-  // 1. Prefixes: cut before a switch, shortest first.
-  yield []
-  for (const p of switches) yield steps.slice(0, p)
+  // (1. Prefixes are searched by bisection in `shrink`.)
   // 2. Swap adjacent blocks so that the task of block i-1 continues: A B A -> A A B.
   const blocks = blocksOf(steps)
   for (let i = 1; i + 1 < blocks.length; i++) {
@@ -203,7 +205,27 @@ export const shrink = (scenario: Scenario, schedule: Schedule, signature: string
   if (best === undefined) throw new NotReproduced(`the schedule does not reproduce the finding ${signature}`)
   const original: Size = { steps: best.steps, preemptions: best.preemptions }
   let complete = false
+  /** 1. The shortest prefix (cut before a switch, or nothing) that still reproduces, by bisection. */
+  const bisectPrefix = (): boolean => {
+    const steps = best!.schedule.steps
+    const cuts = [0, ...switchPoints(steps)]
+    let lo = 0
+    let hi = cuts.length // cuts.length stands for the whole schedule, which reproduces
+    let found: ExecutionResult | undefined
+    while (lo < hi && replays < budget) {
+      const mid = (lo + hi) >> 1
+      const r = attempt(steps.slice(0, cuts[mid]))
+      if (r !== undefined && smaller(costOf(r), costOf(found ?? best!))) {
+        found = r
+        hi = mid
+      } else lo = mid + 1
+    }
+    if (found === undefined) return false
+    best = found
+    return true
+  }
   search: while (replays < budget) {
+    if (bisectPrefix()) continue
     const bestCost = costOf(best)
     for (const candidate of candidates(best.schedule.steps)) {
       if (replays >= budget) break search
