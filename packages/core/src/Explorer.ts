@@ -32,12 +32,6 @@ export class Nondeterminism extends Error {
   override readonly name = "Nondeterminism"
 }
 
-const firstDifference = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): number => {
-  const n = Math.max(a.length, b.length)
-  for (let i = 0; i < n; i++) if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) return i
-  return -1
-}
-
 /**
  * A scenario: a named, documented workload. `program` runs as the task
  * `setup`: it builds the model, registers invariants and spawns the threads
@@ -252,9 +246,12 @@ export const runOnce = (
     readonly livelockBound: number
     readonly captureState?: boolean
     readonly observers?: ReadonlyArray<OpObserver>
+    /** Record the trace (default: yes). */
+    readonly recordTrace?: boolean
   }
 ): ExecutionResult =>
   new Engine(chooser, {
+    recordTrace: o.recordTrace ?? true,
     maxSteps: o.maxSteps,
     livelockBound: o.livelockBound,
     captureState: o.captureState ?? false,
@@ -313,7 +310,13 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
       stopped = "exhausted"
       return
     }
-    const result = runOnce(scenario.program, chooser, { ...o, ...(hooks.observers ? { observers: hooks.observers } : {}) })
+    // No trace while exploring: a finding's trace comes from its replay below.
+    const result = runOnce(scenario.program, chooser, {
+      maxSteps: o.maxSteps,
+      livelockBound: o.livelockBound,
+      recordTrace: false,
+      ...(hooks.observers ? { observers: hooks.observers } : {})
+    })
     strategy.finished?.({ steps: result.steps, hitStepLimit: result.outcome._tag === "StepLimit" })
     runs++
     steps += result.steps
@@ -323,12 +326,23 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
     if (result.outcome._tag === "Found") {
       const sig = signatureOf(result.outcome.finding.problem)
       if (!found.has(sig) && found.size < o.maxFindings) {
-        // Determinism self-check: the schedule just recorded must reproduce the same trace.
-        const again = replay(scenario, result.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
-        const at = firstDifference(result.trace, again.trace)
-        if (at >= 0) {
+        // The replay gives the trace and is the determinism self-check: the recorded
+        // schedule must be followed step by step (strict) to the same finding.
+        let again: ExecutionResult
+        try {
+          again = replay(scenario, result.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+        } catch (e) {
+          if (!(e instanceof ScheduleDivergence)) throw e
+          throw new Nondeterminism(`scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${e.message}`)
+        }
+        const same =
+          again.outcome._tag === "Found" &&
+          signatureOf(again.outcome.finding.problem) === sig &&
+          again.steps === result.steps &&
+          JSON.stringify(again.schedule) === JSON.stringify(result.schedule)
+        if (!same) {
           throw new Nondeterminism(
-            `scenario ${scenario.name}: replaying run ${runs - 1} diverged at trace event ${at}: ${JSON.stringify(result.trace[at])} vs ${JSON.stringify(again.trace[at])}`
+            `scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${result.outcome.finding.summary} (${result.steps} steps) vs ${again.outcome._tag === "Found" ? again.outcome.finding.summary : again.outcome._tag} (${again.steps} steps)`
           )
         }
         found.set(sig, {
@@ -343,7 +357,7 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
           steps: result.steps,
           preemptions: result.preemptions,
           schedule: result.schedule,
-          trace: result.trace
+          trace: again.trace
         })
       }
       if (o.stopOnFirst) stopped = "found"

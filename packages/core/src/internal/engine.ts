@@ -50,6 +50,8 @@ export interface OpObserver {
 }
 
 export interface EngineOptions {
+  /** Record the trace (off while exploring: a finding's trace comes from its replay). */
+  readonly recordTrace: boolean
   readonly maxSteps: number
   readonly livelockBound: number
   readonly captureState: boolean
@@ -269,20 +271,22 @@ export class Engine {
     else progress = !task.retrying
     this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
     this.steps.push({ _tag: "Run", task: task.name, op: op.label })
-    // Built field by field: spreads allocate, and this runs at every step.
-    const event: Mutable<TraceEvent> = { step: this.step, time: this.now, kind: "op", task: task.name, name: op.name }
-    if (op.resource) event.resource = op.resource.id
-    const shown = op.show?.(result)
-    if (shown !== undefined) event.result = shown
-    event.holds = task.holds
-    if (task.stack.length > 0) event.func = task.stack[task.stack.length - 1]!
-    if (preempted) event.preempted = true
-    if (this.options.captureState) event.state = this.snapshot()
-    this.trace.push(event)
+    if (this.options.recordTrace) {
+      // Built field by field: spreads allocate, and this runs at every step.
+      const event: Mutable<TraceEvent> = { step: this.step, time: this.now, kind: "op", task: task.name, name: op.name }
+      if (op.resource) event.resource = op.resource.id
+      const shown = op.show?.(result)
+      if (shown !== undefined) event.result = shown
+      event.holds = task.holds
+      if (task.stack.length > 0) event.func = task.stack[task.stack.length - 1]!
+      if (preempted) event.preempted = true
+      if (this.options.captureState) event.state = this.snapshot()
+      this.trace.push(event)
+    }
     if (observed) {
       const lockEvents = op.lockEvents?.(result) ?? []
       for (const o of this.options.observers) {
-        o.onOp({ task: task.name, op, lockEvents, heldBefore, func: event.func, step: this.step })
+        o.onOp({ task: task.name, op, lockEvents, heldBefore, func: task.stack[task.stack.length - 1], step: this.step })
       }
     }
     task.lastRun = this.step
@@ -302,7 +306,7 @@ export class Engine {
     for (const t of this.timers) if (t.armed && t.at < next) next = t.at
     if (next === Number.POSITIVE_INFINITY) return false
     this.now = Math.max(this.now, next)
-    this.trace.push({ step: this.step, time: this.now, kind: "time", task: "clock", name: "advance" })
+    if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "time", task: "clock", name: "advance" })
     const due = this.timers.filter((t) => t.armed && t.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq)
     for (const t of due) {
       t.armed = false
@@ -421,7 +425,7 @@ export class Engine {
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
     task.done = true
     task.pending = undefined
-    this.trace.push({ step: this.step, time: this.now, kind: "exit", task: task.name, name: exit._tag })
+    if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "exit", task: task.name, name: exit._tag })
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause) && this.finding === undefined) {
       const err = Cause.squash(exit.cause)
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
@@ -444,7 +448,7 @@ export class Engine {
   }
 
   private warnUnsafe(task: string, message: string): void {
-    this.trace.push({ step: this.step, time: this.now, kind: "warn", task, name: message })
+    if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "warn", task, name: message })
     if (this.finding === undefined) this.finding = this.makeFinding({ _tag: "Defect", task, message: `WARNING: ${message}` })
   }
 
@@ -460,7 +464,8 @@ export class Engine {
         Effect.suspend(() => {
           const task = this.newTask(name, options?.daemon === true)
           const parentTask = this.byFiber.get(parent)
-          this.trace.push({ step: this.step, time: this.now, kind: "spawn", task: parentTask?.name ?? "setup", name: task.name })
+          if (this.options.recordTrace)
+            this.trace.push({ step: this.step, time: this.now, kind: "spawn", task: parentTask?.name ?? "setup", name: task.name })
           // A daemon's code up to its first point is local bookkeeping: it needs no "start" step.
           const first = task.daemon ? Effect.void : this.parkAt(task, startOp)
           return Effect.forkDetach(Effect.andThen(first, Effect.provideService(body, Kernel, kernel))).pipe(
@@ -492,7 +497,8 @@ export class Engine {
           const task = this.taskOf(fiber)
           const index = count <= 1 ? 0 : this.chooser.choose(label, count, this.step)
           this.steps.push({ _tag: "Choose", label, index })
-          this.trace.push({ step: this.step, time: this.now, kind: "op", task: task.name, name: "choose", result: `${label}=${index}` })
+          if (this.options.recordTrace)
+            this.trace.push({ step: this.step, time: this.now, kind: "op", task: task.name, name: "choose", result: `${label}=${index}` })
           return index
         })
       )
@@ -501,13 +507,15 @@ export class Engine {
       Effect.withFiber((fiber) => {
         const task = this.taskOf(fiber)
         task.stack.push(fn)
-        this.trace.push({ step: this.step, time: this.now, kind: "call", task: task.name, name: fn, component })
+        if (this.options.recordTrace)
+          this.trace.push({ step: this.step, time: this.now, kind: "call", task: task.name, name: fn, component })
         return Effect.onExit(body, () =>
           Effect.sync(() => {
             task.stack.pop()
             // Returning from the function that began a retry streak means the loop was left (gave up or requeued).
             if (task.retrying && task.stack.length < task.retryDepth) task.retrying = false
-            this.trace.push({ step: this.step, time: this.now, kind: "return", task: task.name, name: fn, component })
+            if (this.options.recordTrace)
+              this.trace.push({ step: this.step, time: this.now, kind: "return", task: task.name, name: fn, component })
           })
         )
       })
