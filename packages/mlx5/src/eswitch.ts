@@ -48,20 +48,25 @@ export const eqNotifierUnregister = (w: World, nb: Notifier) =>
     })
   })
 
-/** `atomic_notifier_call_chain()` from the EQ (atomic context): runs `handler` if the block is registered. */
-export const eqNotifierCallChain = (w: World, nb: Notifier, handler: Effect.Effect<void>) =>
+/**
+ * `atomic_notifier_call_chain()` from the EQ (atomic context): runs `handler` if the block is
+ * registered. The handler learns which registration (epoch) delivered the event at the moment of
+ * delivery: read any earlier, a re-registration in between would be mislabelled.
+ */
+export const eqNotifierCallChain = (w: World, nb: Notifier, handler: (epoch: number) => Effect.Effect<void>) =>
   Effect.gen(function* () {
-    const on = yield* w.kernel.point<boolean>({
+    const epoch = yield* w.kernel.point<number | undefined>({
       name: "atomic_notifier_call_chain",
       label: `atomic_notifier_call_chain(${nb.name})`,
       apply: () => {
-        if (nb.registered) nb.inflight++
-        return nb.registered
+        if (!nb.registered) return undefined
+        nb.inflight++
+        return nb.epoch
       },
-      show: (b) => (b ? "delivered" : "no listener")
+      show: (e) => (e !== undefined ? "delivered" : "no listener")
     })
-    if (!on) return
-    yield* handler
+    if (epoch === undefined) return
+    yield* handler(epoch)
     yield* w.kernel.point<void>({ name: "rcu_read_unlock", label: `rcu_read_unlock(${nb.name})`, apply: () => void nb.inflight-- })
   })
 
@@ -210,16 +215,19 @@ const eswFunctionsChangedEventHandler = (w: World, esw: Esw, item: HostWork) =>
     })
   )
 
-/** `mlx5_esw_funcs_changed_handler()`: the ESW_FUNCTIONS_CHANGED EQ notifier (atomic context). */
-export const mlx5EswFuncsChangedHandler = (w: World, esw: Esw): Effect.Effect<void> =>
+/**
+ * `mlx5_esw_funcs_changed_handler()`: the ESW_FUNCTIONS_CHANGED EQ notifier (atomic context).
+ * `epoch` (ghost state, for the invariants only) is the registration that delivered the event.
+ */
+export const mlx5EswFuncsChangedHandler = (w: World, esw: Esw, epoch: number): Effect.Effect<void> =>
   fn(
     w,
     "mlx5_esw_funcs_changed_handler",
     w.v.wqDispatch
-      ? mlx5EswAddWork(w, esw, "esw_vfs_changed_event_handler", eswVfsChangedEventHandler(w, esw), esw.funcsNb?.epoch)
+      ? mlx5EswAddWork(w, esw, "esw_vfs_changed_event_handler", eswVfsChangedEventHandler(w, esw), epoch)
       : Effect.gen(function* () {
           const workGen = yield* esw.generation.read
-          const item: HostWork = { func: "esw_functions_changed_event_handler", workGen, epoch: esw.funcsNb?.epoch ?? esw.teardownEpoch }
+          const item: HostWork = { func: "esw_functions_changed_event_handler", workGen, epoch }
           yield* esw.workQueue.queueWork(
             Workqueue.work("esw_functions_changed_event_handler", eswFunctionsChangedEventHandler(w, esw, item))
           )
@@ -234,7 +242,7 @@ export const firmwareHostVfsChanged = (w: World, esw: Esw, hostNumVfs: number): 
     "ESW_FUNCTIONS_CHANGED",
     Effect.gen(function* () {
       yield* step(w, "fw_host_sriov", `host_num_of_vfs=${hostNumVfs}`, () => void (esw.dev.fw.hostNumVfs = hostNumVfs))
-      if (esw.funcsNb) yield* eqNotifierCallChain(w, esw.funcsNb, mlx5EswFuncsChangedHandler(w, esw))
+      if (esw.funcsNb) yield* eqNotifierCallChain(w, esw.funcsNb, (epoch) => mlx5EswFuncsChangedHandler(w, esw, epoch))
     })
   )
 

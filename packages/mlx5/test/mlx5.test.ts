@@ -238,6 +238,41 @@ describe("mode-change-vs-vf-events", () => {
   )
 })
 
+describe("mode-change-vs-vf-events under bounded exhaustive search", () => {
+  const dfs = (variant: string, preemptions: number) =>
+    Explorer.explore(
+      model.scenario("mode-change-vs-vf-events", variant),
+      Explorer.options({ strategy: "dfs", preemptions, schedules: 100_000 }),
+      { variant }
+    )
+  it.effect("merged is clean with every schedule of at most one preemption explored", () =>
+    Effect.sync(() => {
+      // Regression: the delivering notifier registration used to be read before the call chain
+      // ran, so a re-registration in between was reported as post-teardown execution.
+      const r = dfs("merged", 1)
+      assert.strictEqual(r.stopped, "exhausted")
+      assert.deepStrictEqual(
+        r.counterexamples.map((c) => c.kind),
+        []
+      )
+    })
+  )
+  it.effect("F4 needs two preemptions at v1@4 (none with one)", () =>
+    Effect.sync(() => {
+      assert.deepStrictEqual(
+        dfs("v1@4", 1).counterexamples.map((c) => c.kind),
+        []
+      )
+      const two = dfs("v1@4", 2)
+      assert.deepStrictEqual(
+        two.counterexamples.map((c) => c.kind),
+        ["invariant:no-post-teardown-execution"]
+      )
+      assert.strictEqual(two.counterexamples[0]!.preemptions, 2)
+    })
+  )
+})
+
 describe("merged is clean where the cover letter says the series is", () => {
   it.effect("no deadlock, livelock or registry violation in the deadlock and race scenarios", () =>
     Effect.sync(() => {
