@@ -9,16 +9,16 @@
  * thread holds its first lock, the other's trylock fails, and the schedule
  * can keep them failing forever. The engine reports a livelock ("no-progress")
  * when tasks only retry (failed trylocks, cond_resched) for `livelockBound`
- * steps. An adversarial schedule is needed: DFS finds one within one
- * preemption, PCT with its strict priorities finds one too; uniform random
- * scheduling practically never keeps the loops failing for 400 steps.
+ * steps. DFS finds it within one preemption; PCT and random find it as soon
+ * as a run reaches the state where each thread holds its first lock.
  *
- * What the witness looks like: the symmetric lockstep. Once a run has made
- * no progress for half the bound, the engine schedules fairly (round robin),
- * so a livelock is reported only if it persists under fair scheduling; a
- * starved lock holder does not count. With one preemption the threads fall
- * into step: lock(A) | lock(B) | trylock(B) fails | trylock(A) fails |
- * unlock(A) | unlock(B) | cond_resched | cond_resched | ... for ever.
+ * What the witness looks like: the symmetric lockstep. From the first step
+ * without progress the engine schedules fairly (round robin) until progress
+ * resumes, so a livelock is reported only if it persists under fair
+ * scheduling; a starved lock holder does not count. Once each thread holds
+ * its first lock (one preemption) the threads stay in step: trylock(B) fails |
+ * trylock(A) fails | unlock(A) | unlock(B) | cond_resched | cond_resched |
+ * lock(A) | lock(B) | ... for ever.
  *
  * Fixed: back-off that breaks the symmetry. thread-1 takes A then B with
  * blocking locks (the global order); thread-2, which needs B first, tries A

@@ -95,6 +95,8 @@ interface Task {
   lastRun: number
   /** Resources held, as recorded in trace events; rebuilt only when `held` changes. */
   holds: ReadonlyArray<string>
+  /** The task's last step was a yield (cond_resched): it gives way at the next decision. */
+  yielded: boolean
 }
 
 interface Timer {
@@ -204,13 +206,22 @@ export class Engine {
       }
       if (enabled.length === 0) return this.quiescent()
       if (this.step >= this.options.maxSteps) return { _tag: "StepLimit" }
-      // Fair suffix: once the run has made no progress for half the livelock bound, the
-      // least recently run task goes next (round robin). A livelock is then reported only
-      // if it persists under fair scheduling; starving a lock holder is not a livelock.
-      if (this.stepsSinceProgress >= this.options.livelockBound / 2 && enabled.length > 1) {
+      // Fair continuation: from the first step without progress (a failed attempt, a yield, a
+      // step inside a retry loop) until progress resumes, the least recently run task goes
+      // next (round robin). A livelock is reported only if no progress comes for the whole
+      // bound under fair scheduling; starving a lock holder is not a livelock. Spinning steps
+      // repeat the same checks, so this loses no reachable state.
+      if (this.stepsSinceProgress >= 1 && enabled.length > 1) {
         let fair = enabled[0]!
         for (const t of enabled) if (t.lastRun < fair.lastRun) fair = t
         enabled = [fair]
+      }
+      // cond_resched() gives way: right after a yield, another runnable task goes first. Running
+      // the yielder again would only repeat its failed check on the same state, so no reachable
+      // state is lost, and a spinner cannot starve the task it waits for.
+      if (this.last?.yielded && enabled.length > 1 && enabled.includes(this.last)) {
+        const yielder = this.last
+        enabled = enabled.filter((t) => t !== yielder)
       }
       const current = this.last !== undefined && enabled.includes(this.last) ? this.last.name : undefined
       const candidates = this.candidateBuf
@@ -269,6 +280,7 @@ export class Engine {
       task.retrying = !progress
     } else if (op.spin === "yield") progress = false
     else progress = !task.retrying
+    task.yielded = op.spin === "yield"
     this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
     this.steps.push({ _tag: "Run", task: task.name, op: op.label })
     if (this.options.recordTrace) {
@@ -410,7 +422,8 @@ export class Engine {
       retrying: false,
       retryDepth: 0,
       lastRun: -1,
-      holds: noHolds
+      holds: noHolds,
+      yielded: false
     }
     this.tasks.push(task)
     this.byName.set(unique, task)

@@ -53,8 +53,9 @@ export const make = (options: { readonly seed: number; readonly depth: number; r
             if (prio(point.candidates[i]!.task) > prio(point.candidates[best]!.task)) best = i
           }
           const low = changes.get(point.step)
-          if (low !== undefined && point.candidates.length > 1) {
-            // Demote the task that would run, then re-pick.
+          if (low !== undefined) {
+            // Demote the task that would run, then re-pick. As in the paper, also when it is
+            // the only runnable task: its lower priority matters at later steps.
             priority.set(point.candidates[best]!.task, low)
             best = 0
             for (let i = 1; i < point.candidates.length; i++) {
@@ -67,7 +68,8 @@ export const make = (options: { readonly seed: number; readonly depth: number; r
       }
     },
     finished: (r) => {
-      maxSteps = Math.max(maxSteps, r.steps)
+      // A run cut off by the step limit says nothing about the length of a run.
+      if (!r.hitStepLimit) maxSteps = Math.max(maxSteps, r.steps)
     },
     coverage: () => ({ _tag: "Pct", depth, maxTasks, maxSteps })
   }
