@@ -381,7 +381,13 @@ const shrink = Command.make(
       Flag.withDescription("Where to write the shrunk counterexample (default: <file>.shrunk.json)"),
       Flag.optional
     ),
-    budget: Flag.Int("budget").pipe(Flag.withDescription("Replays allowed"), Flag.withDefault(2000))
+    budget: Flag.Int("budget").pipe(Flag.withDescription("Replays allowed"), Flag.withDefault(2000)),
+    deep: Flag.Boolean("deep").pipe(
+      Flag.withDescription(
+        "First search every schedule with fewer preemptions (bounded DFS, up to 20000 runs per bound) for the same finding: proves the depth minimal when the search is exhausted"
+      ),
+      Flag.withDefault(false)
+    )
   },
   Effect.fn("shrink")(function* (a) {
     const file = yield* Files.loadCounterexample(a.file)
@@ -395,7 +401,12 @@ const shrink = Command.make(
     const shrunk = yield* Effect.suspend(() => {
       try {
         return Effect.succeed(
-          Shrink.counterexample(resolved.scenario, cx, { maxReplays: a.budget, maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+          Shrink.counterexample(resolved.scenario, cx, {
+            maxReplays: a.budget,
+            maxSteps: o.maxSteps,
+            livelockBound: o.livelockBound,
+            ...(a.deep ? { minimalDepth: { runs: 20_000 } } : {})
+          })
         )
       } catch (e) {
         if (e instanceof Shrink.NotReproduced)
@@ -415,7 +426,19 @@ const shrink = Command.make(
     yield* Console.log(
       `shrunk ${a.file}: ${plural(cx.steps, "step")}, ${plural(cx.preemptions, "preemption")} -> ${plural(after.steps, "step")}, ${plural(after.preemptions, "preemption")} (${shrunk.result.replays} replays${shrunk.result.complete ? "" : ", budget exhausted"})`
     )
-    yield* Console.log(`depth: ${after.preemptions}`)
+    const search = shrunk.result.depthSearch
+    const proof =
+      search === undefined
+        ? ""
+        : search.minimal
+          ? after.preemptions === 0
+            ? " (minimal)"
+            : ` (minimal: no schedule with at most ${after.preemptions - 1} preemption${after.preemptions === 2 ? "" : "s"} reproduces it; bounded search exhausted)`
+          : ` (not proven minimal: ${search.bounds
+              .filter((b) => !b.exhausted && b.bound < after.preemptions)
+              .map((b) => `bound ${b.bound} not exhausted in ${b.runs} runs`)
+              .join(", ")})`
+    yield* Console.log(`depth: ${after.preemptions}${proof}`)
     yield* Console.log(`wrote ${out}\n`)
     yield* printFinding(after, `pnpm drvmodel replay ${out}`)
     return yield* setExitCode(1)

@@ -432,10 +432,12 @@ export const replay = (
     readonly livelockBound?: number
     readonly captureState?: boolean
     readonly strict?: boolean
+    /** Follow the schedule where it can, never fail (`ReplayStrategy.lenient`): for edited schedules. */
+    readonly lenient?: boolean
     readonly observers?: ReadonlyArray<OpObserver>
   } = {}
 ): ExecutionResult => {
-  const chooser = Replay.make(schedule, { strict: o.strict ?? true }).next()!
+  const chooser = o.lenient ? Replay.lenient(schedule) : Replay.make(schedule, { strict: o.strict ?? true }).next()!
   return runOnce(scenario.program, chooser, {
     maxSteps: o.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: o.livelockBound ?? defaultOptions.livelockBound,

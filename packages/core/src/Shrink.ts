@@ -3,10 +3,12 @@
  * that still produces the same finding (same `Finding.signatureOf`).
  *
  * Smaller means, in this order: fewer preemptions (the bug's depth), fewer
- * steps, fewer tasks, smaller data choices. Every candidate is replayed with
- * `strict: false`, so a candidate may be any list of choices: where it names
- * a task that cannot run the candidate is dropped, and past its end the run
- * continues without preemption. Candidates, tried until one is smaller:
+ * steps, fewer tasks, smaller data choices. Every candidate is replayed
+ * leniently (`ReplayStrategy.lenient`), so a candidate may be any list of
+ * choices: a step whose task cannot run is skipped, a forced move does not use
+ * up a step, and past its end the run continues without preemption. The run
+ * it produces is recorded, so the result replays strictly. Candidates, tried
+ * until one is smaller:
  *
  * 1. prefixes cut just before a context switch (the rest runs non-preemptively),
  *    found by binary search over the cut points: a longer prefix is closer to
@@ -23,10 +25,11 @@
  *
  * @since 0.1.0
  */
-import { type Counterexample, defaultOptions, replay, type Scenario } from "./Explorer.ts"
+import { type Counterexample, defaultOptions, replay, runOnce, type Scenario } from "./Explorer.ts"
 import { signatureOf } from "./Finding.ts"
-import { type ExecutionResult, ScheduleDivergence } from "./internal/engine.ts"
+import type { ExecutionResult } from "./internal/engine.ts"
 import type { Schedule, ScheduleStep } from "./Schedule.ts"
+import * as Dfs from "./strategy/Dfs.ts"
 
 /**
  * Options for shrinking. `maxSteps` and `livelockBound` must be the ones the
@@ -40,6 +43,13 @@ export interface ShrinkOptions {
   readonly maxReplays?: number
   readonly maxSteps?: number
   readonly livelockBound?: number
+  /**
+   * Before delta debugging, search by bounded DFS every schedule with fewer
+   * preemptions than the current witness (bound 0, 1, ...) for the same
+   * finding, up to `runs` executions per bound. When every lower bound is
+   * exhausted, the depth is proven minimal (`ShrinkResult.minimal`).
+   */
+  readonly minimalDepth?: { readonly runs: number }
 }
 
 /**
@@ -66,6 +76,14 @@ export interface ShrinkResult {
   readonly original: Size
   /** Replays spent. */
   readonly replays: number
+  /**
+   * With `minimalDepth`: the bounds searched below the result's depth, and
+   * whether each was exhausted; `minimal` when all were (and none truncated).
+   */
+  readonly depthSearch?: {
+    readonly bounds: ReadonlyArray<{ readonly bound: number; readonly runs: number; readonly exhausted: boolean }>
+    readonly minimal: boolean
+  }
   /** True when no candidate was left untried (a local minimum), false when the budget ran out. */
   readonly complete: boolean
 }
@@ -182,7 +200,7 @@ function* candidates(steps: ReadonlyArray<ScheduleStep>): Generator<ReadonlyArra
 export const shrink = (scenario: Scenario, schedule: Schedule, signature: string, options: ShrinkOptions = {}): ShrinkResult => {
   const budget = Math.max(1, options.maxReplays ?? 600)
   const replayOptions = {
-    strict: false,
+    lenient: true,
     maxSteps: options.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: options.livelockBound ?? defaultOptions.livelockBound
   }
@@ -193,17 +211,38 @@ export const shrink = (scenario: Scenario, schedule: Schedule, signature: string
     if (tried.has(key)) return undefined
     tried.add(key)
     replays++
-    try {
-      const r = replay(scenario, { steps }, replayOptions)
-      return r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature ? r : undefined
-    } catch (e) {
-      if (e instanceof ScheduleDivergence) return undefined
-      throw e
-    }
+    const r = replay(scenario, { steps }, replayOptions)
+    return r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature ? r : undefined
   }
   let best = attempt(schedule.steps)
   if (best === undefined) throw new NotReproduced(`the schedule does not reproduce the finding ${signature}`)
   const original: Size = { steps: best.steps, preemptions: best.preemptions }
+  let depthSearch: ShrinkResult["depthSearch"]
+  if (options.minimalDepth !== undefined) {
+    const bounds: Array<{ readonly bound: number; readonly runs: number; readonly exhausted: boolean }> = []
+    deepen: for (let bound = 0; bound < best.preemptions; bound++) {
+      const dfs = Dfs.make({ preemptions: bound })
+      let runs = 0
+      while (runs < options.minimalDepth.runs) {
+        const chooser = dfs.next()
+        if (chooser === undefined) break
+        runs++
+        const r = runOnce(scenario.program, chooser, replayOptions)
+        dfs.finished?.({ steps: r.steps, hitStepLimit: r.outcome._tag === "StepLimit" })
+        if (r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature && r.preemptions < best.preemptions) {
+          best = r
+          bounds.push({ bound, runs, exhausted: false })
+          break deepen
+        }
+      }
+      const coverage = dfs.coverage?.()
+      const exhausted = coverage?._tag === "Bounded" && coverage.exhausted && coverage.truncatedRuns === 0
+      bounds.push({ bound, runs, exhausted })
+    }
+    // Minimal: every bound below the final depth was searched to the end without a witness.
+    const below = bounds.filter((b) => b.bound < best!.preemptions)
+    depthSearch = { bounds, minimal: below.length === best.preemptions && below.every((b) => b.exhausted) }
+  }
   let complete = false
   /** 1. The shortest prefix (cut before a switch, or nothing) that still reproduces, by bisection. */
   const bisectPrefix = (): boolean => {
@@ -238,7 +277,7 @@ export const shrink = (scenario: Scenario, schedule: Schedule, signature: string
     complete = true
     break
   }
-  return { execution: best, original, replays, complete }
+  return { execution: best, original, replays, complete, ...(depthSearch !== undefined ? { depthSearch } : {}) }
 }
 
 /**

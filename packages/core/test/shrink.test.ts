@@ -59,4 +59,20 @@ describe("Shrink", () => {
       assert.throws(() => Shrink.shrink(fixed, cx.schedule, Shrink.signatureOfCounterexample(cx)), Shrink.NotReproduced)
     })
   )
+
+  it.effect("minimalDepth proves the depth by exhausting every lower bound", () =>
+    Effect.sync(() => {
+      const cx = Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })).counterexamples[0]!
+      const r = Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx), { minimalDepth: { runs: 1000 } })
+      assert.strictEqual(r.execution.preemptions, 1)
+      assert.isAbove(cx.preemptions, 1)
+      // Bound 0 is searched to the end without a witness; bound 1 yields the one-preemption witness.
+      assert.include(r.depthSearch?.bounds[0], { bound: 0, exhausted: true })
+      assert.strictEqual(r.depthSearch?.bounds[1]?.bound, 1)
+      assert.isTrue(r.depthSearch?.minimal)
+      // Too small a search budget cannot prove anything.
+      const none = Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx), { minimalDepth: { runs: 0 } })
+      assert.isFalse(none.depthSearch!.minimal)
+    })
+  )
 })

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { ScheduleDivergence } from "../internal/engine.ts"
+import { type ChoicePoint, type Chooser, ScheduleDivergence } from "../internal/engine.ts"
 import type { Schedule } from "../Schedule.ts"
 import type { Strategy } from "../Strategy.ts"
 
@@ -74,5 +74,55 @@ export const make = (schedule: Schedule, options?: { readonly strict?: boolean }
       }
     },
     coverage: () => ({ _tag: "Sampled" })
+  }
+}
+
+/**
+ * A lenient chooser: follows `schedule` where it can and never fails. A step
+ * whose task cannot run here is skipped (and counted); a forced move (only one
+ * task can run) is taken without using up a step that names another task; a
+ * data choice whose label does not match takes branch 0; past the end the run
+ * continues without preemption. For shrinking (edited schedules) and for
+ * replaying a schedule recorded on another variant. Still a pure function of
+ * model, scenario and schedule.
+ *
+ * @example
+ * ```ts
+ * import { ReplayStrategy } from "@drvmodel/core"
+ * const chooser = ReplayStrategy.lenient({ steps: [{ _tag: "Run", task: "thread-2", op: "start" }] })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const lenient = (schedule: Schedule): Chooser & { readonly skipped: () => number } => {
+  let i = 0
+  let skipped = 0
+  const continuing = (point: ChoicePoint) => {
+    const cur = point.current === undefined ? -1 : point.candidates.findIndex((c) => c.task === point.current)
+    return cur >= 0 ? cur : 0
+  }
+  return {
+    skipped: () => skipped,
+    pick: (point) => {
+      const next = schedule.steps[i]
+      if (point.candidates.length === 1 && (next?._tag !== "Run" || next.task !== point.candidates[0]!.task)) return 0
+      while (i < schedule.steps.length) {
+        const step = schedule.steps[i++]!
+        if (step._tag === "Run") {
+          const k = point.candidates.findIndex((c) => c.task === step.task)
+          if (k >= 0) return k
+        }
+        skipped++
+      }
+      return continuing(point)
+    },
+    choose: (label, count) => {
+      const step = schedule.steps[i]
+      if (step?._tag === "Choose" && step.label === label) {
+        i++
+        return Math.min(step.index, count - 1)
+      }
+      return 0
+    }
   }
 }
