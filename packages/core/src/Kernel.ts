@@ -38,14 +38,17 @@ export interface Resource {
 }
 
 /**
- * How an operation relates to livelock detection.
- * - `attempt`: a try operation (trylock, cmpxchg) whose failure means "retry";
+ * How an operation relates to livelock detection and fair scheduling.
+ * - `trylock`: a try-lock; a failure means "retry or give up", so the task spins from its
+ *   first failure until it succeeds or leaves the function that tried;
+ * - `attempt`: a conditional update (cmpxchg); one failure is an ordinary branch, failing
+ *   the same attempt again (or yielding) in the same streak is a spin;
  * - `yield`: `cond_resched()` / `cpu_relax()` inside a retry loop.
  *
  * @category models
  * @since 0.1.0
  */
-export type SpinRole = "attempt" | "yield"
+export type SpinRole = "trylock" | "attempt" | "yield"
 
 /**
  * A lockdep-visible effect of an operation, consumed by lock-order analysis.

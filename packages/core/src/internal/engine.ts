@@ -97,6 +97,13 @@ interface Task {
   holds: ReadonlyArray<string>
   /** The task's last step was a yield (cond_resched): it gives way at the next decision. */
   yielded: boolean
+  /**
+   * Spinning: in its retry streak the task yielded or failed the same attempt again. A single
+   * failed cmpxchg used as a conditional transition is a retry streak but not a spin.
+   */
+  spinning: boolean
+  /** Label of the last failed attempt in the current retry streak. */
+  lastFailed: string | undefined
 }
 
 interface Timer {
@@ -206,12 +213,12 @@ export class Engine {
       }
       if (enabled.length === 0) return this.quiescent()
       if (this.step >= this.options.maxSteps) return { _tag: "StepLimit" }
-      // Fair continuation: from the first step without progress (a failed attempt, a yield, a
-      // step inside a retry loop) until progress resumes, the least recently run task goes
+      // Fair continuation: while a runnable task spins (yields or fails the same attempt again
+      // in a retry streak) and no progress has been made since, the least recently run task goes
       // next (round robin). A livelock is reported only if no progress comes for the whole
       // bound under fair scheduling; starving a lock holder is not a livelock. Spinning steps
       // repeat the same checks, so this loses no reachable state.
-      if (this.stepsSinceProgress >= 1 && enabled.length > 1) {
+      if (this.stepsSinceProgress >= 1 && enabled.length > 1 && anySpinning(enabled)) {
         let fair = enabled[0]!
         for (const t of enabled) if (t.lastRun < fair.lastRun) fair = t
         enabled = [fair]
@@ -274,12 +281,19 @@ export class Engine {
     }
     if (changed) task.holds = task.held.length === 0 ? noHolds : task.held.map((h) => h.resource)
     let progress: boolean
-    if (op.spin === "attempt") {
+    if (op.spin === "attempt" || op.spin === "trylock") {
       progress = op.succeeded?.(result) ?? true
-      if (!progress && !task.retrying) task.retryDepth = task.stack.length
-      task.retrying = !progress
-    } else if (op.spin === "yield") progress = false
-    else progress = !task.retrying
+      if (progress) endStreak(task)
+      else {
+        if (!task.retrying) task.retryDepth = task.stack.length
+        if (op.spin === "trylock" || task.lastFailed === op.label) task.spinning = true
+        task.retrying = true
+        task.lastFailed = op.label
+      }
+    } else if (op.spin === "yield") {
+      progress = false
+      if (task.retrying) task.spinning = true
+    } else progress = !task.retrying
     task.yielded = op.spin === "yield"
     this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
     this.steps.push({ _tag: "Run", task: task.name, op: op.label })
@@ -423,7 +437,9 @@ export class Engine {
       retryDepth: 0,
       lastRun: -1,
       holds: noHolds,
-      yielded: false
+      yielded: false,
+      spinning: false,
+      lastFailed: undefined
     }
     this.tasks.push(task)
     this.byName.set(unique, task)
@@ -526,7 +542,7 @@ export class Engine {
           Effect.sync(() => {
             task.stack.pop()
             // Returning from the function that began a retry streak means the loop was left (gave up or requeued).
-            if (task.retrying && task.stack.length < task.retryDepth) task.retrying = false
+            if (task.retrying && task.stack.length < task.retryDepth) endStreak(task)
             if (this.options.recordTrace)
               this.trace.push({ step: this.step, time: this.now, kind: "return", task: task.name, name: fn, component })
           })
@@ -585,6 +601,17 @@ export class Engine {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 const noHeld: ReadonlyArray<HeldLock> = []
+
+const endStreak = (task: Task): void => {
+  task.retrying = false
+  task.spinning = false
+  task.lastFailed = undefined
+}
+
+const anySpinning = (tasks: ReadonlyArray<Task>): boolean => {
+  for (const t of tasks) if (t.spinning) return true
+  return false
+}
 
 const allRetrying = (tasks: ReadonlyArray<Task>): boolean => {
   for (const t of tasks) if (!t.retrying) return false

@@ -83,7 +83,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         name: "mutex_trylock",
         label: `mutex_trylock(${id})`,
         resource,
-        spin: "attempt",
+        spin: "trylock",
         apply: () => {
           if (owner !== undefined) return false
           owner = kernel.current()

@@ -127,7 +127,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         name: "down_read_trylock",
         label: `down_read_trylock(${id})`,
         resource,
-        spin: "attempt",
+        spin: "trylock",
         apply: () => {
           if (!readFree()) return false
           readers.push(kernel.current())
@@ -142,7 +142,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         name: "down_write_trylock",
         label: `down_write_trylock(${id})`,
         resource,
-        spin: "attempt",
+        spin: "trylock",
         apply: () => {
           if (!writeFree()) return false
           writer = kernel.current()
