@@ -117,7 +117,7 @@ const teardownWithPendingWork: ScenarioDef = {
   name: "teardown-with-pending-work",
   description:
     "An ECPF E-Switch manager in switchdev receives a firmware host VF-count event (0→2) while the device is removed (mlx5_uninit_one: unregister devices → mlx5_eswitch_disable → mlx5_eswitch_cleanup, which drains esw->work_queue under the devlink lock). Threads: fw-event, remove, the esw_wq worker.",
-  defaults: { strategy: "random", schedules: 400, seed: 1 },
+  defaults: { strategy: "dfs", preemptions: 2, schedules: 100_000 },
   invariants: ["registry-transitions", "no-stale-execution", "no-post-teardown-execution", "no-loaded-outside-offloads"],
   program: (v) =>
     Effect.gen(function* () {
