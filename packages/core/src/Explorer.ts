@@ -202,13 +202,12 @@ export interface Report {
 }
 
 /**
- * Hooks: progress, an external stop request (Ctrl-C), extra observers.
+ * Hooks: an external stop request (Ctrl-C), extra observers, the variant name (progress: `Exploration.progress`).
  *
  * @category models
  * @since 0.1.0
  */
 export interface Hooks {
-  readonly onRun?: (progress: { readonly runs: number; readonly findings: number; readonly elapsedMs: number }) => void
   readonly shouldStop?: () => boolean
   readonly observers?: ReadonlyArray<OpObserver>
   /** Model variant name, recorded in counterexamples. */
@@ -362,7 +361,6 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
       }
       if (o.stopOnFirst) stopped = "found"
     }
-    hooks.onRun?.({ runs, findings: found.size, elapsedMs: performance.now() - started })
   }
   return {
     advance: (maxRuns) => {

@@ -67,23 +67,3 @@ export const Schedule = Schema.Struct({
 })
 /** @category models @since 0.1.0 */
 export type Schedule = typeof Schedule.Type
-
-/**
- * Number of preemptions in a schedule: how often the scheduler switched away
- * from a task that could have continued. Computed by the engine per step and
- * stored beside the schedule, since it needs enabledness which a schedule
- * alone does not carry.
- *
- * @category getters
- * @since 0.1.0
- */
-export const countSwitches = (schedule: Schedule): number => {
-  let switches = 0
-  let last: string | undefined
-  for (const step of schedule.steps) {
-    if (step._tag !== "Run") continue
-    if (last !== undefined && step.task !== last) switches++
-    last = step.task
-  }
-  return switches
-}
