@@ -68,6 +68,26 @@ export interface LockEvent {
 }
 
 /**
+ * One access of a step's footprint: the kernel object (a resource id or a
+ * kernel cell's key) and whether it was read or written. Lock acquire and
+ * release, queueing and completing are writes of the object; a failed trylock
+ * or a plain `atomic_read` is a read. Two steps are dependent (their order can
+ * matter) when they touch the same key and at least one writes.
+ *
+ * @example
+ * ```ts
+ * import type { Access } from "@drvmodel/core"
+ * const lock: Access = { key: "devlink", mode: "write" }
+ * ```
+ * @category models
+ * @since 0.2.0
+ */
+export interface Access {
+  readonly key: string
+  readonly mode: "read" | "write"
+}
+
+/**
  * One operation at a scheduling point. `apply` runs atomically when the
  * scheduler picks the task; until `enabled()` holds the task is blocked.
  *
@@ -109,6 +129,13 @@ export interface Op<A> {
   readonly releases?: string | ((a: A) => ReadonlyArray<string>)
   /** Lock events for lock-order analysis. */
   readonly lockEvents?: (a: A) => ReadonlyArray<LockEvent>
+  /**
+   * What the operation itself touches (its result may narrow it: a failed trylock only reads).
+   * Omitted: the operation is dependent with every other step — never unsound, only slow for
+   * partial-order reduction, and a happens-before edge with everything for the race check.
+   * The kernel cells the task then touches before its next point are added by the engine.
+   */
+  readonly footprint?: ReadonlyArray<Access> | ((a: A) => ReadonlyArray<Access>)
 }
 
 /**
