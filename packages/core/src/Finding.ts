@@ -100,12 +100,45 @@ export const Defect = Schema.TaggedStruct("Defect", {
 })
 
 /**
+ * One side of a data race: who accessed the cell, how, where, holding what.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const RaceAccess = Schema.Struct({
+  task: Schema.String,
+  mode: Schema.Literals(["read", "write"]),
+  /** `READ_ONCE`/`WRITE_ONCE`: two marked accesses never race. */
+  marked: Schema.Boolean,
+  step: Schema.Int,
+  func: Schema.optionalKey(Schema.String),
+  /** Locks held at the access. */
+  holds: Schema.Array(Schema.String)
+})
+/** @category models @since 0.2.0 */
+export type RaceAccess = typeof RaceAccess.Type
+
+/**
+ * Two tasks touched a plain kernel cell, at least one wrote, and nothing
+ * orders the two accesses (no common lock, no happens-before edge): KCSAN's
+ * "data-race in f1 / f2".
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const DataRace = Schema.TaggedStruct("DataRace", {
+  cell: Schema.String,
+  first: RaceAccess,
+  second: RaceAccess
+})
+
+/**
  * What went wrong in a run.
  *
  * @category models
  * @since 0.1.0
  */
-export const Problem = Schema.Union([Deadlock, Livelock, InvariantViolation, Defect])
+export const Problem = Schema.Union([Deadlock, Livelock, InvariantViolation, Defect, DataRace])
 /** @category models @since 0.1.0 */
 export type Problem = typeof Problem.Type
 
@@ -126,7 +159,7 @@ export type Finding = typeof Finding.Type
 
 /**
  * The kind of a finding as used in the findings matrix:
- * `deadlock`, `livelock`, `invariant:<name>` or `defect`.
+ * `deadlock`, `livelock`, `invariant:<name>`, `defect` or `data-race`.
  *
  * @example
  * ```ts
@@ -145,6 +178,8 @@ export const kindOf = (problem: Problem): string => {
       return `invariant:${problem.invariant}`
     case "Defect":
       return "defect"
+    case "DataRace":
+      return "data-race"
   }
 }
 
@@ -166,6 +201,8 @@ export const signatureOf = (problem: Problem): string => {
       return `invariant:${problem.invariant}`
     case "Defect":
       return `defect:${problem.message.replace(/\d+/g, "#")}`
+    case "DataRace":
+      return `data-race:${problem.cell}:${[problem.first.func ?? "?", problem.second.func ?? "?"].sort().join("/")}`
   }
 }
 

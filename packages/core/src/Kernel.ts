@@ -202,6 +202,11 @@ export class Kernel extends Context.Service<
     readonly timer: (afterMs: number, fire: () => void) => () => void
     /** Virtual time in milliseconds. */
     readonly now: () => number
+    /**
+     * Record an access to a kernel cell by the running task (see `Cell`): part of the step's
+     * footprint and, unless `ghost`, checked for data races. Outside a task: an observer's read.
+     */
+    readonly access: (key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost") => void
     /** Name of the task whose operation is being applied (valid inside `Op.apply`). */
     readonly current: () => string
     /** Locks currently held by a task. */

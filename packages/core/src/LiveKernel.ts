@@ -336,6 +336,8 @@ export const start = (program: Effect.Effect<void, unknown, Kernel>, options?: L
         return () => disarm(t)
       },
       now,
+      // The plain runtime explores nothing: cell accesses need no record.
+      access: () => undefined,
       current: () => {
         if (applying === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
         return applying

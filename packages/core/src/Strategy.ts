@@ -8,7 +8,7 @@
  */
 import type { Chooser } from "./internal/engine.ts"
 
-export type { Candidate, ChoicePoint, Chooser } from "./internal/engine.ts"
+export type { Candidate, ChoicePoint, Chooser, StepRecord } from "./internal/engine.ts"
 
 /**
  * A strategy hands out one chooser per execution.

@@ -11,10 +11,11 @@
 import { Cause, Clock, Duration, Effect, type Exit, Fiber, type Scheduler } from "effect"
 import type { BlockedTask, Finding, Problem } from "../Finding.ts"
 import type { Invariant } from "../Invariant.ts"
-import { Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
+import { type Access, Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
 import { msleep } from "../primitives/Sched.ts"
 import type { Schedule, ScheduleStep } from "../Schedule.ts"
 import type { HeldLock, TraceEvent } from "../Trace.ts"
+import { HappensBefore, type Race } from "./races.ts"
 import { findCycle } from "./waitFor.ts"
 
 /** A candidate at a scheduling point. */
@@ -31,10 +32,25 @@ export interface ChoicePoint {
   readonly current: string | undefined
 }
 
+/**
+ * What one step did, once it has run: the task, its op, and its footprint —
+ * the op's declared accesses plus every kernel cell the task touched until its
+ * next point (its exit and the tasks it spawned included). `footprint`
+ * undefined: the step declared nothing and may touch anything.
+ */
+export interface StepRecord {
+  readonly step: number
+  readonly task: string
+  readonly op: string
+  readonly footprint: ReadonlyArray<Access> | undefined
+}
+
 /** The per-run face of a strategy. */
 export interface Chooser {
   readonly pick: (point: ChoicePoint) => number
   readonly choose: (label: string, count: number, step: number) => number
+  /** Told what each step touched, right after it ran (partial-order reduction). */
+  readonly stepped?: (record: StepRecord) => void
 }
 
 /** Observes every applied operation (lock-order analysis, metrics). */
@@ -56,6 +72,8 @@ export interface EngineOptions {
   readonly livelockBound: number
   readonly captureState: boolean
   readonly observers: ReadonlyArray<OpObserver>
+  /** Check kernel cells for data races (KCSAN's rule, happens-before by vector clocks). */
+  readonly races?: boolean
 }
 
 export type Outcome = { readonly _tag: "Finished" } | { readonly _tag: "Found"; readonly finding: Finding } | { readonly _tag: "StepLimit" }
@@ -68,6 +86,8 @@ export interface ExecutionResult {
   readonly preemptions: number
   readonly tasks: number
   readonly time: number
+  /** Keys of kernel cells (and atomics) that invariants read during this run. */
+  readonly invariantReads: ReadonlySet<string>
 }
 
 /** Raised by a chooser that cannot follow a saved schedule (replay). */
@@ -83,6 +103,8 @@ interface Pending {
 
 interface Task {
   readonly name: string
+  /** Creation order: the task's index in vector clocks. */
+  readonly index: number
   readonly daemon: boolean
   pending: Pending | undefined
   done: boolean
@@ -113,7 +135,9 @@ interface Timer {
   armed: boolean
 }
 
-const startOp: Op<void> = { name: "start", label: "start", apply: () => undefined }
+const startOp: Op<void> = { name: "start", label: "start", apply: () => undefined, footprint: [] }
+/** A spawned task's first step reads what its parent's spawning step wrote: it comes after it. */
+const startOf = (task: string): Op<void> => ({ ...startOp, footprint: [{ key: `task:${task}`, mode: "read" }] })
 const noHolds: ReadonlyArray<string> = []
 
 class SyncDispatcher implements Scheduler.SchedulerDispatcher {
@@ -160,6 +184,12 @@ export class Engine {
   private currentTask: Task | undefined
   // Reused every step (strategies read the candidates only during pick).
   private readonly enabledBuf: Array<Task> = []
+  // Footprint of the step being applied (undefined: it declared nothing, so it may touch anything).
+  private stepFootprint: Array<Access> | undefined = undefined
+  private readonly recordFootprints: boolean
+  private readonly hb: HappensBefore | undefined
+  private readonly invariantReads = new Set<string>()
+  private checking = false
   private readonly candidateBuf: Array<Candidate> = []
 
   private readonly chooser: Chooser
@@ -168,6 +198,8 @@ export class Engine {
   constructor(chooser: Chooser, options: EngineOptions) {
     this.chooser = chooser
     this.options = options
+    this.recordFootprints = chooser.stepped !== undefined
+    this.hb = options.races === false ? undefined : new HappensBefore()
   }
 
   /** Runs `program` as the task `setup` until quiescence, a finding or the step limit. */
@@ -175,6 +207,7 @@ export class Engine {
     const kernel = this.makeKernel()
     const main = program.pipe(Effect.provideService(Kernel, kernel), Effect.provideService(Clock.Clock, this.makeClock(kernel)))
     const root = this.newTask("setup", false)
+    this.hb?.spawn(undefined, root.index)
     const fiber = Effect.runFork(Effect.andThen(this.parkAt(root, startOp), main), { scheduler: this.scheduler })
     this.attach(root, fiber)
     const outcome = this.drive()
@@ -185,7 +218,8 @@ export class Engine {
       steps: this.step,
       preemptions: this.preemptions,
       tasks: this.tasks.length,
-      time: this.now
+      time: this.now,
+      invariantReads: this.invariantReads
     }
   }
 
@@ -268,6 +302,9 @@ export class Engine {
     this.currentTask = task
     const result = op.apply()
     this.currentTask = undefined
+    const declared = typeof op.footprint === "function" ? op.footprint(result) : op.footprint
+    if (this.recordFootprints) this.stepFootprint = declared === undefined ? undefined : declared.slice()
+    this.hb?.op(task.index, declared)
     let changed = false
     if (op.releases !== undefined) {
       if (typeof op.releases === "string") changed = release(task.held, op.releases) || changed
@@ -316,10 +353,35 @@ export class Engine {
       }
     }
     task.lastRun = this.step
-    this.step++
+    const step = this.step++
     this.last = task
     resume(Effect.succeed(result))
     this.scheduler.dispatcher.flush()
+    if (this.recordFootprints) {
+      this.chooser.stepped!({ step, task: task.name, op: op.label, footprint: this.stepFootprint })
+      this.stepFootprint = undefined
+    }
+  }
+
+  /** A kernel cell access by the running task (or, outside any task, an invariant's read). */
+  private access(key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost"): void {
+    const fiber = Fiber.getCurrent()
+    const task = fiber === undefined ? undefined : this.byFiber.get(fiber)
+    if (task === undefined) {
+      if (this.checking) this.invariantReads.add(key)
+      return
+    }
+    this.stepFootprint?.push({ key, mode })
+    if (this.hb === undefined || kind === "ghost") return
+    const race = this.hb.access(key, task.index, {
+      task: task.name,
+      mode,
+      marked: kind === "marked",
+      step: Math.max(0, this.step - 1),
+      func: task.stack[task.stack.length - 1],
+      holds: task.holds
+    })
+    if (race !== undefined && this.finding === undefined) this.finding = this.makeFinding(raceProblem(race))
   }
 
   /** Advances virtual time to the next deadline; false if there is none. */
@@ -401,7 +463,9 @@ export class Engine {
 
   private checkAll(invariants: ReadonlyArray<Invariant>): Finding | undefined {
     for (const inv of invariants) {
+      this.checking = true
       const r = inv.check()
+      this.checking = false
       if (r !== true) {
         return this.makeFinding({ _tag: "InvariantViolation", invariant: inv.name, when: inv.when, message: r, state: this.snapshot() })
       }
@@ -428,6 +492,7 @@ export class Engine {
     for (let n = 2; this.byName.has(unique); n++) unique = `${name}#${n}`
     const task: Task = {
       name: unique,
+      index: this.tasks.length,
       daemon,
       pending: undefined,
       done: false,
@@ -452,6 +517,9 @@ export class Engine {
   }
 
   private onExit(task: Task, exit: Exit.Exit<unknown, unknown>): void {
+    // Ending is a write of the task that `join` reads: joining orders after everything it did.
+    this.stepFootprint?.push({ key: `task:${task.name}`, mode: "write" })
+    this.hb?.release(task.index, `task:${task.name}`)
     task.done = true
     task.pending = undefined
     if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "exit", task: task.name, name: exit._tag })
@@ -493,10 +561,12 @@ export class Engine {
         Effect.suspend(() => {
           const task = this.newTask(name, options?.daemon === true)
           const parentTask = this.byFiber.get(parent)
+          this.hb?.spawn(parentTask?.index, task.index)
+          this.stepFootprint?.push({ key: `task:${task.name}`, mode: "write" })
           if (this.options.recordTrace)
             this.trace.push({ step: this.step, time: this.now, kind: "spawn", task: parentTask?.name ?? "setup", name: task.name })
           // A daemon's code up to its first point is local bookkeeping: it needs no "start" step.
-          const first = task.daemon ? Effect.void : this.parkAt(task, startOp)
+          const first = task.daemon ? Effect.void : this.parkAt(task, startOf(task.name))
           return Effect.forkDetach(Effect.andThen(first, Effect.provideService(body, Kernel, kernel))).pipe(
             Effect.map((fiber): TaskHandle => {
               this.attach(task, fiber)
@@ -518,7 +588,8 @@ export class Engine {
           state: () => (handle.isDone() ? "done" : "running")
         },
         enabled: handle.isDone,
-        apply: () => undefined
+        apply: () => undefined,
+        footprint: [{ key: `task:${handle.name}`, mode: "read" }]
       })
     const choose = (label: string, count: number) =>
       Effect.withFiber((fiber) =>
@@ -571,6 +642,7 @@ export class Engine {
         }
       },
       now: () => this.now,
+      access: (key, mode, kind) => this.access(key, mode, kind),
       current: () => {
         if (this.currentTask === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
         return this.currentTask.name
@@ -643,5 +715,26 @@ export const summarize = (problem: Problem): string => {
       return `invariant ${problem.invariant} broken: ${problem.message}`
     case "Defect":
       return `${problem.task}: ${problem.message}`
+    case "DataRace": {
+      const side = (a: (typeof problem)["first"]) =>
+        `${a.task} ${a.mode === "write" ? "writes" : "reads"}${a.marked ? " (marked)" : ""}${a.func ? ` in ${a.func}` : ""}${a.holds.length ? ` holding ${a.holds.join(", ")}` : " holding no lock"}`
+      return `data race on ${problem.cell}: ${side(problem.first)}; ${side(problem.second)}; no happens-before order between them`
+    }
   }
 }
+
+const raceAccess = (a: Race["first"]) => ({
+  task: a.task,
+  mode: a.mode,
+  marked: a.marked,
+  step: a.step,
+  holds: [...a.holds],
+  ...(a.func !== undefined ? { func: a.func } : {})
+})
+
+const raceProblem = (race: Race): Problem => ({
+  _tag: "DataRace",
+  cell: race.cell,
+  first: raceAccess(race.first),
+  second: raceAccess(race.second)
+})

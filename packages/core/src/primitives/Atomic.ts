@@ -31,10 +31,8 @@ export interface Atomic<A> extends Resource {
   readonly cmpxchg: (expected: A, next: A) => Effect.Effect<A>
   /** `atomic_cond_read_relaxed()`: busy-waits (burning CPU) until `pred` holds; returns the value. */
   readonly condRead: (pred: (a: A) => boolean, describe: string) => Effect.Effect<A>
-  /** The value, without a scheduling point: for invariants and probes only. */
+  /** The value, without a scheduling point: for invariants and probes only (recorded as an observer's read). */
   readonly peek: () => A
-  /** The underlying Ref. */
-  readonly ref: Ref.Ref<A>
 }
 
 /**
@@ -68,6 +66,7 @@ export interface AtomicOptions<A> {
 export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Effect.Effect<Atomic<A>, never, Kernel> =>
   Kernel.useSync((kernel) => {
     const ref = Ref.makeUnsafe(initial)
+    // The Ref stays private: every change goes through a point, so none escapes the schedule or the trace.
     const get = () => MutableRef.get(ref.ref)
     const put = (a: A) => {
       MutableRef.set(ref.ref, a)
@@ -130,8 +129,10 @@ export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Eff
       )
     return {
       ...resource,
-      ref,
-      peek: get,
+      peek: () => {
+        kernel.access(id, "read", "ghost")
+        return get()
+      },
       read: kernel.point({ name: "atomic_read", label: `atomic_read(${id})`, resource, apply: get, show }),
       set: (value: A) => Effect.asVoid(write("atomic_set", () => value)),
       update: write,

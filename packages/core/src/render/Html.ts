@@ -100,6 +100,8 @@ const explanation = (cx: Counterexample, t: Timeline.Timeline): string => {
       return `<p id="invariant-explanation" data-testid="invariant-explanation" class="why">The ${p.when} invariant <code>${escapeHtml(p.invariant)}</code> is broken after step ${cx.finding.step}: ${escapeHtml(p.message)}</p>`
     case "Defect":
       return `<p id="defect-explanation" data-testid="defect-explanation" class="why">Task <b>${escapeHtml(p.task)}</b>: ${escapeHtml(p.message)}</p>`
+    case "DataRace":
+      return `<p id="race-explanation" data-testid="race-explanation" class="why">${escapeHtml(Timeline.raceInWords(p))}</p>`
   }
 }
 

@@ -84,6 +84,9 @@ const header = (cx: Counterexample): Array<string> => {
     case "Defect":
       lines.push(`DEFECT in ${where}: task ${p.task}`, `  ${p.message}`)
       break
+    case "DataRace":
+      lines.push(`DATA RACE in ${where}`, `  ${Timeline.raceInWords(p)}`)
+      break
   }
   return lines
 }

@@ -105,7 +105,22 @@ export const verdictOf = (problem: Problem): string => {
       return `*** INVARIANT ${problem.invariant} BROKEN ***`
     case "Defect":
       return "*** WARNING ***"
+    case "DataRace":
+      return "*** DATA RACE ***"
   }
+}
+
+/**
+ * A data race in KCSAN's words: the cell, then each access with its task,
+ * function and the locks held.
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const raceInWords = (p: Extract<Problem, { _tag: "DataRace" }>): string => {
+  const side = (a: (typeof p)["first"]) =>
+    `${a.mode} to ${p.cell}${a.marked ? " (marked)" : ""} by task ${a.task}${a.func !== undefined ? ` in ${a.func}()` : ""} at step ${a.step}, holding ${a.holds.length > 0 ? a.holds.join(", ") : "no lock"}`
+  return `BUG: data-race in ${p.first.func ?? p.first.task} / ${p.second.func ?? p.second.task}: ${side(p.first)}; ${side(p.second)}. No common lock and no happens-before order between the two accesses.`
 }
 
 /**
@@ -149,6 +164,10 @@ export const of = (cx: Pick<Counterexample, "finding" | "trace">, trace: Trace =
   for (const e of trace) if (e.kind === "call" || e.kind === "warn") interesting.add(e.task)
   for (const b of stuckList) interesting.add(b.task)
   if (problem._tag === "Defect") interesting.add(problem.task)
+  if (problem._tag === "DataRace") {
+    interesting.add(problem.first.task)
+    interesting.add(problem.second.task)
+  }
   const order: Array<string> = []
   const see = (t: string) => {
     if (interesting.has(t) && !order.includes(t)) order.push(t)

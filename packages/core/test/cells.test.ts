@@ -1,0 +1,121 @@
+import { Cell, type Chooser, Explorer, Kernel, Mutex, type StepRecord } from "@drvmodel/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+const scenario = (name: string, program: Effect.Effect<void, unknown, Kernel>): Explorer.Scenario => ({ name, description: name, program })
+
+const firstFinding = (s: Explorer.Scenario) => {
+  const report = Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions: 2, stopOnFirst: true }))
+  return report.counterexamples[0]?.finding
+}
+
+// Two writers of `dev->count`; `guard` decides what orders them.
+const twoWriters = (guard: "none" | "mutex" | "marked" | "ghost" | "join") =>
+  scenario(
+    `two-writers-${guard}`,
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const count = yield* Cell.make("dev->count", 0, { ghost: guard === "ghost" })
+      const lock = yield* Mutex.make("dev->lock")
+      const bump = (task: string) =>
+        kernel.call(
+          "dev",
+          `${task}_fn`,
+          guard === "mutex"
+            ? Effect.andThen(
+                lock.lock,
+                Effect.andThen(
+                  count.update((n) => n + 1),
+                  lock.unlock
+                )
+              )
+            : guard === "marked"
+              ? Effect.flatMap(count.readOnce, (n) => count.writeOnce(n + 1))
+              : Effect.asVoid(count.update((n) => n + 1))
+        )
+      const a = yield* kernel.spawn("a", bump("a"))
+      if (guard === "join") yield* kernel.join(a)
+      yield* kernel.spawn("b", bump("b"))
+    })
+  )
+
+describe("kernel cells: the data-race check", () => {
+  it.effect("two unordered plain writes race, named the KCSAN way", () =>
+    Effect.sync(() => {
+      const f = firstFinding(twoWriters("none"))
+      assert.isDefined(f)
+      assert.strictEqual(f!.problem._tag, "DataRace")
+      assert.match(f!.summary, /^data race on dev->count: a writes in a_fn holding no lock; b (reads|writes) in b_fn holding no lock/)
+    })
+  )
+
+  it.effect("a common lock, join, marked accesses and ghost cells order or exempt them", () =>
+    Effect.sync(() => {
+      for (const guard of ["mutex", "join", "marked", "ghost"] as const) {
+        const f = firstFinding(twoWriters(guard))
+        assert.isUndefined(f, `${guard}: ${f?.summary}`)
+      }
+    })
+  )
+
+  it.effect("a plain write against a marked read still races (only two marked accesses are exempt)", () =>
+    Effect.sync(() => {
+      const f = firstFinding(
+        scenario(
+          "mixed",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const flag = yield* Cell.make("dev->flag", false)
+            yield* kernel.spawn("writer", flag.set(true))
+            yield* kernel.spawn("reader", Effect.asVoid(flag.readOnce))
+          })
+        )
+      )
+      assert.strictEqual(f?.problem._tag, "DataRace")
+    })
+  )
+})
+
+describe("kernel cells: step footprints", () => {
+  it.effect("each step reports its op's footprint plus the cells touched before the next point", () =>
+    Effect.sync(() => {
+      const records: Array<StepRecord> = []
+      const chooser: Chooser = { pick: () => 0, choose: () => 0, stepped: (r) => records.push(r) }
+      const program = Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const x = yield* Cell.make("x", 0)
+        const t = yield* kernel.spawn("t", Effect.asVoid(x.update((n) => n + 1)))
+        yield* kernel.join(t)
+        yield* x.get
+      })
+      Explorer.runOnce(program, chooser, { maxSteps: 100, livelockBound: 50 })
+      const byTask = (task: string, op: string) => records.find((r) => r.task === task && r.op === op)?.footprint
+      // setup's first step spawns t: a write of the task that t's start reads.
+      assert.deepInclude(byTask("setup", "start") ?? [], { key: "task:t", mode: "write" })
+      assert.deepStrictEqual(byTask("t", "start"), [
+        { key: "task:t", mode: "read" },
+        { key: "x", mode: "read" },
+        { key: "x", mode: "write" },
+        { key: "task:t", mode: "write" }
+      ])
+      assert.deepStrictEqual(byTask("setup", "join(t)"), [
+        { key: "task:t", mode: "read" },
+        { key: "x", mode: "read" },
+        { key: "task:setup", mode: "write" }
+      ])
+    })
+  )
+
+  it.effect("invariants' reads are recorded as what they observe", () =>
+    Effect.sync(() => {
+      const program = Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const x = yield* Cell.make("x", 0)
+        kernel.invariant({ name: "x-small", description: "x stays small", when: "safety", check: () => x.peek() < 10 || "x too big" })
+        yield* kernel.spawn("t", x.set(1))
+      })
+      const r = Explorer.runOnce(program, { pick: () => 0, choose: () => 0 }, { maxSteps: 100, livelockBound: 50 })
+      assert.deepStrictEqual([...r.invariantReads], ["x"])
+    })
+  )
+})
