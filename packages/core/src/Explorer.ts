@@ -76,7 +76,13 @@ export const ExploreOptions = Schema.Struct({
   maxSteps: PositiveInt,
   /** Steps without progress (only retries) that make a livelock. */
   livelockBound: PositiveInt,
-  /** Wall-clock budget in milliseconds (0: none). */
+  /**
+   * Effect run-loop steps a task may take between two scheduling points; past it the run ends
+   * with a `Runaway` finding (a loop that never reaches a point would hang the run). Generous:
+   * model code between two points takes a few hundred (mlx5 and the classic examples: at most 157).
+   */
+  maxOpsBetweenPoints: PositiveInt,
+  /** Wall-clock budget in milliseconds (0: none), checked between runs. */
   timeLimitMs: NonNegativeInt,
   /** Stop at the first finding. */
   stopOnFirst: Schema.Boolean,
@@ -100,6 +106,7 @@ export const defaultOptions: ExploreOptions = {
   preemptions: 2,
   maxSteps: 5000,
   livelockBound: 400,
+  maxOpsBetweenPoints: 100_000,
   timeLimitMs: 0,
   stopOnFirst: false,
   maxFindings: 8
@@ -247,12 +254,15 @@ export const runOnce = (
     readonly observers?: ReadonlyArray<OpObserver>
     /** Record the trace (default: yes). */
     readonly recordTrace?: boolean
+    /** Default: `defaultOptions.maxOpsBetweenPoints`. */
+    readonly maxOpsBetweenPoints?: number
   }
 ): ExecutionResult =>
   new Engine(chooser, {
     recordTrace: o.recordTrace ?? true,
     maxSteps: o.maxSteps,
     livelockBound: o.livelockBound,
+    maxOpsBetweenPoints: o.maxOpsBetweenPoints ?? defaultOptions.maxOpsBetweenPoints,
     captureState: o.captureState ?? false,
     observers: o.observers ?? []
   }).run(program)
@@ -313,6 +323,7 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
     const result = runOnce(scenario.program, chooser, {
       maxSteps: o.maxSteps,
       livelockBound: o.livelockBound,
+      maxOpsBetweenPoints: o.maxOpsBetweenPoints,
       recordTrace: false,
       ...(hooks.observers ? { observers: hooks.observers } : {})
     })
@@ -329,7 +340,11 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
         // schedule must be followed step by step (strict) to the same finding.
         let again: ExecutionResult
         try {
-          again = replay(scenario, result.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+          again = replay(scenario, result.schedule, {
+            maxSteps: o.maxSteps,
+            livelockBound: o.livelockBound,
+            maxOpsBetweenPoints: o.maxOpsBetweenPoints
+          })
         } catch (e) {
           if (!(e instanceof ScheduleDivergence)) throw e
           throw new Nondeterminism(`scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${e.message}`)
@@ -428,6 +443,7 @@ export const replay = (
   o: {
     readonly maxSteps?: number
     readonly livelockBound?: number
+    readonly maxOpsBetweenPoints?: number
     readonly captureState?: boolean
     readonly strict?: boolean
     /** Follow the schedule where it can, never fail (`ReplayStrategy.lenient`): for edited schedules. */
@@ -439,6 +455,7 @@ export const replay = (
   return runOnce(scenario.program, chooser, {
     maxSteps: o.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: o.livelockBound ?? defaultOptions.livelockBound,
+    maxOpsBetweenPoints: o.maxOpsBetweenPoints ?? defaultOptions.maxOpsBetweenPoints,
     captureState: o.captureState ?? false,
     observers: o.observers ?? []
   })

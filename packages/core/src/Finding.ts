@@ -133,12 +133,30 @@ export const DataRace = Schema.TaggedStruct("DataRace", {
 })
 
 /**
+ * A task did more Effect work between two scheduling points than the bound
+ * allows (`maxOpsBetweenPoints`): it loops without reaching one, e.g. it spins
+ * on a plain variable instead of an atomic read, or runs `Effect.forever` of
+ * pure work. In the kernel such a loop never lets the CPU go; in the explorer
+ * it would hang the run, so the run ends here.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Runaway = Schema.TaggedStruct("Runaway", {
+  task: Schema.String,
+  /** Effect run-loop steps counted since the task's last scheduling point. */
+  ops: Schema.Int,
+  /** Innermost modelled function, if the loop runs inside one. */
+  func: Schema.optionalKey(Schema.String)
+})
+
+/**
  * What went wrong in a run.
  *
  * @category models
  * @since 0.1.0
  */
-export const Problem = Schema.Union([Deadlock, Livelock, InvariantViolation, Defect, DataRace])
+export const Problem = Schema.Union([Deadlock, Livelock, InvariantViolation, Defect, DataRace, Runaway])
 /** @category models @since 0.1.0 */
 export type Problem = typeof Problem.Type
 
@@ -159,7 +177,7 @@ export type Finding = typeof Finding.Type
 
 /**
  * The kind of a finding as used in the findings matrix:
- * `deadlock`, `livelock`, `invariant:<name>`, `defect` or `data-race`.
+ * `deadlock`, `livelock`, `invariant:<name>`, `defect`, `data-race` or `runaway`.
  *
  * @example
  * ```ts
@@ -180,6 +198,8 @@ export const kindOf = (problem: Problem): string => {
       return "defect"
     case "DataRace":
       return "data-race"
+    case "Runaway":
+      return "runaway"
   }
 }
 
@@ -203,6 +223,9 @@ export const signatureOf = (problem: Problem): string => {
       return `defect:${problem.message.replace(/\d+/g, "#")}`
     case "DataRace":
       return `data-race:${problem.cell}:${[problem.first.func ?? "?", problem.second.func ?? "?"].sort().join("/")}`
+    case "Runaway":
+      // Not the count: it depends on the bound in force.
+      return `runaway:${problem.task}:${problem.func ?? ""}`
   }
 }
 

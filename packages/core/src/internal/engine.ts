@@ -74,6 +74,8 @@ export interface EngineOptions {
   readonly observers: ReadonlyArray<OpObserver>
   /** Check kernel cells for data races (KCSAN's rule, happens-before by vector clocks). */
   readonly races?: boolean
+  /** Effect run-loop steps allowed between two scheduling points before the run ends as a runaway. */
+  readonly maxOpsBetweenPoints: number
 }
 
 export type Outcome = { readonly _tag: "Finished" } | { readonly _tag: "Found"; readonly finding: Finding } | { readonly _tag: "StepLimit" }
@@ -140,23 +142,60 @@ const startOp: Op<void> = { name: "start", label: "start", apply: () => undefine
 const startOf = (task: string): Op<void> => ({ ...startOp, footprint: [{ key: `task:${task}`, mode: "read" }] })
 const noHolds: ReadonlyArray<string> = []
 
+/**
+ * One dispatcher for every fiber of a run. `halt()` drops everything queued and refuses more work:
+ * a runaway task is abandoned where it stands (it never resumes, so its loop ends).
+ */
 class SyncDispatcher implements Scheduler.SchedulerDispatcher {
-  readonly ready: Array<() => void> = []
+  private ready: Array<() => void> = []
+  private halted = false
   scheduleTask(task: () => void): void {
-    this.ready.push(task)
+    if (!this.halted) this.ready.push(task)
   }
   flush(): void {
-    // Index walk instead of shift(): tasks scheduled while draining are picked up too.
-    for (let i = 0; i < this.ready.length; i++) this.ready[i]!()
+    // Index walk instead of shift(): tasks scheduled while draining are picked up too. The run
+    // part is dropped now and then, so a task that keeps rescheduling itself (a yieldNow loop)
+    // does not grow the queue until the op bound stops it.
+    let i = 0
+    while (i < this.ready.length && !this.halted) {
+      this.ready[i++]!()
+      if (i >= 4096) {
+        this.ready = this.ready.slice(i)
+        i = 0
+      }
+    }
+    this.ready.length = 0
+  }
+  halt(): void {
+    this.halted = true
     this.ready.length = 0
   }
 }
 
+/**
+ * Effect's run loop asks `shouldYield` before every operation it evaluates (run-loop steps; the
+ * few continuations it inlines between two steps are not counted). That is the seam to count the
+ * Effect work done since the last scheduling point: model code between two points must be short,
+ * so a task that exceeds the bound is looping without reaching one (a spin on a plain variable,
+ * `Effect.forever` of pure work) and would otherwise hang the explorer. Past the bound the
+ * scheduler asks the fiber to yield and halts the dispatcher, so the fiber never continues.
+ */
 class SyncScheduler implements Scheduler.Scheduler {
   readonly executionMode = "sync" as const
   readonly dispatcher = new SyncDispatcher()
-  shouldYield(): boolean {
-    return false
+  /** Run-loop steps since the last scheduling point (reset when a task is resumed or time advances). */
+  ops = 0
+  private readonly bound: number
+  private readonly onRunaway: (fiber: Fiber.Fiber<unknown, unknown>, ops: number) => void
+  constructor(bound: number, onRunaway: (fiber: Fiber.Fiber<unknown, unknown>, ops: number) => void) {
+    this.bound = bound
+    this.onRunaway = onRunaway
+  }
+  shouldYield(fiber: Fiber.Fiber<unknown, unknown>): boolean {
+    if (++this.ops <= this.bound) return false
+    this.onRunaway(fiber, this.ops)
+    this.dispatcher.halt()
+    return true
   }
   makeDispatcher(): Scheduler.SchedulerDispatcher {
     return this.dispatcher
@@ -164,7 +203,7 @@ class SyncScheduler implements Scheduler.Scheduler {
 }
 
 export class Engine {
-  private readonly scheduler = new SyncScheduler()
+  private readonly scheduler: SyncScheduler
   private readonly tasks: Array<Task> = []
   private readonly byName = new Map<string, Task>()
   private readonly byFiber = new Map<Fiber.Fiber<unknown, unknown>, Task>()
@@ -200,6 +239,7 @@ export class Engine {
     this.options = options
     this.recordFootprints = chooser.stepped !== undefined
     this.hb = options.races === false ? undefined : new HappensBefore()
+    this.scheduler = new SyncScheduler(options.maxOpsBetweenPoints, (fiber, ops) => this.runaway(fiber, ops))
   }
 
   /** Runs `program` as the task `setup` until quiescence, a finding or the step limit. */
@@ -355,6 +395,7 @@ export class Engine {
     task.lastRun = this.step
     const step = this.step++
     this.last = task
+    this.scheduler.ops = 0
     resume(Effect.succeed(result))
     this.scheduler.dispatcher.flush()
     if (this.recordFootprints) {
@@ -396,6 +437,7 @@ export class Engine {
     this.now = Math.max(this.now, next)
     if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "time", task: "clock", name: "advance" })
     const due = this.timers.filter((t) => t.armed && t.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq)
+    this.scheduler.ops = 0
     for (const t of due) {
       t.armed = false
       this.timers.splice(this.timers.indexOf(t), 1)
@@ -542,6 +584,17 @@ export class Engine {
       throw new Error("a kernel primitive was used outside a task: start threads of control with Kernel.spawn")
     }
     return task
+  }
+
+  /** A task passed the op bound between two points: the run ends with the runaway finding. */
+  private runaway(fiber: Fiber.Fiber<unknown, unknown>, ops: number): void {
+    if (this.finding !== undefined) return
+    const task = this.byFiber.get(fiber)
+    const func = task?.stack[task.stack.length - 1]
+    const name = task?.name ?? "<a fiber outside Kernel.spawn>"
+    if (this.options.recordTrace)
+      this.trace.push({ step: this.step, time: this.now, kind: "warn", task: name, name: `runaway after ${ops} Effect operations` })
+    this.finding = this.makeFinding({ _tag: "Runaway", task: name, ops, ...(func !== undefined ? { func } : {}) })
   }
 
   private warnUnsafe(task: string, message: string): void {
@@ -720,6 +773,8 @@ export const summarize = (problem: Problem): string => {
         `${a.task} ${a.mode === "write" ? "writes" : "reads"}${a.marked ? " (marked)" : ""}${a.func ? ` in ${a.func}` : ""}${a.holds.length ? ` holding ${a.holds.join(", ")}` : " holding no lock"}`
       return `data race on ${problem.cell}: ${side(problem.first)}; ${side(problem.second)}; no happens-before order between them`
     }
+    case "Runaway":
+      return `task ${problem.task} ran ${problem.ops} Effect operations without a scheduling point in ${problem.func ?? "its body"}`
   }
 }
 

@@ -102,6 +102,8 @@ const explanation = (cx: Counterexample, t: Timeline.Timeline): string => {
       return `<p id="defect-explanation" data-testid="defect-explanation" class="why">Task <b>${escapeHtml(p.task)}</b>: ${escapeHtml(p.message)}</p>`
     case "DataRace":
       return `<p id="race-explanation" data-testid="race-explanation" class="why">${escapeHtml(Timeline.raceInWords(p))}</p>`
+    case "Runaway":
+      return `<p id="runaway-explanation" data-testid="runaway-explanation" class="why">Task <b>${escapeHtml(p.task)}</b> ran ${p.ops} Effect operations without reaching a scheduling point${p.func !== undefined ? ` in <code>${escapeHtml(p.func)}()</code>` : ""}: it loops on something no kernel primitive models (a plain variable?), so no other task can run.</p>`
   }
 }
 

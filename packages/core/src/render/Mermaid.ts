@@ -123,7 +123,12 @@ export const render = (cx: Counterexample, options: { readonly trace?: Trace } =
     lines.push(`    ${from}-->>${to}: ${escapeText(`${e.inCycle ? "cycle: " : ""}waits for ${e.resource} held by ${e.holder}`)}`)
   }
   const ends = t.tasks.length > 1 ? `${id.get(t.tasks[0]!)},${id.get(t.tasks[t.tasks.length - 1]!)}` : id.get(t.tasks[0] ?? "")
-  const why = t.problem._tag === "InvariantViolation" || t.problem._tag === "Defect" ? ` - ${t.problem.message}` : ""
+  const why =
+    t.problem._tag === "InvariantViolation" || t.problem._tag === "Defect"
+      ? ` - ${t.problem.message}`
+      : t.problem._tag === "Runaway"
+        ? ` - ${t.problem.task} ran ${t.problem.ops} Effect operations without a scheduling point`
+        : ""
   if (ends !== undefined) lines.push(`    Note over ${ends}: ${escapeText(`${t.verdict.replace(/\*/g, "").trim()}${why}`)}`)
   return `${lines.join("\n")}\n`
 }

@@ -87,6 +87,13 @@ const header = (cx: Counterexample): Array<string> => {
     case "DataRace":
       lines.push(`DATA RACE in ${where}`, `  ${Timeline.raceInWords(p)}`)
       break
+    case "Runaway":
+      lines.push(
+        `RUNAWAY in ${where}: task ${p.task}`,
+        `  ran ${p.ops} Effect operations without a scheduling point in ${p.func ?? "its body"}`,
+        "  (a loop on state no kernel primitive models never lets another task run)"
+      )
+      break
   }
   return lines
 }

@@ -107,6 +107,8 @@ export const verdictOf = (problem: Problem): string => {
       return "*** WARNING ***"
     case "DataRace":
       return "*** DATA RACE ***"
+    case "Runaway":
+      return "*** RUNAWAY (no scheduling point) ***"
   }
 }
 
@@ -163,7 +165,7 @@ export const of = (cx: Pick<Counterexample, "finding" | "trace">, trace: Trace =
   for (const o of ops) if (o.task !== "setup" || o.name !== "start") interesting.add(o.task)
   for (const e of trace) if (e.kind === "call" || e.kind === "warn") interesting.add(e.task)
   for (const b of stuckList) interesting.add(b.task)
-  if (problem._tag === "Defect") interesting.add(problem.task)
+  if (problem._tag === "Defect" || problem._tag === "Runaway") interesting.add(problem.task)
   if (problem._tag === "DataRace") {
     interesting.add(problem.first.task)
     interesting.add(problem.second.task)
@@ -176,7 +178,7 @@ export const of = (cx: Pick<Counterexample, "finding" | "trace">, trace: Trace =
   see("setup")
   for (const e of trace) see(e.kind === "spawn" ? e.name : e.task)
   for (const b of stuckList) see(b.task)
-  if (problem._tag === "Defect") see(problem.task)
+  if (problem._tag === "Defect" || problem._tag === "Runaway") see(problem.task)
   return {
     tasks: order,
     ops,
