@@ -105,6 +105,10 @@ const explore = Command.make(
     depth: Flag.Int("depth").pipe(Flag.withDescription("PCT depth d (bugs needing d-1 preemptions)"), Flag.optional),
     preemptions: Flag.Int("preemptions").pipe(Flag.withDescription("DFS preemption bound"), Flag.optional),
     maxSteps: Flag.Int("max-steps").pipe(Flag.withDescription("Steps per execution before it is cut short"), Flag.optional),
+    timeouts: Flag.Literals("timeouts", ["idle", "any"] as const).pipe(
+      Flag.withDescription("When a pending timeout may expire: idle (only when nothing else can run) or any (at any step)"),
+      Flag.optional
+    ),
     stopOnFirst: Flag.Boolean("stop-on-first").pipe(Flag.withDescription("Stop at the first finding"), Flag.withDefault(false)),
     shrink: Flag.Boolean("shrink").pipe(
       Flag.withDescription("Shrink findings (fewest preemptions first); --no-shrink to skip"),
@@ -121,6 +125,7 @@ const explore = Command.make(
       depth: optionalToUndefined(a.depth),
       preemptions: optionalToUndefined(a.preemptions),
       maxSteps: optionalToUndefined(a.maxSteps),
+      timeouts: optionalToUndefined(a.timeouts),
       ...(a.stopOnFirst ? { stopOnFirst: true } : {})
     })
     const what =

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Explorer, ReplayStrategy, type Scenario, type Schedule } from "@drvmodel/core"
+import { Explorer, ReplayStrategy, type Scenario, Schedule } from "@drvmodel/core"
 
 /**
  * Replays `schedule` leniently.
@@ -28,6 +28,6 @@ export const replay = (
   o: { readonly maxSteps: number; readonly livelockBound: number }
 ) => {
   const c = ReplayStrategy.lenient(schedule)
-  const result = Explorer.runOnce(scenario.program, c, o)
+  const result = Explorer.runOnce(scenario.program, c, { ...o, timeouts: Schedule.timeoutsOf(schedule) })
   return { result, skipped: c.skipped() }
 }

@@ -10,7 +10,7 @@ import { Schema } from "effect"
 import { Finding, kindOf, signatureOf } from "./Finding.ts"
 import { Engine, type ExecutionResult, type OpObserver, ScheduleDivergence } from "./internal/engine.ts"
 import type { Kernel } from "./Kernel.ts"
-import { Schedule } from "./Schedule.ts"
+import { Schedule, timeoutsOf } from "./Schedule.ts"
 import type { Coverage, Strategy } from "./Strategy.ts"
 import * as Dfs from "./strategy/Dfs.ts"
 import * as Pct from "./strategy/Pct.ts"
@@ -84,6 +84,11 @@ export const ExploreOptions = Schema.Struct({
   maxOpsBetweenPoints: PositiveInt,
   /** Wall-clock budget in milliseconds (0: none), checked between runs. */
   timeLimitMs: NonNegativeInt,
+  /**
+   * When a pending timeout may expire: `idle` (only when nothing else can run) or `any` (at any
+   * step once its task waits — both orders of a timeout and other CPUs' work are explored).
+   */
+  timeouts: Schema.Literals(["idle", "any"]),
   /** Stop at the first finding. */
   stopOnFirst: Schema.Boolean,
   /** Distinct findings to keep. */
@@ -108,6 +113,7 @@ export const defaultOptions: ExploreOptions = {
   livelockBound: 400,
   maxOpsBetweenPoints: 100_000,
   timeLimitMs: 0,
+  timeouts: "idle",
   stopOnFirst: false,
   maxFindings: 8
 }
@@ -256,9 +262,12 @@ export const runOnce = (
     readonly recordTrace?: boolean
     /** Default: `defaultOptions.maxOpsBetweenPoints`. */
     readonly maxOpsBetweenPoints?: number
+    /** When pending timeouts may expire (default: `idle`). */
+    readonly timeouts?: "idle" | "any"
   }
 ): ExecutionResult =>
   new Engine(chooser, {
+    timeouts: o.timeouts ?? "idle",
     recordTrace: o.recordTrace ?? true,
     maxSteps: o.maxSteps,
     livelockBound: o.livelockBound,
@@ -324,6 +333,7 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
       maxSteps: o.maxSteps,
       livelockBound: o.livelockBound,
       maxOpsBetweenPoints: o.maxOpsBetweenPoints,
+      timeouts: o.timeouts,
       recordTrace: false,
       ...(hooks.observers ? { observers: hooks.observers } : {})
     })
@@ -453,6 +463,8 @@ export const replay = (
 ): ExecutionResult => {
   const chooser = o.lenient ? Replay.lenient(schedule) : Replay.make(schedule, { strict: o.strict ?? true }).next()!
   return runOnce(scenario.program, chooser, {
+    // A schedule in which a timeout expired early needs those candidates offered again.
+    timeouts: timeoutsOf(schedule),
     maxSteps: o.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: o.livelockBound ?? defaultOptions.livelockBound,
     maxOpsBetweenPoints: o.maxOpsBetweenPoints ?? defaultOptions.maxOpsBetweenPoints,

@@ -67,3 +67,18 @@ export const Schedule = Schema.Struct({
 })
 /** @category models @since 0.1.0 */
 export type Schedule = typeof Schedule.Type
+
+/**
+ * The timeout mode a schedule needs to replay: `any` when a pending timeout
+ * expired early in it (a step labelled `… [timeout]`), else `idle`.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "@drvmodel/core"
+ * Schedule.timeoutsOf({ steps: [{ _tag: "Run", task: "w", op: "msleep(10) [timeout]" }] }) // => "any"
+ * ```
+ * @category getters
+ * @since 0.2.0
+ */
+export const timeoutsOf = (schedule: Schedule): "idle" | "any" =>
+  schedule.steps.some((s) => s._tag === "Run" && s.op.endsWith(" [timeout]")) ? "any" : "idle"

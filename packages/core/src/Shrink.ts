@@ -28,7 +28,7 @@
 import { type Counterexample, defaultOptions, replay, runOnce, type Scenario } from "./Explorer.ts"
 import { signatureOf } from "./Finding.ts"
 import type { ExecutionResult } from "./internal/engine.ts"
-import type { Schedule, ScheduleStep } from "./Schedule.ts"
+import { type Schedule, type ScheduleStep, timeoutsOf } from "./Schedule.ts"
 import * as Dfs from "./strategy/Dfs.ts"
 
 /**
@@ -202,7 +202,8 @@ export const shrink = (scenario: Scenario, schedule: Schedule, signature: string
   const replayOptions = {
     lenient: true,
     maxSteps: options.maxSteps ?? defaultOptions.maxSteps,
-    livelockBound: options.livelockBound ?? defaultOptions.livelockBound
+    livelockBound: options.livelockBound ?? defaultOptions.livelockBound,
+    timeouts: timeoutsOf(schedule)
   }
   let replays = 0
   const tried = new Set<string>()

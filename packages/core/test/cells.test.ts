@@ -1,4 +1,4 @@
-import { Cell, type Chooser, Explorer, Kernel, Mutex, type StepRecord } from "@drvmodel/core"
+import { Cell, type Chooser, Explorer, Kernel, Mutex, Sched, type StepRecord } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 
@@ -116,6 +116,39 @@ describe("kernel cells: step footprints", () => {
       })
       const r = Explorer.runOnce(program, { pick: () => 0, choose: () => 0 }, { maxSteps: 100, livelockBound: 50 })
       assert.deepStrictEqual([...r.invariantReads], ["x"])
+    })
+  )
+})
+
+describe("timeouts chosen by the explorer", () => {
+  // A sleeper and a worker: does the 10 ms sleep ever end before the worker's first step?
+  const race = scenario(
+    "sleep-vs-work",
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const woke = yield* Cell.make("woke", false, { ghost: true })
+      const worked = yield* Cell.make("worked", false, { ghost: true })
+      kernel.invariant({
+        name: "work-first",
+        description: "the worker runs before the sleep ends",
+        when: "safety",
+        check: () => !woke.peek() || worked.peek() || "the sleep ended before the worker ran"
+      })
+      yield* kernel.spawn("sleeper", Effect.andThen(Sched.msleep(10), woke.set(true)))
+      yield* kernel.spawn("worker", worked.set(true))
+    })
+  )
+
+  it.effect("idle: time passes only when nothing can run; any: the expiry is explored, and replays", () =>
+    Effect.sync(() => {
+      const idle = Explorer.explore(race, Explorer.options({ strategy: "dfs", preemptions: 3 }))
+      assert.strictEqual(idle.counterexamples.length, 0)
+      const any = Explorer.explore(race, Explorer.options({ strategy: "dfs", preemptions: 3, timeouts: "any" }))
+      const cx = any.counterexamples[0]
+      assert.isDefined(cx)
+      assert.isTrue(cx!.schedule.steps.some((s) => s._tag === "Run" && s.op === "msleep(10) [timeout]"))
+      const again = Explorer.replay(race, cx!.schedule)
+      assert.strictEqual(again.outcome._tag, "Found")
     })
   )
 })

@@ -76,6 +76,13 @@ export interface EngineOptions {
   readonly races?: boolean
   /** Effect run-loop steps allowed between two scheduling points before the run ends as a runaway. */
   readonly maxOpsBetweenPoints: number
+  /**
+   * When a pending timeout (a timed wait, a sleep) may expire: `idle` — only when nothing else
+   * can run (the default: every step takes no virtual time); `any` — at any step once its task
+   * waits, as a candidate `<op> [timeout]` the strategy picks: in the kernel other CPUs' work
+   * takes time, so a timeout can expire before, between or after their steps.
+   */
+  readonly timeouts?: "idle" | "any"
 }
 
 export type Outcome = { readonly _tag: "Finished" } | { readonly _tag: "Found"; readonly finding: Finding } | { readonly _tag: "StepLimit" }
@@ -308,11 +315,17 @@ export class Engine {
       const candidates = this.candidateBuf
       candidates.length = 0
       for (const t of enabled) candidates.push(t.pending!.candidate)
+      const expiring = this.options.timeouts === "any" ? this.expirable(enabled) : noTasks
+      for (const t of expiring) candidates.push({ task: t.name, op: `${t.pending!.op.label}${TIMEOUT}` })
       const index = this.chooser.pick({ step: this.step, candidates, current })
-      const task = enabled[index]
-      if (task === undefined) throw new Error(`strategy picked candidate ${index} of ${enabled.length}`)
+      const task = index < enabled.length ? enabled[index] : expiring[index - enabled.length]
+      if (task === undefined) throw new Error(`strategy picked candidate ${index} of ${candidates.length}`)
       if (current !== undefined && task.name !== current) this.preemptions++
-      this.apply(task, current !== undefined && task.name !== current)
+      if (index >= enabled.length) {
+        // The timeout expires now: time passes (firing the timers due on the way) to its deadline.
+        this.advanceTo(task.pending!.op.deadline!)
+        this.apply(task, current !== undefined && task.name !== current, TIMEOUT)
+      } else this.apply(task, current !== undefined && task.name !== current)
       if (this.finding) return { _tag: "Found", finding: this.finding }
       if (this.stepsSinceProgress >= this.options.livelockBound) return this.noProgress()
     }
@@ -334,7 +347,17 @@ export class Engine {
     return op.enabled()
   }
 
-  private apply(task: Task, preempted: boolean): void {
+  /** Tasks waiting with a deadline still ahead (timed waits and sleeps), in task order. */
+  private expirable(enabled: ReadonlyArray<Task>): Array<Task> {
+    const out: Array<Task> = []
+    for (const t of this.tasks) {
+      const d = t.pending?.op.deadline
+      if (d !== undefined && d > this.now && !enabled.includes(t)) out.push(t)
+    }
+    return out
+  }
+
+  private apply(task: Task, preempted: boolean, suffix = ""): void {
     const { op, resume } = task.pending!
     task.pending = undefined
     const observed = this.options.observers.length > 0
@@ -343,7 +366,8 @@ export class Engine {
     const result = op.apply()
     this.currentTask = undefined
     const declared = typeof op.footprint === "function" ? op.footprint(result) : op.footprint
-    if (this.recordFootprints) this.stepFootprint = declared === undefined ? undefined : declared.slice()
+    // A timeout that expires early moved the clock: that step may affect anything.
+    if (this.recordFootprints) this.stepFootprint = declared === undefined || suffix !== "" ? undefined : declared.slice()
     this.hb?.op(task.index, declared)
     let changed = false
     if (op.releases !== undefined) {
@@ -373,7 +397,7 @@ export class Engine {
     } else progress = !task.retrying
     task.yielded = op.spin === "yield"
     this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
-    this.steps.push({ _tag: "Run", task: task.name, op: op.label })
+    this.steps.push({ _tag: "Run", task: task.name, op: op.label + suffix })
     if (this.options.recordTrace) {
       // Built field by field: spreads allocate, and this runs at every step.
       const event: Mutable<TraceEvent> = { step: this.step, time: this.now, kind: "op", task: task.name, name: op.name }
@@ -425,6 +449,17 @@ export class Engine {
     if (race !== undefined && this.finding === undefined) this.finding = this.makeFinding(raceProblem(race))
   }
 
+  /** Advances virtual time to `target`, firing every timer due on the way in order. */
+  private advanceTo(target: number): void {
+    while (true) {
+      let next = Number.POSITIVE_INFINITY
+      for (const t of this.timers) if (t.armed && t.at < next) next = t.at
+      if (next > target) break
+      this.fireAt(next)
+    }
+    this.fireAt(target)
+  }
+
   /** Advances virtual time to the next deadline; false if there is none. */
   private advanceTime(): boolean {
     let next = Number.POSITIVE_INFINITY
@@ -434,7 +469,12 @@ export class Engine {
     }
     for (const t of this.timers) if (t.armed && t.at < next) next = t.at
     if (next === Number.POSITIVE_INFINITY) return false
-    this.now = Math.max(this.now, next)
+    this.fireAt(next)
+    return true
+  }
+
+  private fireAt(time: number): void {
+    this.now = Math.max(this.now, time)
     if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "time", task: "clock", name: "advance" })
     const due = this.timers.filter((t) => t.armed && t.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq)
     this.scheduler.ops = 0
@@ -444,7 +484,6 @@ export class Engine {
       t.fire()
     }
     this.scheduler.dispatcher.flush()
-    return true
   }
 
   private quiescent(): Outcome {
@@ -726,6 +765,9 @@ export class Engine {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 const noHeld: ReadonlyArray<HeldLock> = []
+const noTasks: Array<Task> = []
+/** Suffix of a candidate (and schedule step) that lets a pending timeout expire now. */
+const TIMEOUT = " [timeout]"
 
 const endStreak = (task: Task): void => {
   task.retrying = false
