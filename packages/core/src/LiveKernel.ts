@@ -316,7 +316,14 @@ export const start = (program: Effect.Effect<void, unknown, Kernel>, options?: L
       point,
       spawn,
       join: (handle) =>
-        point<void>({ name: "join", label: `join(${handle.name})`, waitKind: "join", enabled: handle.isDone, apply: () => undefined }),
+        point<void>({
+          name: "join",
+          label: `join(${handle.name})`,
+          waitKind: "join",
+          enabled: handle.isDone,
+          footprint: [{ key: `task:${handle.name}`, mode: "read" }],
+          apply: () => undefined
+        }),
       choose: (_label, count) => (count <= 1 ? Effect.succeed(0) : Random.nextIntBetween(0, count, { halfOpen: true })),
       warn: (message) =>
         Effect.withFiber((fiber) => {

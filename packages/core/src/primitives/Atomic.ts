@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { Effect, MutableRef, Ref } from "effect"
-import { Kernel, type Resource } from "../Kernel.ts"
+import { type Access, Kernel, type Resource } from "../Kernel.ts"
 
 /**
  * A modelled atomic.
@@ -84,6 +84,10 @@ export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Eff
     }
     kernel.register(resource)
     const held = { resource: id, lockClass, mode: "write" as const }
+    // Footprints: a read (atomic_read, a failed cmpxchg, a cond-read) reads the atomic; set, RMW
+    // and a successful cmpxchg write it. A cond-read blocked on a value is enabled only by a write.
+    const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
+    const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     // Transition bookkeeping for lock-like atomics: into "held" acquires, out of it releases.
     const transition = (before: A, after: A) => {
       if (!lockLike) return "none" as const
@@ -116,6 +120,7 @@ export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Eff
           name,
           label: `${name}(${id})`,
           resource,
+          footprint: writes,
           apply: () => {
             const before = get()
             const after = f(before)
@@ -133,7 +138,7 @@ export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Eff
         kernel.access(id, "read", "ghost")
         return get()
       },
-      read: kernel.point({ name: "atomic_read", label: `atomic_read(${id})`, resource, apply: get, show }),
+      read: kernel.point({ name: "atomic_read", label: `atomic_read(${id})`, resource, footprint: reads, apply: get, show }),
       set: (value: A) => Effect.asVoid(write("atomic_set", () => value)),
       update: write,
       cmpxchg: (expected: A, next: A) =>
@@ -150,6 +155,7 @@ export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Eff
               return { value: before, t: transition(before, next) }
             },
             succeeded: (s) => s.value === expected,
+            footprint: (s) => (s.value === expected ? writes : reads),
             show: (s) => show(s.value),
             ...lockOps
           }),
@@ -163,6 +169,7 @@ export const make = <A>(id: string, initial: A, options?: AtomicOptions<A>): Eff
           waitKind: "spin",
           busyWait: true,
           enabled: () => pred(get()),
+          footprint: reads,
           apply: get,
           show
         })

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { Kernel, type Resource } from "../Kernel.ts"
+import { type Access, Kernel, type Resource } from "../Kernel.ts"
 
 /**
  * A modelled completion.
@@ -53,6 +53,10 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     const take = () => {
       if (done !== Infinity) done--
     }
+    // Footprints: complete/complete_all and a successful wait (which consumes one `done`) write
+    // the completion; a wait that timed out only read it. A blocked wait is enabled by a write.
+    const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
+    const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     const touch = () => [{ type: "touch" as const, lockClass, resource: id, mode: "write" as const }]
     return {
       ...resource,
@@ -61,12 +65,14 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         name: "complete",
         label: `complete(${id})`,
         resource,
+        footprint: writes,
         apply: () => void (done !== Infinity && done++)
       }),
       completeAll: kernel.point<void>({
         name: "complete_all",
         label: `complete_all(${id})`,
         resource,
+        footprint: writes,
         apply: () => void (done = Infinity)
       }),
       wait: kernel.point<void>({
@@ -75,6 +81,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         waitKind: "completion",
         enabled: () => done > 0,
+        footprint: writes,
         apply: take,
         lockEvents: touch
       }),
@@ -94,6 +101,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
               return Math.max(1, deadline - kernel.now())
             },
             show: (n) => String(n),
+            footprint: (n) => (n > 0 ? writes : reads),
             lockEvents: touch
           })
         })

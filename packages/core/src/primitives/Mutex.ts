@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { Kernel, type Resource } from "../Kernel.ts"
+import { type Access, Kernel, type Resource } from "../Kernel.ts"
 
 /**
  * A modelled mutex. `lockClass` is lockdep's key (one per kind of lock, e.g.
@@ -61,6 +61,10 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     }
     const held = { resource: id, lockClass, mode: "write" as const }
     kernel.register(resource)
+    // Footprints: taking or releasing the mutex writes it (a blocked mutex_lock is enabled only
+    // by the unlock, which writes the same key); a failed trylock and an assertion only read it.
+    const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
+    const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     const lockAs = (cls: string, name: string) =>
       kernel.point({
         name,
@@ -71,6 +75,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         apply: () => {
           owner = kernel.current()
         },
+        footprint: writes,
         holds: () => (cls === lockClass ? held : { ...held, lockClass: cls }),
         lockEvents: () => [{ type: "acquire" as const, lockClass: cls, resource: id, mode: "write" as const }]
       })
@@ -91,6 +96,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         },
         succeeded: (ok) => ok,
         show: (ok) => (ok ? "1" : "0"),
+        footprint: (ok) => (ok ? writes : reads),
         holds: (ok) => (ok ? held : undefined),
         lockEvents: (ok) => (ok ? [{ type: "acquire", lockClass, resource: id, mode: "write", trylock: true }] : [])
       }),
@@ -100,6 +106,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           label: `mutex_unlock(${id})`,
           resource,
           releases: id,
+          footprint: writes,
           apply: () => {
             const me = kernel.current()
             if (owner !== me) return `mutex_unlock(${id}) by ${me}, owner is ${owner ?? "nobody"}`
@@ -115,6 +122,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           name: "lockdep_assert_held",
           label: `lockdep_assert_held(${id})`,
           resource,
+          footprint: reads,
           apply: () => owner === kernel.current()
         }),
         (ok) => (ok ? Effect.void : kernel.warn(`lockdep_assert_held(${id}) failed: owner is ${owner ?? "nobody"}`))

@@ -6,10 +6,17 @@
  * task that already holds the semaphore for read. That is what makes a
  * recursive `down_read` deadlock-prone, which lockdep reports.
  *
+ * `down_write` is two steps when contended, as in kernel/locking/rwsem.c: the
+ * fast-path attempt (`down_write`), which on failure queues the writer
+ * (`rwsem_down_write_slowpath` sets the waiter flag that stops new readers),
+ * then the sleep until the semaphore is free (`down_write(…) wait`). Queueing
+ * is a step of its own so that every change of the semaphore's state happens
+ * inside an operation and is in that operation's footprint.
+ *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { Kernel, type Resource } from "../Kernel.ts"
+import { type Access, Kernel, type Resource } from "../Kernel.ts"
 
 /**
  * A modelled rw-semaphore.
@@ -64,6 +71,10 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     const writeFree = () => writer === undefined && readers.length === 0
     const asReader = { resource: id, lockClass, mode: "read" as const }
     const asWriter = { resource: id, lockClass, mode: "write" as const }
+    // Footprints: every acquire, release and queueing writes the semaphore (readers too: they
+    // change the reader set that a writer's wait and up_read depend on); a failed trylock reads.
+    const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
+    const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     const release = (mode: "read" | "write") =>
       Effect.flatMap(
         kernel.point({
@@ -71,6 +82,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           label: `${mode === "read" ? "up_read" : "up_write"}(${id})`,
           resource,
           releases: id,
+          footprint: writes,
           apply: () => {
             const me = kernel.current()
             if (mode === "write") {
@@ -87,9 +99,33 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         }),
         (bad) => (bad === undefined ? Effect.void : kernel.warn(bad))
       )
-    const downWriteOp = kernel.point({
+    const acquireWrite = {
+      holds: () => asWriter,
+      footprint: writes,
+      lockEvents: () => [{ type: "acquire" as const, lockClass, resource: id, mode: "write" as const }]
+    }
+    // The fast path: takes the semaphore if it is free, else queues the writer (from then on
+    // new readers wait). Returns whether it took it.
+    const downWriteFast = kernel.point<boolean>({
       name: "down_write",
       label: `down_write(${id})`,
+      resource,
+      apply: () => {
+        if (writeFree()) {
+          writer = kernel.current()
+          return true
+        }
+        waitingWriters++
+        return false
+      },
+      show: (ok) => (ok ? undefined : "queued"),
+      ...acquireWrite,
+      holds: (ok) => (ok ? asWriter : undefined),
+      lockEvents: (ok) => (ok ? acquireWrite.lockEvents() : [])
+    })
+    const downWriteWait = kernel.point({
+      name: "down_write",
+      label: `down_write(${id}) wait`,
       resource,
       waitKind: "rwsem-write",
       enabled: writeFree,
@@ -97,8 +133,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         waitingWriters--
         writer = kernel.current()
       },
-      holds: () => asWriter,
-      lockEvents: () => [{ type: "acquire", lockClass, resource: id, mode: "write" }]
+      ...acquireWrite
     })
     return {
       ...resource,
@@ -110,6 +145,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         waitKind: "rwsem-read",
         enabled: readFree,
+        footprint: writes,
         apply: () => {
           readers.push(kernel.current())
         },
@@ -117,11 +153,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         lockEvents: () => [{ type: "acquire", lockClass, resource: id, mode: "read" }]
       }),
       upRead: release("read"),
-      // The writer is counted as waiting from the moment it reaches the point.
-      downWrite: Effect.suspend(() => {
-        waitingWriters++
-        return downWriteOp
-      }),
+      downWrite: Effect.flatMap(downWriteFast, (ok) => (ok ? Effect.void : downWriteWait)),
       upWrite: release("write"),
       downReadTrylock: kernel.point({
         name: "down_read_trylock",
@@ -135,6 +167,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         },
         succeeded: (ok) => ok,
         show: (ok) => (ok ? "1" : "0"),
+        footprint: (ok) => (ok ? writes : reads),
         holds: (ok) => (ok ? asReader : undefined),
         lockEvents: (ok) => (ok ? [{ type: "acquire", lockClass, resource: id, mode: "read", trylock: true }] : [])
       }),
@@ -150,6 +183,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         },
         succeeded: (ok) => ok,
         show: (ok) => (ok ? "1" : "0"),
+        footprint: (ok) => (ok ? writes : reads),
         holds: (ok) => (ok ? asWriter : undefined),
         lockEvents: (ok) => (ok ? [{ type: "acquire", lockClass, resource: id, mode: "write", trylock: true }] : [])
       })

@@ -27,6 +27,8 @@ export const msleep = (ms: number): Effect.Effect<void, never, Kernel> =>
         waitKind: "sleep",
         deadline,
         enabled: () => false,
+        // Touches no kernel object: only virtual time, which the engine advances, wakes it.
+        footprint: [],
         apply: () => undefined
       })
     })
@@ -39,7 +41,8 @@ export const msleep = (ms: number): Effect.Effect<void, never, Kernel> =>
  * @since 0.1.0
  */
 export const condResched: Effect.Effect<void, never, Kernel> = Kernel.use((kernel) =>
-  kernel.point<void>({ name: "cond_resched", label: "cond_resched()", spin: "yield", apply: () => undefined })
+  // Touches nothing; how yields are scheduled is the engine's fairness rule, not a dependency.
+  kernel.point<void>({ name: "cond_resched", label: "cond_resched()", spin: "yield", footprint: [], apply: () => undefined })
 )
 
 /**
@@ -49,5 +52,5 @@ export const condResched: Effect.Effect<void, never, Kernel> = Kernel.use((kerne
  * @since 0.1.0
  */
 export const cpuRelax: Effect.Effect<void, never, Kernel> = Kernel.use((kernel) =>
-  kernel.point<void>({ name: "cpu_relax", label: "cpu_relax()", spin: "yield", apply: () => undefined })
+  kernel.point<void>({ name: "cpu_relax", label: "cpu_relax()", spin: "yield", footprint: [], apply: () => undefined })
 )

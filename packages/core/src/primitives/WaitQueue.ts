@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { Kernel, type Resource } from "../Kernel.ts"
+import { type Access, Kernel, type Resource } from "../Kernel.ts"
 
 /**
  * A modelled wait queue.
@@ -56,6 +56,11 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
       state: () => `${waiters.size} waiting`
     }
     kernel.register(resource)
+    // Footprints: wake_up_all, queueing a waiter and every re-check write the queue (the waiter
+    // set and the woken flags, which are what enables a sleeping waiter). The condition is model
+    // code evaluated inside the step: what it reads is the model's (its kernel cells), not the
+    // queue's, and is recorded as such.
+    const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
     const waitLoop = (condition: () => boolean, describe: string, timeoutMs: number | undefined) =>
       Effect.gen(function* () {
         const deadline = timeoutMs === undefined ? undefined : kernel.now() + timeoutMs
@@ -66,6 +71,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           name: "prepare_to_wait_event",
           label: `wait_event(${id}, ${describe})`,
           resource,
+          footprint: writes,
           apply: () => {
             if (condition()) return true
             entry.woken = false
@@ -75,11 +81,14 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           show: (b) => (b ? "true" : "sleep")
         })
         if (ready) return remaining()
+        // wait_event() sleeps in schedule(); only wait_event_timeout() in schedule_timeout().
+        const sleep = deadline === undefined ? "schedule" : "schedule_timeout"
         while (true) {
           const r = yield* kernel.point<"ready" | "again" | "timeout">({
-            name: "schedule_timeout",
-            label: `schedule_timeout(${id}, ${describe})`,
+            name: sleep,
+            label: `${sleep}(${id}, ${describe})`,
             resource,
+            footprint: writes,
             waitKind: "waitqueue",
             ...(deadline !== undefined ? { deadline } : {}),
             enabled: () => entry.woken,
@@ -110,6 +119,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         name: "wake_up_all",
         label: `wake_up_all(${id})`,
         resource,
+        footprint: writes,
         apply: () => {
           for (const w of waiters) w.woken = true
         }

@@ -10,13 +10,17 @@
  *   queueing from elsewhere while draining, or after destruction, is a WARN;
  * - `cancel_work_sync` removes a pending item and waits for a running one;
  * - delayed work is armed on the virtual clock.
+ * Every state change happens inside an operation and is in its footprint:
+ * `flush_workqueue` and `flush_work` first record what they wait for (a step,
+ * as the kernel takes the flush colour or the barrier under the pool lock) and
+ * then, if anything is in flight, sleep in a second step (`… wait`).
  * For lock-order analysis a running item holds the queue's and the item's
  * lockdep classes, and flush/drain/cancel touch them, as workqueue.c does.
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { Kernel, type LockEvent, type Resource, type TaskHandle } from "../Kernel.ts"
+import { type Access, Kernel, type LockEvent, type Resource, type TaskHandle } from "../Kernel.ts"
 import type { HeldLock } from "../Trace.ts"
 
 /**
@@ -130,6 +134,12 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
         `${destroyed ? "destroyed" : draining ? "draining" : "live"}; pending [${queue.map((i) => i.work.name).join(", ")}]; running [${[...running.entries()].map(([w, r]) => `${w.name}@${r.worker}`).join(", ")}]`
     }
     kernel.register(resource)
+    // Footprints: one key, the queue, for its pending list, running set, draining/destroyed
+    // flags and idle workers. Queueing, taking an item, finishing one, cancelling and draining
+    // write it (an idle worker's wait is enabled by a queue_work, a flusher's by a work_done);
+    // recording a flush target and waiting for it only read it.
+    const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
+    const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     const workClass = (w: Work) => `(work_completion)(${w.name})`
     const enqueue = (w: Work): boolean => {
       if (queue.some((i) => i.work === w) || armed.has(w)) return false
@@ -149,6 +159,7 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
           name,
           label: `${name}(${id}, ${w.name})`,
           resource,
+          footprint: writes,
           apply: () => {
             const bad = refuse(w, kernel.current())
             if (bad !== undefined) return { queued: false, bad }
@@ -169,7 +180,16 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
       )
     const touch = (mode: LockEvent["mode"]): LockEvent => ({ type: "touch", lockClass, resource: id, mode })
     const waitFor = (name: string, label: string, until: () => boolean, events: ReadonlyArray<LockEvent>) =>
-      kernel.point<void>({ name, label, resource, waitKind: name, enabled: until, apply: () => undefined, lockEvents: () => events })
+      kernel.point<void>({
+        name,
+        label,
+        resource,
+        waitKind: name,
+        enabled: until,
+        footprint: reads,
+        apply: () => undefined,
+        lockEvents: () => events
+      })
 
     // Idle workers are interchangeable: only the first idle one (in creation order) may take
     // the next item or exit. A sound symmetry reduction that keeps DFS over concurrent queues
@@ -187,6 +207,7 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
             idle: true,
             waitKind: "idle",
             enabled: () => firstIdle() === self && ((destroyed && queue.length === 0) || queue.some((i) => !running.has(i.work))),
+            footprint: writes,
             apply: () => {
               idle.delete(self)
               const i = queue.findIndex((q) => !running.has(q.work))
@@ -221,6 +242,9 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
             label: `work_done(${id}, ${item.work.name})`,
             resource,
             releases: () => [`${id}:${item.work.name}`, id],
+            // Also covers the worker going idle again (idle.add at the top of the loop), which
+            // runs in this step's continuation and changes which idle worker may take the next item.
+            footprint: writes,
             apply: () => {
               running.delete(item.work)
             },
@@ -253,15 +277,26 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
       isDestroyed: () => destroyed,
       queueWork: (w) => queueOp("queue_work", w, undefined),
       queueDelayedWork: (w, delayMs) => queueOp("queue_delayed_work", w, delayMs),
-      flush: Effect.suspend(() => {
-        const upTo = seq
-        return waitFor("flush_workqueue", `flush_workqueue(${id})`, () => !inflightUpTo(upTo), [touch("write")])
-      }),
+      flush: Effect.flatMap(
+        kernel.point<number | undefined>({
+          name: "flush_workqueue",
+          label: `flush_workqueue(${id})`,
+          resource,
+          footprint: reads,
+          // The items queued so far; undefined when none is in flight.
+          apply: () => (inflightUpTo(seq) ? seq : undefined),
+          show: (upTo) => (upTo === undefined ? undefined : "wait"),
+          lockEvents: () => [touch("write")]
+        }),
+        (upTo) =>
+          upTo === undefined ? Effect.void : waitFor("flush_workqueue", `flush_workqueue(${id}) wait`, () => !inflightUpTo(upTo), [])
+      ),
       destroy: Effect.gen(function* () {
         yield* kernel.point<void>({
           name: "drain_workqueue",
           label: `drain_workqueue(${id})`,
           resource,
+          footprint: writes,
           apply: () => {
             draining = true
             for (const disarm of armed.values()) disarm()
@@ -273,31 +308,48 @@ export const make = (id: string, options?: WorkqueueOptions): Effect.Effect<Work
           name: "destroy_workqueue",
           label: `destroy_workqueue(${id}) done`,
           resource,
+          footprint: writes,
           apply: () => {
             destroyed = true
           }
         })
       }),
-      flushWork: (w) =>
-        Effect.suspend(() => {
-          const upTo = lastSeq.get(w) ?? 0
-          const busy = () => queue.some((i) => i.work === w && i.seq <= upTo) || (running.get(w)?.seq ?? Infinity) <= upTo
-          const waited = busy()
-          const events: ReadonlyArray<LockEvent> = [
-            { type: "touch", lockClass: workClass(w), resource: `${id}:${w.name}`, mode: "write" },
-            touch(flushWorkMode)
-          ]
-          return Effect.as(
-            waitFor("flush_work", `flush_work(${w.name})`, () => !busy(), events),
-            waited
-          )
-        }),
+      flushWork: (w) => {
+        const events: ReadonlyArray<LockEvent> = [
+          { type: "touch", lockClass: workClass(w), resource: `${id}:${w.name}`, mode: "write" },
+          touch(flushWorkMode)
+        ]
+        // Waits for the item's last queueing (when flush_work starts) to finish.
+        const busy = (upTo: number) => queue.some((i) => i.work === w && i.seq <= upTo) || (running.get(w)?.seq ?? Infinity) <= upTo
+        return Effect.flatMap(
+          kernel.point<number | undefined>({
+            name: "flush_work",
+            label: `flush_work(${w.name})`,
+            resource,
+            footprint: reads,
+            apply: () => {
+              const upTo = lastSeq.get(w) ?? 0
+              return busy(upTo) ? upTo : undefined
+            },
+            show: (upTo) => (upTo === undefined ? "false" : "wait"),
+            lockEvents: () => events
+          }),
+          (upTo) =>
+            upTo === undefined
+              ? Effect.succeed(false)
+              : Effect.as(
+                  waitFor("flush_work", `flush_work(${w.name}) wait`, () => !busy(upTo), []),
+                  true
+                )
+        )
+      },
       cancelWorkSync: (w) =>
         Effect.gen(function* () {
           const wasPending = yield* kernel.point<boolean>({
             name: "cancel_work_sync",
             label: `cancel_work_sync(${w.name})`,
             resource,
+            footprint: writes,
             apply: () => {
               const disarm = armed.get(w)
               if (disarm !== undefined) {

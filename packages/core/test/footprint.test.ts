@@ -1,0 +1,141 @@
+import {
+  type Access,
+  Atomic,
+  Completion,
+  Explorer,
+  Kernel,
+  Mutex,
+  type OpObserver,
+  RwSemaphore,
+  type Scenario,
+  Sched,
+  WaitQueue,
+  Workqueue
+} from "@drvmodel/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+/** Every applied op's name with its footprint (after its result), over a DFS of the scenario. */
+const footprints = (program: Scenario["program"], preemptions = 2) => {
+  const seen = new Map<string, Set<string>>()
+  const observer: OpObserver = {
+    onOp: ({ op }) => {
+      const fp = op.footprint
+      // The observer sees the op but not its result: a result-dependent footprint is checked below.
+      const shown =
+        fp === undefined ? "none" : typeof fp === "function" ? "by-result" : fp.map((a: Access) => `${a.mode}:${a.key}`).join(",")
+      const set = seen.get(op.label) ?? new Set<string>()
+      set.add(shown)
+      seen.set(op.label, set)
+    }
+  }
+  const report = Explorer.explore(
+    { name: "fp", description: "fp", program },
+    Explorer.options({ strategy: "dfs", preemptions, schedules: 5_000 }),
+    { observers: [observer] }
+  )
+  assert.deepStrictEqual(
+    report.counterexamples.map((c) => c.finding.summary),
+    []
+  )
+  return seen
+}
+
+describe("footprints", () => {
+  it.effect("every operation of every primitive declares what it touches", () =>
+    Effect.sync(() => {
+      const seen = footprints(
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const m = yield* Mutex.make("m")
+          const s = yield* RwSemaphore.make("s")
+          const a = yield* Atomic.make("a", 0)
+          const c = yield* Completion.make("c")
+          const q = yield* WaitQueue.make("q")
+          const wq = yield* Workqueue.make("wq")
+          const w = Workqueue.work("w", Effect.void)
+          const other = yield* kernel.spawn(
+            "other",
+            Effect.gen(function* () {
+              yield* s.downWrite
+              yield* s.upWrite
+              yield* Atomic.inc(a)
+              yield* q.wakeUpAll
+              yield* c.complete
+              yield* c.completeAll
+            })
+          )
+          yield* m.lock
+          yield* m.assertHeld
+          yield* m.unlock
+          if (yield* m.trylock) yield* m.unlock
+          yield* s.downRead
+          yield* s.upRead
+          if (yield* s.downReadTrylock) yield* s.upRead
+          if (yield* s.downWriteTrylock) yield* s.upWrite
+          yield* a.read
+          yield* a.cmpxchg(0, 1)
+          yield* a.condRead((n) => n >= 0, "n >= 0")
+          yield* a.set(2)
+          yield* q.waitEventTimeout(() => a.peek() > 0, "a > 0", 10)
+          yield* c.waitTimeout(5)
+          yield* c.wait
+          yield* wq.queueWork(w)
+          yield* wq.flushWork(w)
+          yield* wq.queueWork(w)
+          yield* wq.flush
+          yield* wq.cancelWorkSync(w)
+          yield* Sched.condResched
+          yield* Sched.msleep(1)
+          yield* kernel.join(other)
+          yield* wq.destroy
+        }),
+        1
+      )
+      const missing = [...seen].filter(([, fps]) => fps.has("none")).map(([label]) => label)
+      assert.deepStrictEqual(missing, [])
+      // Spot checks of the rule: lock operations write the lock; a join reads the task.
+      assert.deepStrictEqual([...seen.get("mutex_lock(m)")!], ["write:m"])
+      for (const l of ["worker_thread(wq)", "work_done(wq, w)", "flush_work(w)", "destroy_workqueue(wq) done", "down_write(s) wait"]) {
+        assert.ok(seen.has(l), l)
+      }
+      assert.deepStrictEqual([...seen.get("join(other)")!], ["read:task:other"])
+      assert.ok(seen.has("down_write(s)"))
+    })
+  )
+
+  it.effect("a failed trylock or cmpxchg reads", () =>
+    Effect.sync(() => {
+      const out: Array<string> = []
+      const program = Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const m = yield* Mutex.make("m")
+        const a = yield* Atomic.make("a", 0)
+        yield* m.lock
+        yield* kernel.spawn(
+          "t",
+          Effect.gen(function* () {
+            out.push(`trylock=${yield* m.trylock}`)
+            out.push(`cmpxchg=${yield* a.cmpxchg(1, 2)}`)
+          })
+        )
+      })
+      const observer: OpObserver = {
+        onOp: ({ op, task }) => {
+          if (task !== "t" || typeof op.footprint !== "function") return
+          // Both ops fail here (the mutex is held, the atomic is 0): their footprint is a read.
+          const r = op.name === "mutex_trylock" ? false : { value: 0, t: "none" }
+          out.push(
+            `${op.name}:${(op.footprint as (a: unknown) => ReadonlyArray<Access>)(r)
+              .map((x) => `${x.mode}:${x.key}`)
+              .join(",")}`
+          )
+        }
+      }
+      Explorer.explore({ name: "t", description: "t", program }, Explorer.options({ strategy: "dfs", preemptions: 0, schedules: 1 }), {
+        observers: [observer]
+      })
+      assert.includeMembers(out, ["mutex_trylock:read:m", "atomic_cmpxchg:read:a", "trylock=false", "cmpxchg=0"])
+    })
+  )
+})
