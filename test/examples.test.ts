@@ -32,13 +32,13 @@ const blockedOf = (problem: Problem) =>
 const cycleOf = (problem: Problem) =>
   problem._tag === "Deadlock" || problem._tag === "Livelock" ? problem.cycle.map((e) => [e.task, e.resource, e.holder]) : []
 
-/** The deadlock of the remove() pattern: `remove` waits in `waitOp` for the worker, which waits for dev->lock. */
+/** The deadlock of the remove() pattern: `remove` waits in `waitOp` (a label) for the worker, which waits for dev->lock. */
 const assertRemoveDeadlock = (problem: Problem, waitOp: string, worker: string) => {
   assert.strictEqual(problem._tag, "Deadlock")
   assert.deepStrictEqual(
     blockedOf(problem).sort(),
     [
-      ["remove", `${waitOp}(wq)`, "wq", [worker], ["dev->lock"]],
+      ["remove", waitOp, "wq", [worker], ["dev->lock"]],
       [worker, "mutex_lock(dev->lock)", "dev->lock", ["remove"], ["wq", "wq:dev_event_work"]]
     ].sort()
   )
@@ -91,7 +91,7 @@ describe("classic examples: buggy variants give their known finding", () => {
     Effect.sync(() => {
       const found = firstFinding(flushOrderedPattern.buggy, flushOrderedPattern.defaults)
       assert.strictEqual(found.kind, "deadlock")
-      assertRemoveDeadlock(found.finding.problem, "flush_workqueue", "wq-worker")
+      assertRemoveDeadlock(found.finding.problem, "flush_workqueue(wq) wait", "wq-worker")
     })
   )
 
@@ -99,7 +99,7 @@ describe("classic examples: buggy variants give their known finding", () => {
     Effect.sync(() => {
       assertRemoveDeadlock(
         firstFinding(flushConcurrentPattern.buggy, flushConcurrentPattern.defaults).finding.problem,
-        "flush_workqueue",
+        "flush_workqueue(wq) wait",
         "wq-worker/0"
       )
       // Under PCT and random, whichever worker took the item is the one in the cycle.
@@ -107,7 +107,7 @@ describe("classic examples: buggy variants give their known finding", () => {
         const problem = firstFinding(flushConcurrentPattern.buggy, { strategy, seed: 3, schedules: 2000 }).finding.problem
         const worker = problem._tag === "Deadlock" ? problem.blocked.find((b) => b.task !== "remove")?.task : undefined
         assert.match(worker ?? "", /^wq-worker\/[0-3]$/, strategy)
-        assertRemoveDeadlock(problem, "flush_workqueue", worker!)
+        assertRemoveDeadlock(problem, "flush_workqueue(wq) wait", worker!)
       }
     })
   )
@@ -116,12 +116,12 @@ describe("classic examples: buggy variants give their known finding", () => {
     Effect.sync(() => {
       assertRemoveDeadlock(
         firstFinding(destroyOrderedPattern.buggy, destroyOrderedPattern.defaults).finding.problem,
-        "destroy_workqueue",
+        "destroy_workqueue(wq)",
         "wq-worker"
       )
       assertRemoveDeadlock(
         firstFinding(destroyConcurrentPattern.buggy, destroyConcurrentPattern.defaults).finding.problem,
-        "destroy_workqueue",
+        "destroy_workqueue(wq)",
         "wq-worker/0"
       )
     })
