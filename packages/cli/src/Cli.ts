@@ -18,10 +18,12 @@ import * as Files from "./Files.ts"
 import { InputError, tryInput } from "./InputError.ts"
 import * as Interrupt from "./Interrupt.ts"
 import * as Lenient from "./Lenient.ts"
-import * as LockOrderCell from "./LockOrderCell.ts"
 import * as Matrix from "./Matrix.ts"
 import * as Models from "./Models.ts"
+import * as Partial from "./Partial.ts"
+import * as Pool from "./Pool.ts"
 import * as Progress from "./Progress.ts"
+import * as Shard from "./Shard.ts"
 import * as Style from "./Style.ts"
 
 /** The version printed by `--version`. */
@@ -199,29 +201,44 @@ const matrix = Command.make(
   {
     model: modelFlag,
     out: Flag.String("out").pipe(Flag.withDescription("Report directory"), Flag.withDefault("report")),
-    shrinkBudget: Flag.Int("shrink-budget").pipe(Flag.withDescription("Replays allowed to shrink each finding"), Flag.withDefault(600))
+    shrinkBudget: Flag.Int("shrink-budget").pipe(Flag.withDescription("Replays allowed to shrink each finding"), Flag.withDefault(600)),
+    jobs: Flag.Int("jobs").pipe(
+      Flag.withDescription("Worker threads computing cells at once (default: the number of cores); the result does not depend on it"),
+      Flag.optional
+    ),
+    shard: Flag.String("shard").pipe(
+      Flag.withDescription("Compute only shard i of n (i/n, 1-based) and write a partial result to --out; combine with `drvmodel merge`"),
+      Flag.optional
+    ),
+    watchdog: Flag.Int("watchdog").pipe(
+      Flag.withDescription("Seconds a cell may go without reaching a scheduling point before its worker is terminated (0: never)"),
+      Flag.withDefault(60)
+    )
   },
   Effect.fn("matrix")(function* (a) {
     const model = yield* tryInput(() => Models.get(a.model))
     yield* Models.requireScenarios(model)
+    const shardText = optionalToUndefined(a.shard)
+    const shard = shardText === undefined ? undefined : yield* tryInput(() => Shard.parse(shardText))
+    if (a.watchdog < 0) return yield* new InputError({ message: `--watchdog must be 0 (off) or a number of seconds, got ${a.watchdog}` })
+    const jobs = optionalToUndefined(a.jobs) ?? Pool.defaultJobs()
+    if (jobs < 1 || jobs > 1024) return yield* new InputError({ message: `--jobs must be an integer from 1 to 1024, got ${jobs}` })
+    const total = Shard.select(Shard.units(model), shard).length
     yield* Console.log(
-      `matrix: model ${model.name}, ${plural(model.scenarios.length, "scenario")} x ${plural(model.variants.length, "variant")}`
+      `matrix: model ${model.name}, ${plural(model.scenarios.length, "scenario")} x ${plural(model.variants.length, "variant")}${shard !== undefined ? `, shard ${Shard.format(shard)} (${plural(total, "cell")})` : ""}, ${plural(Math.min(jobs, total), "worker")}`
     )
     Interrupt.install()
     yield* removeStaleCounterexamples(a.out)
-    let progress: Progress.Progress | undefined
-    const { result, counterexamples } = yield* Matrix.run(a.model, {
+    const progress = Progress.cells("matrix", total, style)
+    const { result, counterexamples, stuck } = yield* Pool.matrix(a.model, {
+      jobs,
       out: a.out,
       shrinkBudget: a.shrinkBudget,
-      // Lock-order analysis over every execution of each cell, with targeted confirmation.
-      analyses: [LockOrderCell.analysis()],
+      ...(shard !== undefined ? { shard } : {}),
+      watchdogMs: a.watchdog * 1000,
       shouldStop: Interrupt.requestedStop,
-      onCellStart: (s, v, o) => {
-        progress = Progress.make(`${s}/${v}`, o.schedules, style)
-      },
-      onProgress: (p) => progress?.update(p),
+      onTick: progress.update,
       onCellDone: (cell) => {
-        progress?.done()
         if (!style.tty) {
           process.stdout.write(
             `  ${cell.scenario} / ${cell.variant}: ${Matrix.verdictText(cell)} (${Matrix.detailText(cell)}, ${(cell.elapsedMs / 1000).toFixed(1)}s)\n`
@@ -229,9 +246,55 @@ const matrix = Command.make(
         }
       }
     })
-    const command = `pnpm drvmodel matrix --model ${a.model}${a.out !== "report" ? ` --out ${a.out}` : ""}`
-    yield* Files.write(path.join(a.out, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
-    yield* Files.write(path.join(a.out, "README.md"), Matrix.readme(result, counterexamples, command))
+    progress.done()
+    for (const s of stuck) yield* Console.log(style.red(`${s.scenario} / ${s.variant}: stuck: ${Pool.stuckText(s)}`))
+    if (shard !== undefined) {
+      const file = path.join(a.out, Partial.fileName)
+      yield* Files.write(
+        file,
+        Partial.encode({
+          format: "drvmodel-shard/1",
+          model: model.name,
+          sources: Partial.sourceDigest(),
+          options: { shrinkBudget: a.shrinkBudget },
+          shard,
+          out: a.out,
+          positions: Shard.select(Shard.units(model), shard).map((u) => u.position),
+          cells: result.cells,
+          counterexamples,
+          interrupted: result.interrupted,
+          elapsedMs: result.elapsedMs
+        })
+      )
+      const findings = result.cells.filter((c) => c.verdict === "finding").length
+      yield* Console.log(
+        `shard ${Shard.format(shard)}: ${plural(result.cells.length, "cell")}, ${findings} with findings; wrote ${file} in ${(result.elapsedMs / 1000).toFixed(1)}s${result.interrupted ? " (interrupted: partial shard)" : ""}; combine the shards with \`drvmodel merge <dirs…> --out report\``
+      )
+      return yield* setExitCode(findings > 0 ? 1 : result.interrupted ? 130 : 0)
+    }
+    return yield* setExitCode(yield* writeMatrix(result, counterexamples, a.out, matrixCommand(a.model, a.out)))
+  })
+).pipe(
+  Command.withDescription(
+    "Run every scenario on every variant with its default budget, with lock-order analysis; write report/ (matrix.json, README.md, one JSON per finding)"
+  ),
+  Command.withExamples([
+    { command: "drvmodel matrix", description: "The mlx5 findings matrix into report/, on every core" },
+    { command: "drvmodel matrix --model classic --out /tmp/classic-report --jobs 1", description: "The classic patterns on one worker" },
+    {
+      command: "drvmodel matrix --shard 2/3 --out shard-2",
+      description: "One third of the cells (on one of three machines); then `drvmodel merge`"
+    }
+  ])
+)
+
+const matrixCommand = (model: string, out: string) => `pnpm drvmodel matrix --model ${model}${out !== "report" ? ` --out ${out}` : ""}`
+
+/** Writes matrix.json and README.md, prints the table and the findings; returns the exit code. */
+const writeMatrix = (result: Matrix.MatrixResult, counterexamples: ReadonlyArray<Counterexample>, out: string, command: string) =>
+  Effect.gen(function* () {
+    yield* Files.write(path.join(out, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
+    yield* Files.write(path.join(out, "README.md"), Matrix.readme(result, counterexamples, command))
     yield* Console.log(`\n${Matrix.table(result, style)}\n`)
     const findings = result.cells.filter((c) => c.verdict === "finding")
     for (const c of findings) {
@@ -246,18 +309,38 @@ const matrix = Command.make(
       }
     }
     yield* Console.log(
-      `\n${plural(result.cells.length, "cell")}, ${findings.length} with findings; wrote ${path.join(a.out, "matrix.json")} and ${path.join(a.out, "README.md")} in ${(result.elapsedMs / 1000).toFixed(1)}s${result.interrupted ? " (interrupted: partial matrix)" : ""}`
+      `\n${plural(result.cells.length, "cell")}, ${findings.length} with findings; wrote ${path.join(out, "matrix.json")} and ${path.join(out, "README.md")} in ${(result.elapsedMs / 1000).toFixed(1)}s${result.interrupted ? " (interrupted: partial matrix)" : ""}`
     )
-    return yield* setExitCode(findings.length > 0 ? 1 : result.interrupted ? 130 : 0)
+    return findings.length > 0 ? 1 : result.interrupted ? 130 : 0
+  })
+
+// -----------------------------------------------------------------------------
+// merge
+
+const merge = Command.make(
+  "merge",
+  {
+    dirs: Argument.String("dir").pipe(
+      Argument.withDescription("The --out directories of `matrix --shard i/n` runs, one per shard"),
+      Argument.variadic()
+    ),
+    out: Flag.String("out").pipe(Flag.withDescription("Report directory"), Flag.withDefault("report"))
+  },
+  Effect.fn("merge")(function* (a) {
+    const { result, counterexamples, files } = yield* Partial.merge(a.dirs, a.out)
+    yield* removeStaleCounterexamples(a.out)
+    for (const f of files) {
+      const text = yield* tryInput(() => fs.readFileSync(f.from, "utf8"), `merge: ${f.from}`)
+      yield* Files.write(f.to, text)
+    }
+    yield* Console.log(`merge: ${plural(a.dirs.length, "shard")}, ${plural(result.cells.length, "cell")} of model ${result.model}`)
+    return yield* setExitCode(yield* writeMatrix(result, counterexamples, a.out, matrixCommand(result.model, a.out)))
   })
 ).pipe(
   Command.withDescription(
-    "Run every scenario on every variant with its default budget, with lock-order analysis; write report/ (matrix.json, README.md, one JSON per finding)"
+    "Combine the partial results of `matrix --shard i/n` runs into the report a single `matrix` run writes (refuses shards of different runs or missing shards)"
   ),
-  Command.withExamples([
-    { command: "drvmodel matrix", description: "The mlx5 findings matrix into report/" },
-    { command: "drvmodel matrix --model classic --out /tmp/classic-report", description: "The classic patterns" }
-  ])
+  Command.withExamples([{ command: "drvmodel merge shard-1 shard-2 shard-3 --out report", description: "Three shards into report/" }])
 )
 
 /** Removes counterexample files of an earlier matrix run, so the directory matches matrix.json. */
@@ -637,7 +720,7 @@ export const command = Command.make("drvmodel").pipe(
     { command: "drvmodel matrix", description: "The findings matrix of the mlx5 model" },
     { command: "drvmodel list --model classic", description: "What can be explored" }
   ]),
-  Command.withSubcommands([explore, matrix, replay, shrink, report, list])
+  Command.withSubcommands([explore, matrix, merge, replay, shrink, report, list])
 )
 
 const oneLine = (s: string) => s.split("\n")[0]!

@@ -76,3 +76,60 @@ export const make = (label: string, total: number, style: Style, stream: NodeJS.
     }
   }
 }
+
+/**
+ * One progress display over the workers of a matrix run: cells done of the
+ * total, runs and findings summed over finished and running cells.
+ *
+ * @example
+ * ```ts
+ * import { Progress, Style } from "@drvmodel/cli"
+ * const p = Progress.cells("matrix", 72, Style.detect())
+ * p.update({ cells: 10, running: 2, runs: 5000, findings: 3 })
+ * p.done()
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const cells = (
+  label: string,
+  total: number,
+  style: Style,
+  stream: NodeJS.WriteStream = process.stderr
+): {
+  readonly update: (p: { readonly cells: number; readonly running: number; readonly runs: number; readonly findings: number }) => void
+  readonly done: () => void
+} => {
+  const started = performance.now()
+  let lastDraw = 0
+  let drawn = false
+  const text = (p: { readonly cells: number; readonly running: number; readonly runs: number; readonly findings: number }) => {
+    const elapsed = performance.now() - started
+    // Time left from the cell rate: cells differ in cost, so this is rough until most are done.
+    const left = p.cells > 0 ? (elapsed * (total - p.cells)) / p.cells : Number.POSITIVE_INFINITY
+    return `${p.cells}/${total} cells (${p.running} running), ${p.runs} runs, ${p.findings} finding${p.findings === 1 ? "" : "s"}, ${duration(elapsed)} elapsed, ~${duration(left)} left`
+  }
+  return {
+    update: (p) => {
+      const now = performance.now()
+      if (style.tty) {
+        if (now - lastDraw < 100) return
+        lastDraw = now
+        const width = 24
+        const filled = Math.min(width, Math.round((p.cells / Math.max(1, total)) * width))
+        const t = text(p)
+        stream.write(
+          `\r\u001b[2K${style.bold(label)} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${p.findings > 0 ? style.red(t) : t}`
+        )
+        drawn = true
+      } else if (now - lastDraw >= 10_000 && now - started >= 10_000) {
+        lastDraw = now
+        stream.write(`${label}: ${text(p)}\n`)
+      }
+    },
+    done: () => {
+      if (drawn) stream.write("\r\u001b[2K")
+      drawn = false
+    }
+  }
+}

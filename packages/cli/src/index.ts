@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+
+export * as CellWorker from "./CellWorker.ts"
 export * as Cli from "./Cli.ts"
 export * as Coverage from "./Coverage.ts"
 export * as Exploration from "./Exploration.ts"
@@ -14,5 +16,9 @@ export * as Lenient from "./Lenient.ts"
 export * as LockOrderCell from "./LockOrderCell.ts"
 export * as Matrix from "./Matrix.ts"
 export * as Models from "./Models.ts"
+export * as Partial from "./Partial.ts"
+export * as Pool from "./Pool.ts"
 export * as Progress from "./Progress.ts"
+export * as Shard from "./Shard.ts"
+export * as Slot from "./Slot.ts"
 export * as Style from "./Style.ts"

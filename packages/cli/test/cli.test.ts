@@ -169,7 +169,7 @@ describe("drvmodel", () => {
       assert.strictEqual(run("explore").code, 2)
       assert.strictEqual(run("no-such-command").code, 2)
       assert.strictEqual(run("explore", "abba", "--model", "nope").code, 2)
-      for (const cmd of ["explore", "matrix", "replay", "shrink", "report", "list"]) {
+      for (const cmd of ["explore", "matrix", "merge", "replay", "shrink", "report", "list"]) {
         const r = run(cmd, "--help")
         assert.strictEqual(r.code, 0, cmd)
         assert.include(r.out, "EXAMPLES", cmd)

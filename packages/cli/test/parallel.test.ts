@@ -1,0 +1,263 @@
+/**
+ * The matrix on several workers and several machines gives the single-thread
+ * result: --jobs 1, 2 and 3, three shards run as three processes and merged,
+ * all compared with the in-process matrix (apart from timings); merge refuses
+ * what does not fit; the watchdog stops a worker stuck in a plain loop.
+ * Uses the classic model (14 cells, a few seconds).
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { LockOrderCell, Matrix, Partial, Pool, Shard } from "../src/index.ts"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(root, "node_modules/.bin/node")
+const env = { ...process.env, NO_COLOR: "1", CI: "true" }
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "drvmodel-par-"))
+
+const run = (...args: Array<string>) => {
+  const r = spawnSync(node, ["packages/cli/src/bin.ts", ...args], { cwd: root, encoding: "utf8", env })
+  return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+const runAsync = (...args: Array<string>) =>
+  new Promise<{ code: number | null; err: string }>((resolve) => {
+    const p = spawn(node, ["packages/cli/src/bin.ts", ...args], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] })
+    let err = ""
+    p.stderr.on("data", (d: Buffer) => {
+      err += d.toString()
+    })
+    p.on("close", (code) => resolve({ code, err }))
+  })
+
+/** matrix.json without timings, the output directory replaced by OUT. */
+const normalized = (json: unknown, dir: string): unknown => {
+  const walk = (x: unknown): unknown => {
+    if (typeof x === "string") return x.split(dir).join("OUT")
+    if (Array.isArray(x)) return x.map(walk)
+    if (typeof x === "object" && x !== null)
+      return Object.fromEntries(
+        Object.entries(x)
+          .filter(([k]) => k !== "elapsedMs")
+          .map(([k, v]) => [k, walk(v)])
+      )
+    return x
+  }
+  return walk(json)
+}
+const matrixOf = (dir: string) => normalized(JSON.parse(fs.readFileSync(path.join(dir, "matrix.json"), "utf8")), dir)
+/** The README without its one timing ("in 1.7 s"). */
+const readmeOf = (dir: string) =>
+  fs
+    .readFileSync(path.join(dir, "README.md"), "utf8")
+    .split(dir)
+    .join("OUT")
+    .replace(/ in \d+\.\d s/, " in T s")
+/** Every file but matrix.json and README.md, by name. */
+const filesOf = (dir: string) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f !== "matrix.json" && f !== "README.md")
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")])
+  )
+
+/** The in-process, one-cell-after-another matrix: the reference. */
+let reference: { dir: string } | undefined
+const inProcess = async () => {
+  if (reference !== undefined) return reference
+  const dir = tmp()
+  const { result, counterexamples } = await Effect.runPromise(Matrix.run("classic", { out: dir, analyses: [LockOrderCell.analysis()] }))
+  fs.writeFileSync(path.join(dir, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
+  fs.writeFileSync(path.join(dir, "README.md"), Matrix.readme(result, counterexamples, `pnpm drvmodel matrix --model classic --out ${dir}`))
+  reference = { dir }
+  return reference
+}
+
+/** The classic matrix as three shards, three processes at once. */
+let shards: Promise<{ base: string; dirs: Array<string> }> | undefined
+const threeShards = () => {
+  shards ??= (async () => {
+    const base = tmp()
+    const dirs = [1, 2, 3].map((i) => path.join(base, `shard-${i}`))
+    const runs = await Promise.all(
+      dirs.map((dir, i) => runAsync("matrix", "--model", "classic", "--shard", `${i + 1}/3`, "--out", dir, "--jobs", "1"))
+    )
+    for (const r of runs) assert.include([0, 1], r.code, r.err)
+    return { base, dirs }
+  })()
+  return shards
+}
+
+describe("matrix on several workers and machines", () => {
+  it.effect("--jobs 1, 2 and 3 write the same report as the in-process matrix, apart from timings", () =>
+    Effect.promise(async () => {
+      const ref = await inProcess()
+      for (const jobs of ["1", "2", "3"]) {
+        const dir = tmp()
+        const r = run("matrix", "--model", "classic", "--out", dir, "--jobs", jobs)
+        assert.strictEqual(r.code, 1, r.err)
+        assert.include(r.out, `${jobs} worker${jobs === "1" ? "" : "s"}`)
+        assert.deepStrictEqual(matrixOf(dir), matrixOf(ref.dir), `--jobs ${jobs}`)
+        assert.strictEqual(readmeOf(dir), readmeOf(ref.dir), `--jobs ${jobs}`)
+        assert.deepStrictEqual(filesOf(dir), filesOf(ref.dir), `--jobs ${jobs}`)
+      }
+    })
+  )
+
+  it.effect("three shards run as three processes, then merged, give the unsharded report", () =>
+    Effect.promise(async () => {
+      const ref = await inProcess()
+      const { base, dirs } = await threeShards()
+      const sizes = dirs.map(
+        (d) => (JSON.parse(fs.readFileSync(path.join(d, "partial.json"), "utf8")) as { cells: Array<unknown> }).cells.length
+      )
+      assert.deepStrictEqual(sizes, [5, 5, 4], "14 cells, position modulo 3")
+      const out = path.join(base, "merged")
+      const m = run("merge", ...dirs, "--out", out)
+      assert.strictEqual(m.code, 1, m.err)
+      assert.deepStrictEqual(matrixOf(out), matrixOf(ref.dir))
+      assert.strictEqual(readmeOf(out), readmeOf(ref.dir))
+      assert.deepStrictEqual(filesOf(out), filesOf(ref.dir))
+    })
+  )
+
+  it.effect("merge refuses missing, repeated and foreign shards: one line, exit 2, nothing written", () =>
+    Effect.promise(async () => {
+      const { base, dirs } = await threeShards()
+      const [one, two, three] = dirs as [string, string, string]
+      const out = path.join(base, "refused")
+      const refused = async (shards: ReadonlyArray<string>, mention: string) => {
+        const e = await Effect.runPromise(Effect.flip(Partial.merge(shards, out)))
+        assert.include(e.message, mention)
+        assert.notInclude(e.message, "\n")
+      }
+      await refused([one, two], "missing shard 3/3")
+      await refused([one, one, two, three], "shard 1/3 appears twice")
+      await refused([base], "holds no partial.json")
+      await refused([], "name the --out directories")
+      const edit = (from: string, change: (json: Record<string, unknown>) => void) => {
+        const copy = fs.mkdtempSync(path.join(base, "edited-"))
+        fs.cpSync(from, copy, { recursive: true })
+        const file = path.join(copy, "partial.json")
+        const json = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>
+        change(json)
+        fs.writeFileSync(file, JSON.stringify(json))
+        return copy
+      }
+      const foreign = (j: Record<string, unknown>) => {
+        j.sources = "0".repeat(64)
+      }
+      await refused([one, edit(two, (j) => (j.options = { shrinkBudget: 5 })), three], "shards of different runs")
+      await refused([one, edit(two, foreign), three], "source digest")
+      await refused([edit(one, foreign), edit(two, foreign), edit(three, foreign)], "other sources")
+      await refused([one, edit(two, (j) => (j.shard = { index: 2, count: 4 })), three], "shard count")
+      await refused([one, edit(two, (j) => (j.model = "mlx5")), three], "has model mlx5")
+      await refused([one, edit(two, (j) => (j.cells = "none")), three], "partial.json: at cells")
+      // Through the command: exit 2 and one line.
+      const r = run("merge", one, two, "--out", out)
+      assert.strictEqual(r.code, 2, r.err)
+      assert.deepStrictEqual(r.err.trim().split("\n"), ["drvmodel: error: merge: missing shard 3/3"])
+      assert.isFalse(fs.existsSync(out), "nothing written")
+      for (const [args, mention] of [
+        [["--shard", "3/2"], "--shard must be i/n"],
+        [["--jobs", "0"], "--jobs must be"]
+      ] as const) {
+        const bad = run("matrix", "--model", "classic", ...args)
+        assert.strictEqual(bad.code, 2, bad.err)
+        assert.strictEqual(bad.err.trim().split("\n").length, 1, bad.err)
+        assert.include(bad.err, mention)
+      }
+    })
+  )
+
+  it.effect("Ctrl-C stops every worker between runs and still writes the cells found so far", () =>
+    Effect.promise(async () => {
+      const dir = tmp()
+      const p = spawn(node, ["packages/cli/src/bin.ts", "matrix", "--out", dir, "--jobs", "2"], {
+        cwd: root,
+        env,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let out = ""
+      let err = ""
+      let sent = false
+      p.stderr.on("data", (d: Buffer) => {
+        err += d.toString()
+      })
+      // After the first finished cell (plain output prints one line per cell), interrupt.
+      p.stdout.on("data", (d: Buffer) => {
+        out += d.toString()
+        if (!sent && /^ {2}\S.* \/ .*: /m.test(out)) {
+          sent = true
+          p.kill("SIGINT")
+        }
+      })
+      const code = await new Promise<number | null>((resolve) => p.on("close", resolve))
+      assert.isTrue(sent, out + err)
+      assert.include([1, 130], code, err)
+      assert.include(err, "interrupted: stopping")
+      const m = JSON.parse(fs.readFileSync(path.join(dir, "matrix.json"), "utf8")) as {
+        interrupted: boolean
+        cells: Array<{ stopped: string }>
+      }
+      assert.isTrue(m.interrupted)
+      assert.isAbove(m.cells.length, 0)
+      assert.isBelow(m.cells.length, 72)
+      assert.isTrue(fs.existsSync(path.join(dir, "README.md")))
+      assert.include(out, "(interrupted: partial matrix)")
+    })
+  )
+
+  it.effect("the split is a pure function of the model: every cell in exactly one shard", () =>
+    Effect.sync(() => {
+      const units = Shard.units({
+        scenarios: [{ name: "a" }, { name: "b" }, { name: "c" }],
+        variants: [{ name: "x" }, { name: "y" }]
+      } as never)
+      for (const n of [1, 2, 3, 4, 7]) {
+        const seen = Array.from({ length: n }, (_, i) => Shard.select(units, { index: i + 1, count: n }).map((u) => u.position)).flat()
+        assert.deepStrictEqual(
+          seen.sort((a, b) => a - b),
+          units.map((u) => u.position)
+        )
+      }
+      assert.deepStrictEqual(Shard.parse(" 2/3 "), { index: 2, count: 3 })
+      for (const bad of ["0/3", "4/3", "1", "a/b", "1/0", "-1/2"]) assert.throws(() => Shard.parse(bad))
+    })
+  )
+
+  it.effect("the watchdog terminates a worker stuck in a plain loop and says where; the other cells complete", () =>
+    Effect.promise(async () => {
+      const { result, stuck } = await Effect.runPromise(
+        Pool.matrix("classic", {
+          jobs: 2,
+          shard: { index: 1, count: 7 },
+          watchdogMs: 1000,
+          worker: new URL("./fixtures/stuck-worker.ts", import.meta.url).href
+        })
+      )
+      assert.strictEqual(stuck.length, 1)
+      const s = stuck[0]!
+      assert.strictEqual(`${s.scenario}/${s.variant}`, "abba/buggy")
+      assert.strictEqual(s.task, "spinner")
+      assert.strictEqual(s.op, "mutex_lock(dev->lock)")
+      assert.strictEqual(s.run, 0)
+      assert.deepStrictEqual(s.prefix.at(-1), "spinner: mutex_lock(dev->lock)")
+      assert.include(Pool.stuckText(s), "task spinner reached no scheduling point")
+      assert.deepStrictEqual(
+        result.cells.map((c) => [c.scenario, c.variant, c.kinds.includes("stuck")]),
+        [
+          ["abba", "buggy", true],
+          ["flush-under-lock-concurrent", "fixed", false]
+        ]
+      )
+      assert.isFalse(result.interrupted)
+    })
+  )
+})
