@@ -181,7 +181,9 @@ export type Finding = typeof Finding.Type
  *
  * @example
  * ```ts
- * import { kindOf } from "@drvmodel/core/Finding"
+ * import { Finding } from "@drvmodel/core"
+ * declare const problem: Finding.Problem
+ * Finding.kindOf(problem) // => "deadlock", "invariant:no-stale-execution", ...
  * ```
  * @category getters
  * @since 0.1.0

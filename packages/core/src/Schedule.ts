@@ -14,8 +14,8 @@ import { Schema } from "effect"
  *
  * @example
  * ```ts
- * import { RunStep } from "@drvmodel/core"
- * const step = RunStep.make({ task: "esw-wq-worker", op: "mutex_lock(devlink)" })
+ * import { Schedule } from "@drvmodel/core"
+ * const step = Schedule.RunStep.make({ task: "esw-wq-worker", op: "mutex_lock(devlink)" })
  * ```
  * @category models
  * @since 0.1.0
@@ -57,7 +57,7 @@ export type ScheduleStep = typeof ScheduleStep.Type
  * ```ts
  * import { Schema } from "effect"
  * import { Schedule } from "@drvmodel/core"
- * const json = Schema.encodeSync(Schedule)({ steps: [{ _tag: "Run", task: "A", op: "start" }] })
+ * const json = Schema.encodeSync(Schedule.Schedule)({ steps: [{ _tag: "Run", task: "A", op: "start" }] })
  * ```
  * @category models
  * @since 0.1.0

@@ -82,7 +82,7 @@ const make = (name: string, description: string, level: number): Variant => {
  *
  * @example
  * ```ts
- * import { variants } from "@drvmodel/mlx5/variant"
+ * import { variants } from "@drvmodel/mlx5"
  * variants.map((v) => v.name) // ["baseline", "v1@1", …, "merged"]
  * ```
  * @category constructors
@@ -109,7 +109,7 @@ export const variants: ReadonlyArray<Variant> = [
  *
  * @example
  * ```ts
- * import { variantNamed } from "@drvmodel/mlx5/variant"
+ * import { variantNamed } from "@drvmodel/mlx5"
  * variantNamed("v1@4").wqTrylock // "spin"
  * ```
  * @category constructors
