@@ -9,11 +9,13 @@
  *
  * Run: npx pnpm@12.21.0 bench
  */
+
 import { writeFileSync } from "node:fs"
 import os from "node:os"
 import * as Core from "@drvmodel/core"
 import { Explorer, type OpObserver, type Scenario } from "@drvmodel/core"
 import { model as mlx5 } from "@drvmodel/mlx5"
+import { Effect } from "effect"
 import { abba, abbaFixed } from "../examples/classic/abba.ts"
 import { destroyConcurrentPattern } from "../examples/classic/destroy-under-lock.ts"
 import { flushOrderedPattern } from "../examples/classic/flush-under-lock.ts"
@@ -106,7 +108,7 @@ const drvStrategies: ReadonlyArray<DrvStrategy> = [
 
 const drvExplore = (scenario: Scenario, s: DrvStrategy, o: Partial<Explorer.ExploreOptions>) => {
   const options = Explorer.options({ ...s.options, ...o })
-  return Explorer.explore(scenario, options, {}, Explorer.strategyFor(options))
+  return Effect.runSync(Explorer.explore(scenario, options, {}, Effect.runSync(Explorer.strategyFor(options))))
 }
 
 const drvRunsToFailure = (scenario: Scenario, s: DrvStrategy): FailureStats => {
@@ -164,7 +166,9 @@ for (const b of benches) {
     })
     log(`${b.bench}: ${s.label} done`)
   }
-  const dfs = Explorer.explore(b.scenario, Explorer.options({ strategy: "dfs", preemptions: 2, schedules: CAP, stopOnFirst: true }))
+  const dfs = Effect.runSync(
+    Explorer.explore(b.scenario, Explorer.options({ strategy: "dfs", preemptions: 2, schedules: CAP, stopOnFirst: true }))
+  )
   const dfsRun = dfs.counterexamples[0]
   findRows.push({
     bench: b.bench,
@@ -192,7 +196,7 @@ for (const b of benches) {
 /** Fraction of the first 2,000 runs of seed 0 that show a finding. */
 function bugRate(scenario: Scenario, s: DrvStrategy): number {
   const options = Explorer.options({ ...s.options, seed: 0 })
-  const strategy = Explorer.strategyFor(options)
+  const strategy = Effect.runSync(Explorer.strategyFor(options))
   const n = 2000
   let found = 0
   for (let i = 0; i < n; i++) {
@@ -221,7 +225,7 @@ for (const c of [
   const plainMs = await best(() => Plain.timeRuns(c.plain, EXEC_RUNS))
   let report: Explorer.Report | undefined
   const exploredMs = await best(() => {
-    report = Explorer.explore(c.scenario, Explorer.options({ strategy: "random", seed: 0, schedules: EXEC_RUNS }))
+    report = Effect.runSync(Explorer.explore(c.scenario, Explorer.options({ strategy: "random", seed: 0, schedules: EXEC_RUNS })))
   })
   costRows.push({
     program: c.program,
@@ -256,7 +260,7 @@ for (const c of [
   })
   let report: Explorer.Report | undefined
   const exploredMs = await best(() => {
-    report = Explorer.explore(c.scenario, Explorer.options({ strategy: "random", seed: 0, schedules: LIVE_RUNS }))
+    report = Effect.runSync(Explorer.explore(c.scenario, Explorer.options({ strategy: "random", seed: 0, schedules: LIVE_RUNS })))
   })
   liveRows.push({
     program: c.program,
@@ -300,9 +304,9 @@ const lockOrderOverhead = (): ReadonlyArray<LockOrderRow> | undefined => {
     // A fresh observer per exploration: its graph accumulates across runs.
     const [plainMs, observedMs] = bestPair(
       () => {
-        steps = Explorer.explore(scenario, o).steps
+        steps = Effect.runSync(Explorer.explore(scenario, o)).steps
       },
-      () => Explorer.explore(scenario, o, { observers: [makeObserver()] })
+      () => Effect.runSync(Explorer.explore(scenario, o, { observers: [makeObserver()] }))
     )
     rows.push({ scenario: name, plainStepsPerSec: (steps / plainMs) * 1000, observedStepsPerSec: (steps / observedMs) * 1000 })
   }

@@ -9,6 +9,7 @@
 
 import { Models } from "@drvmodel/cli"
 import { Explorer, Shrink } from "@drvmodel/core"
+import { Effect } from "effect"
 
 const modelName = process.argv[2] ?? "mlx5"
 const strategy = process.argv[3]
@@ -20,13 +21,15 @@ for (const info of model.scenarios) {
   for (const v of model.variants) {
     const scenario = model.scenario(info.name, v.name)
     const o = Explorer.options(strategy !== undefined ? { strategy } : {}, Explorer.options(info.defaults))
-    const report = Explorer.explore(scenario, o, { variant: v.name })
+    const report = Effect.runSync(Explorer.explore(scenario, o, { variant: v.name }))
     for (const cx of report.counterexamples) {
       const t0 = performance.now()
-      const { counterexample: after, result } = Shrink.counterexample(scenario, cx, {
-        maxSteps: o.maxSteps,
-        livelockBound: o.livelockBound
-      })
+      const { counterexample: after, result } = Effect.runSync(
+        Shrink.counterexample(scenario, cx, {
+          maxSteps: o.maxSteps,
+          livelockBound: o.livelockBound
+        })
+      )
       const ms = Math.round(performance.now() - t0)
       rows.push([
         info.name,

@@ -18,7 +18,7 @@ import { trylockLivelockPattern } from "../examples/classic/trylock-livelock.ts"
 type Problem = Finding.Problem
 
 const firstFinding = (scenario: Scenario, o: Partial<Record<keyof Explorer.ExploreOptions, unknown>>): Explorer.Counterexample => {
-  const report = Explorer.explore(scenario, Explorer.options({ ...o, stopOnFirst: true }))
+  const report = Effect.runSync(Explorer.explore(scenario, Explorer.options({ ...o, stopOnFirst: true })))
   const found = report.counterexamples[0]
   if (found === undefined) throw new Error(`${scenario.name}: nothing found in ${report.runs} ${report.strategy} runs`)
   return found
@@ -154,13 +154,17 @@ describe("classic examples: buggy variants give their known finding", () => {
 
   it.effect("random scheduling finds it too: once each thread holds its first lock, fair scheduling keeps them in step", () =>
     Effect.sync(() => {
-      const report = Explorer.explore(trylockLivelockPattern.buggy, Explorer.options({ strategy: "random", seed: 1, schedules: 500 }))
+      const report = Effect.runSync(
+        Explorer.explore(trylockLivelockPattern.buggy, Explorer.options({ strategy: "random", seed: 1, schedules: 500 }))
+      )
       assert.deepStrictEqual(
         report.counterexamples.map((c) => c.kind),
         ["livelock"]
       )
       // The fixed back-off is clean under the same exploration.
-      const fixed = Explorer.explore(trylockLivelockPattern.fixed, Explorer.options({ strategy: "random", seed: 1, schedules: 500 }))
+      const fixed = Effect.runSync(
+        Explorer.explore(trylockLivelockPattern.fixed, Explorer.options({ strategy: "random", seed: 1, schedules: 500 }))
+      )
       assert.strictEqual(fixed.counterexamples.length, 0)
     })
   )
@@ -171,7 +175,9 @@ describe("classic examples: fixed variants are clean under bounded exhaustive se
     it.effect(`${pattern.name}: ${pattern.fix}`, () =>
       Effect.sync(() => {
         const bound = boundOf(pattern)
-        const report = Explorer.explore(pattern.fixed, Explorer.options({ strategy: "dfs", preemptions: bound, schedules: 1_000_000 }))
+        const report = Effect.runSync(
+          Explorer.explore(pattern.fixed, Explorer.options({ strategy: "dfs", preemptions: bound, schedules: 1_000_000 }))
+        )
         assert.deepStrictEqual(
           report.counterexamples.map((c) => c.finding.summary),
           []
@@ -185,9 +191,11 @@ describe("classic examples: fixed variants are clean under bounded exhaustive se
   it.effect("the same bounded search does find each buggy variant", () =>
     Effect.sync(() => {
       for (const pattern of patterns) {
-        const report = Explorer.explore(
-          pattern.buggy,
-          Explorer.options({ strategy: "dfs", preemptions: boundOf(pattern), schedules: 1_000_000, stopOnFirst: true })
+        const report = Effect.runSync(
+          Explorer.explore(
+            pattern.buggy,
+            Explorer.options({ strategy: "dfs", preemptions: boundOf(pattern), schedules: 1_000_000, stopOnFirst: true })
+          )
         )
         assert.strictEqual(report.stopped, "found", pattern.name)
       }
@@ -205,7 +213,7 @@ describe("classic examples: saved counterexamples", () => {
         const found = firstFinding(pattern.buggy, pattern.defaults)
         const saved = roundTrip(found)
         assert.deepStrictEqual(saved, found)
-        const replayed = Explorer.replay(pattern.buggy, saved.schedule)
+        const replayed = Effect.runSync(Explorer.replay(pattern.buggy, saved.schedule))
         assert.strictEqual(replayed.outcome._tag, "Found")
         if (replayed.outcome._tag !== "Found") return
         assert.strictEqual(Finding.signatureOf(replayed.outcome.finding.problem), Finding.signatureOf(saved.finding.problem))
@@ -220,7 +228,7 @@ describe("classic examples: determinism", () => {
   const runs = (pattern: Pattern, strategy: "random" | "pct", seed: number): string => {
     // A fresh strategy per call: nothing is shared between the two runs compared.
     const o = Explorer.options({ strategy, seed, maxSteps: 2000 })
-    const s = Explorer.strategyFor(o)
+    const s = Effect.runSync(Explorer.strategyFor(o))
     const out = []
     for (let i = 0; i < 3; i++) {
       const r = Explorer.runOnce(pattern.buggy.program, s.next()!, o)
@@ -253,8 +261,8 @@ describe("classic examples: determinism", () => {
         const o = Explorer.options({ strategy, seed: 11, schedules: 300 })
         const strip = (r: Explorer.Report) => JSON.stringify({ ...r, elapsedMs: 0 })
         assert.strictEqual(
-          strip(Explorer.explore(flushConcurrentPattern.buggy, o)),
-          strip(Explorer.explore(flushConcurrentPattern.buggy, o))
+          strip(Effect.runSync(Explorer.explore(flushConcurrentPattern.buggy, o))),
+          strip(Effect.runSync(Explorer.explore(flushConcurrentPattern.buggy, o)))
         )
       }
     })

@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
+
 import { type Described, Explorer, type Scenario } from "@drvmodel/core"
+import { Effect } from "effect"
 
 /**
  * A classic pattern with a known answer: the bug, its fix, and the
@@ -76,10 +78,12 @@ export const boundOf = (pattern: Pattern): number => pattern.defaults.preemption
  * @since 0.1.0
  */
 export const verdict = (pattern: Pattern): Verdict => ({
-  buggy: Explorer.explore(pattern.buggy, Explorer.options({ ...pattern.defaults, stopOnFirst: true })),
-  fixed: Explorer.explore(
-    pattern.fixed,
-    Explorer.options({ strategy: "dfs", preemptions: boundOf(pattern), schedules: 1_000_000, timeLimitMs: 0 })
+  buggy: Effect.runSync(Explorer.explore(pattern.buggy, Explorer.options({ ...pattern.defaults, stopOnFirst: true }))),
+  fixed: Effect.runSync(
+    Explorer.explore(
+      pattern.fixed,
+      Explorer.options({ strategy: "dfs", preemptions: boundOf(pattern), schedules: 1_000_000, timeLimitMs: 0 })
+    )
   )
 })
 

@@ -40,7 +40,7 @@ const abba = {
     yield* kernel.spawn("thread-2", both(b, a))
   })
 }
-const report = Explorer.explore(abba, Explorer.options({ strategy: "dfs", preemptions: 2 }))
+const report = await Effect.runPromise(Explorer.explore(abba, Explorer.options({ strategy: "dfs", preemptions: 2 })))
 console.log(report.counterexamples[0]?.finding.summary ?? "clean")
 `
 
@@ -62,7 +62,7 @@ export const removeUnderLock: Scenario = {
     yield* kernel.spawn("rmmod", Effect.andThen(lock.lock, Effect.andThen(wq.flush, lock.unlock)))
   })
 }
-export const report: Explorer.Report = Explorer.explore(removeUnderLock, Explorer.options({}))
+export const report: Effect.Effect<Explorer.Report, Explorer.Nondeterminism> = Explorer.explore(removeUnderLock, Explorer.options({}))
 export const names: ReadonlyArray<string> = [model.name, classic.name]
 `
 

@@ -400,7 +400,10 @@ const replay = Command.make(
     const o = yield* Models.optionsFor(resolved.info)
     let skipped = 0
     const r = yield* tryInput(() => {
-      if (!a.lenient) return Explorer.replay(resolved.scenario, recorded.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+      if (!a.lenient)
+        return Effect.runSync(
+          Explorer.replay(resolved.scenario, recorded.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+        )
       const l = Lenient.replay(resolved.scenario, recorded.schedule, o)
       skipped = l.skipped
       return l.result
@@ -485,16 +488,21 @@ const shrink = Command.make(
     const o = yield* Models.optionsFor(resolved.info)
     if (a.budget < 1) return yield* new InputError({ message: `--budget must be at least 1, got ${a.budget}` })
     // A strict replay first: a schedule that no longer fits the model is named as such.
-    yield* tryInput(() => Explorer.replay(resolved.scenario, cx.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound }), a.file)
+    yield* tryInput(
+      () => Effect.runSync(Explorer.replay(resolved.scenario, cx.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })),
+      a.file
+    )
     const shrunk = yield* Effect.suspend(() => {
       try {
         return Effect.succeed(
-          Shrink.counterexample(resolved.scenario, cx, {
-            maxReplays: a.budget,
-            maxSteps: o.maxSteps,
-            livelockBound: o.livelockBound,
-            ...(a.deep ? { minimalDepth: { runs: 20_000 } } : {})
-          })
+          Effect.runSync(
+            Shrink.counterexample(resolved.scenario, cx, {
+              maxReplays: a.budget,
+              maxSteps: o.maxSteps,
+              livelockBound: o.livelockBound,
+              ...(a.deep ? { minimalDepth: { runs: 20_000 } } : {})
+            })
+          )
         )
       } catch (e) {
         if (e instanceof Shrink.NotReproduced)
@@ -558,7 +566,9 @@ const stateTrace = (
     const resolved = yield* Models.resolve(modelName, cx.scenario, cx.variant)
     const o = yield* Models.optionsFor(resolved.info)
     const r = yield* tryInput(() =>
-      Explorer.replay(resolved.scenario, cx.schedule, { captureState: true, maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+      Effect.runSync(
+        Explorer.replay(resolved.scenario, cx.schedule, { captureState: true, maxSteps: o.maxSteps, livelockBound: o.livelockBound })
+      )
     )
     return r.trace
   }).pipe(

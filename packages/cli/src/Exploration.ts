@@ -42,7 +42,7 @@ const nextTick: Effect.Effect<void> = Effect.promise(() => new Promise<void>((re
  */
 export const explore = (scenario: Scenario, o: Explorer.ExploreOptions, hooks: BatchHooks = {}): Effect.Effect<Report> =>
   Effect.gen(function* () {
-    const exploration = Explorer.start(scenario, o, {
+    const exploration = yield* Explorer.start(scenario, o, {
       ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
       ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
       ...(hooks.observers ? { observers: hooks.observers } : {})

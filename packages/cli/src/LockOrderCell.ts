@@ -9,6 +9,7 @@
  */
 import * as path from "node:path"
 import { LockOrder } from "@drvmodel/core"
+import { Effect } from "effect"
 import * as Files from "./Files.ts"
 import type { CellAnalysis } from "./Matrix.ts"
 
@@ -65,10 +66,12 @@ export const analysis = (options: { readonly confirmRuns?: number } = {}): CellA
     },
     analyze: (ctx) => {
       if (current === undefined) return undefined
-      const cycles = LockOrder.resultCycles(ctx.scenario, current.graph, {
-        variant: ctx.variant,
-        confirm: { runs: options.confirmRuns ?? 200, maxSteps: ctx.options.maxSteps, livelockBound: ctx.options.livelockBound }
-      })
+      const cycles = Effect.runSync(
+        LockOrder.resultCycles(ctx.scenario, current.graph, {
+          variant: ctx.variant,
+          confirm: { runs: options.confirmRuns ?? 200, maxSteps: ctx.options.maxSteps, livelockBound: ctx.options.livelockBound }
+        })
+      )
       const files: Array<{ readonly path: string; readonly text: string }> = []
       const listed = cycles.map((c, i): CellCycle => {
         let file: string | undefined

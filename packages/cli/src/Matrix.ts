@@ -167,11 +167,13 @@ export const shrinkAll = (
 ): Array<{ readonly counterexample: Counterexample; readonly replays: number }> =>
   cxs.map((cx) => {
     try {
-      const { counterexample, result } = Shrink.counterexample(scenario, cx, {
-        maxSteps: o.maxSteps,
-        livelockBound: o.livelockBound,
-        ...(budget !== undefined ? { maxReplays: budget } : {})
-      })
+      const { counterexample, result } = Effect.runSync(
+        Shrink.counterexample(scenario, cx, {
+          maxSteps: o.maxSteps,
+          livelockBound: o.livelockBound,
+          ...(budget !== undefined ? { maxReplays: budget } : {})
+        })
+      )
       return { counterexample, replays: result.replays }
     } catch (e) {
       // A finding that does not replay is a determinism bug in the model: keep the original evidence.

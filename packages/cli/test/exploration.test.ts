@@ -11,7 +11,7 @@ describe("batched exploration", () => {
         const scenario = classic.scenario(name, "buggy")
         for (const strategy of ["random", "pct", "dfs"] as const) {
           const o = Explorer.options({ strategy, schedules: 300, seed: 5 })
-          const whole = Explorer.explore(scenario, o)
+          const whole = Effect.runSync(Explorer.explore(scenario, o))
           const batched = yield* Exploration.explore(scenario, o)
           assert.strictEqual(batched.runs, whole.runs, `${name} ${strategy}`)
           assert.strictEqual(batched.steps, whole.steps, `${name} ${strategy}`)
@@ -66,9 +66,9 @@ describe("matrix cells", () => {
   it.effect("clean cells say how clean: DFS exhaustion, the PCT bound", () =>
     Effect.sync(() => {
       const fixed = classic.scenario("abba", "fixed")
-      const dfs = Explorer.explore(fixed, Explorer.options({ strategy: "dfs", preemptions: 2 }))
+      const dfs = Effect.runSync(Explorer.explore(fixed, Explorer.options({ strategy: "dfs", preemptions: 2 })))
       assert.strictEqual(Coverage.describe(dfs).exhausted, true)
-      const pct = Explorer.explore(fixed, Explorer.options({ strategy: "pct", schedules: 100, depth: 2 }))
+      const pct = Effect.runSync(Explorer.explore(fixed, Explorer.options({ strategy: "pct", schedules: 100, depth: 2 })))
       const c = Coverage.describe(pct)
       assert.strictEqual(c.kind, "pct")
       // 1/(n·k^(d−1)) with the tasks and steps the runs had; (1 − p)^runs bounds a miss.

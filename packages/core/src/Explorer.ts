@@ -3,10 +3,16 @@
  * (schedules, steps per run, wall time) and metrics, and collects findings as
  * replayable counterexamples.
  *
+ * The API is Effects with typed failures (Schema tagged errors): `explore`
+ * (a `Report`, or `Nondeterminism`), `stream` (progress after every batch of
+ * runs), `replay` (an execution, or `ScheduleDivergence`). Runs themselves are
+ * synchronous and short; between batches the fiber yields, so interrupting it
+ * stops the exploration between two runs, and `stream`'s last element holds
+ * what was found until then. A plain script runs them with `Effect.runSync`.
+ *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
-import { Schema } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { Finding, kindOf, signatureOf } from "./Finding.ts"
 import { Engine, type ExecutionResult, type OpObserver, ScheduleDivergence } from "./internal/engine.ts"
 import type { Kernel } from "./Kernel.ts"
@@ -28,9 +34,7 @@ export { ScheduleDivergence }
  * @category errors
  * @since 0.1.0
  */
-export class Nondeterminism extends Error {
-  override readonly name = "Nondeterminism"
-}
+export class Nondeterminism extends Schema.TaggedError<Nondeterminism>()("Nondeterminism", { message: Schema.String }) {}
 
 /**
  * A scenario: a named, documented workload. `program` runs as the task
@@ -129,7 +133,8 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
 }) {}
 
 /**
- * Validates user-provided options over the defaults.
+ * Validates user-provided options over the defaults; throws `InvalidOptions`
+ * (the synchronous form of `decodeOptions`, for option literals in code).
  *
  * @example
  * ```ts
@@ -151,6 +156,29 @@ export const options = (input: Partial<Record<keyof ExploreOptions, unknown>>, b
     : `invalid explorer options: ${String(result.cause)}`
   throw new InvalidOptions({ message })
 }
+
+/**
+ * Validates user-provided options over the defaults, failing with `InvalidOptions`.
+ *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * const options = Explorer.decodeOptions({ strategy: "pct", depth: 3 }) // Effect<ExploreOptions, InvalidOptions>
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const decodeOptions = (
+  input: Partial<Record<keyof ExploreOptions, unknown>>,
+  base: ExploreOptions = defaultOptions
+): Effect.Effect<ExploreOptions, InvalidOptions> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(options(input, base))
+    } catch (e) {
+      return e instanceof InvalidOptions ? Effect.fail(e) : Effect.die(e)
+    }
+  })
 
 const describeIssue = (text: string): string => {
   const at = /at \["([^"]+)"\]/.exec(text)
@@ -228,19 +256,25 @@ export interface Hooks {
 }
 
 /**
- * Builds the strategy named in the options.
+ * Builds the strategy named in the options (seeded strategies take their
+ * random stream from the caller's fiber).
  *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * const strategy = Explorer.strategyFor(Explorer.options({ strategy: "pct" })) // Effect<Strategy>
+ * ```
  * @category constructors
  * @since 0.1.0
  */
-export const strategyFor = (o: ExploreOptions): Strategy => {
+export const strategyFor = (o: ExploreOptions): Effect.Effect<Strategy> => {
   switch (o.strategy) {
     case "random":
       return RandomStrategy.make({ seed: o.seed })
     case "pct":
       return Pct.make({ seed: o.seed, depth: o.depth })
     case "dfs":
-      return Dfs.make({ preemptions: o.preemptions })
+      return Effect.sync(() => Dfs.make({ preemptions: o.preemptions }))
   }
 }
 
@@ -292,20 +326,28 @@ export interface Exploration {
 }
 
 /**
- * Starts an exploration (nothing runs until `advance`).
+ * Starts an exploration (nothing runs until `advance`, which is synchronous
+ * and throws `Nondeterminism`: the building block of `explore` and `stream`).
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Explorer } from "@drvmodel/core"
- * const exploration = Explorer.start({ name: "idle", description: "nothing", program: Effect.void }, Explorer.options({ schedules: 10 }))
- * while (!exploration.advance(3)) {}
- * exploration.report().runs // => 10
+ * const program = Effect.gen(function*() {
+ *   const exploration = yield* Explorer.start({ name: "idle", description: "nothing", program: Effect.void }, Explorer.options({ schedules: 10 }))
+ *   while (!exploration.advance(3)) {}
+ *   return exploration.report().runs // => 10
+ * })
  * ```
  * @category execution
  * @since 0.1.0
  */
-export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy: Strategy = strategyFor(o)): Exploration => {
+export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy?: Strategy): Effect.Effect<Exploration> =>
+  strategy !== undefined
+    ? Effect.sync(() => startWith(scenario, o, hooks, strategy))
+    : Effect.map(strategyFor(o), (s) => startWith(scenario, o, hooks, s))
+
+const startWith = (scenario: Scenario, o: ExploreOptions, hooks: Hooks, strategy: Strategy): Exploration => {
   const started = performance.now()
   const found = new Map<string, Counterexample>()
   let runs = 0
@@ -350,14 +392,14 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
         // schedule must be followed step by step (strict) to the same finding.
         let again: ExecutionResult
         try {
-          again = replay(scenario, result.schedule, {
+          again = replayUnsafe(scenario, result.schedule, {
             maxSteps: o.maxSteps,
             livelockBound: o.livelockBound,
             maxOpsBetweenPoints: o.maxOpsBetweenPoints
           })
         } catch (e) {
           if (!(e instanceof ScheduleDivergence)) throw e
-          throw new Nondeterminism(`scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${e.message}`)
+          throw new Nondeterminism({ message: `scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${e.message}` })
         }
         const same =
           again.outcome._tag === "Found" &&
@@ -365,9 +407,9 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
           again.steps === result.steps &&
           JSON.stringify(again.schedule) === JSON.stringify(result.schedule)
         if (!same) {
-          throw new Nondeterminism(
-            `scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${result.outcome.finding.summary} (${result.steps} steps) vs ${again.outcome._tag === "Found" ? again.outcome.finding.summary : again.outcome._tag} (${again.steps} steps)`
-          )
+          throw new Nondeterminism({
+            message: `scenario ${scenario.name}: replaying run ${runs - 1} did not reproduce it: ${result.outcome.finding.summary} (${result.steps} steps) vs ${again.outcome._tag === "Found" ? again.outcome.finding.summary : again.outcome._tag} (${again.steps} steps)`
+          })
         }
         found.set(sig, {
           format: "drvmodel-counterexample/1",
@@ -416,51 +458,168 @@ export const start = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, 
 }
 
 /**
- * Explores a scenario synchronously to the end of its budget. Pure apart
- * from the wall-clock budget and the hooks: the same scenario and options
- * give the same report.
+ * Progress of an exploration, after a batch of runs.
+ *
+ * @example
+ * ```ts
+ * import type { Explorer } from "@drvmodel/core"
+ * const line = (p: Explorer.Progress) => `${p.runs} runs, ${p.findings} findings${p.done ? "" : "…"}`
+ * ```
+ * @category models
+ * @since 0.2.0
+ */
+export interface Progress {
+  readonly runs: number
+  readonly findings: number
+  readonly elapsedMs: number
+  /** The exploration is over (budget, exhausted, found, time). */
+  readonly done: boolean
+  /** The report as of this update: final when `done`, else `stopped: "interrupted"` (what was found so far). */
+  readonly report: () => Report
+}
+
+/** Runs `f`, failing with the tagged error `Nondeterminism` it throws; other exceptions are defects. */
+const advanceOrFail = <A>(f: () => A): Effect.Effect<A, Nondeterminism> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (e) {
+      return e instanceof Nondeterminism ? Effect.fail(e) : Effect.die(e)
+    }
+  })
+
+/**
+ * Explores a scenario as a stream of progress updates, one after each batch
+ * of runs. Batches aim at ~40 ms of work (so a progress bar redraws and an
+ * interruption lands soon), and the fiber yields between them; batch sizes
+ * adapt to wall time, but the runs, and so the results, are those of one
+ * uninterrupted exploration. Interrupting the stream stops between two runs;
+ * the last update received holds the report so far.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Explorer } from "@drvmodel/core"
+ * const idle = { name: "idle", description: "nothing", program: Effect.void }
+ * const program = Explorer.stream(idle, Explorer.options({ schedules: 100 })).pipe(
+ *   Stream.runForEach((p) => Effect.log(`${p.runs} runs`))
+ * )
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const stream = (
+  scenario: Scenario,
+  o: ExploreOptions,
+  hooks: Hooks = {},
+  strategy?: Strategy
+): Stream.Stream<Progress, Nondeterminism> =>
+  Stream.unwrap(
+    Effect.map(start(scenario, o, hooks, strategy), (exploration) =>
+      Stream.paginate({ batch: 4, first: true }, ({ batch, first }) =>
+        Effect.andThen(
+          first ? Effect.void : Effect.yieldNow,
+          advanceOrFail(() => {
+            const t0 = performance.now()
+            const done = exploration.advance(batch)
+            const report = done ? exploration.report() : undefined
+            const p = exploration.progress()
+            const update: Progress = { ...p, done, report: () => report ?? exploration.report() }
+            // Aim at ~40 ms per batch: responsive to interruption, cheap in overhead.
+            const next = Math.max(1, Math.min(4096, Math.round((batch * 40) / Math.max(1, performance.now() - t0))))
+            return [[update], done ? Option.none() : Option.some({ batch: next, first: false })] as const
+          })
+        )
+      )
+    )
+  )
+
+/**
+ * Explores a scenario to the end of its budget. Pure apart from the
+ * wall-clock budget and the hooks: the same scenario and options give the
+ * same report. Interruptible between runs (see `stream`, whose last update
+ * keeps what was found); fails with `Nondeterminism` when a finding does not
+ * replay to itself.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Explorer } from "@drvmodel/core"
- * const report = Explorer.explore(
- *   { name: "idle", description: "nothing", program: Effect.void },
- *   Explorer.options({ schedules: 10 })
- * )
+ * const idle = { name: "idle", description: "nothing", program: Effect.void }
+ * const report = Effect.runSync(Explorer.explore(idle, Explorer.options({ schedules: 10 })))
  * report.counterexamples.length // => 0
  * ```
  * @category execution
  * @since 0.1.0
  */
-export const explore = (scenario: Scenario, o: ExploreOptions, hooks: Hooks = {}, strategy: Strategy = strategyFor(o)): Report => {
-  const exploration = start(scenario, o, hooks, strategy)
-  exploration.advance(Number.POSITIVE_INFINITY)
-  return exploration.report()
-}
+export const explore = (
+  scenario: Scenario,
+  o: ExploreOptions = defaultOptions,
+  hooks: Hooks = {},
+  strategy?: Strategy
+): Effect.Effect<Report, Nondeterminism> =>
+  Effect.map(Stream.runLast(stream(scenario, o, hooks, strategy)), (last) =>
+    // A stream always emits at least its first batch.
+    Option.getOrThrow(last).report()
+  )
 
 /**
  * Replays a schedule and returns the execution (with model state captured at
- * every step when asked, for renderings). Throws `ScheduleDivergence` when a
- * choice label no longer exists in the model.
+ * every step when asked, for renderings); fails with `ScheduleDivergence`
+ * when a choice label no longer exists in the model (strict replay).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Explorer, type Schedule } from "@drvmodel/core"
+ * import { classic } from "@drvmodel/examples"
+ * declare const schedule: Schedule.Schedule
+ * const run = Explorer.replay(classic.scenario("abba", "buggy"), schedule) // Effect<ExecutionResult, ScheduleDivergence>
+ * ```
  * @category execution
  * @since 0.1.0
  */
-export const replay = (
-  scenario: Scenario,
-  schedule: Schedule,
-  o: {
-    readonly maxSteps?: number
-    readonly livelockBound?: number
-    readonly maxOpsBetweenPoints?: number
-    readonly captureState?: boolean
-    readonly strict?: boolean
-    /** Follow the schedule where it can, never fail (`ReplayStrategy.lenient`): for edited schedules. */
-    readonly lenient?: boolean
-    readonly observers?: ReadonlyArray<OpObserver>
-  } = {}
-): ExecutionResult => {
+export const replay = (scenario: Scenario, schedule: Schedule, o: ReplayOptions = {}): Effect.Effect<ExecutionResult, ScheduleDivergence> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(replayUnsafe(scenario, schedule, o))
+    } catch (e) {
+      return e instanceof ScheduleDivergence ? Effect.fail(e) : Effect.die(e)
+    }
+  })
+
+/**
+ * Options of a replay.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ReplayOptions {
+  readonly maxSteps?: number
+  readonly livelockBound?: number
+  readonly maxOpsBetweenPoints?: number
+  readonly captureState?: boolean
+  readonly strict?: boolean
+  /** Follow the schedule where it can, never fail (`ReplayStrategy.lenient`): for edited schedules. */
+  readonly lenient?: boolean
+  readonly observers?: ReadonlyArray<OpObserver>
+}
+
+/**
+ * `replay`, synchronously: throws `ScheduleDivergence`. For code already
+ * inside a synchronous loop of runs (the explorer's self-check, shrinking).
+ *
+ * @example
+ * ```ts
+ * import { Explorer, type Schedule } from "@drvmodel/core"
+ * import { classic } from "@drvmodel/examples"
+ * declare const schedule: Schedule.Schedule
+ * const run = Explorer.replayUnsafe(classic.scenario("abba", "buggy"), schedule, { lenient: true })
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const replayUnsafe = (scenario: Scenario, schedule: Schedule, o: ReplayOptions = {}): ExecutionResult => {
   const chooser = o.lenient ? Replay.lenient(schedule) : Replay.make(schedule, { strict: o.strict ?? true }).next()!
   return runOnce(scenario.program, chooser, {
     // A schedule in which a timeout expired early needs those candidates offered again.

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Effect, type Fiber, Latch, Random, type Scope } from "effect"
+import { Cause, Clock, Context, Effect, type Fiber, Latch, Layer, Random, type Scope } from "effect"
 import type { Invariant } from "./Invariant.ts"
 import { Kernel, type Op, type Resource, type SpawnOptions, type TaskHandle } from "./Kernel.ts"
 import type { HeldLock } from "./Trace.ts"
@@ -165,6 +165,54 @@ const isEnabled = (op: Op<unknown>, now: number): boolean => {
  * @since 0.1.0
  */
 export const start = (program: Effect.Effect<void, unknown, Kernel>, options?: LiveOptions): Effect.Effect<LiveRun, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const live = yield* make(options)
+    yield* live.kernel.spawn("setup", program)
+    return live.run
+  })
+
+/**
+ * The live run of `layer`: wait for `settled` / `result` as with `start`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LiveKernel } from "@drvmodel/core"
+ * const result = Effect.gen(function*() {
+ *   const live = yield* LiveKernel.Live
+ *   return yield* live.result
+ * })
+ * ```
+ * @category services
+ * @since 0.2.0
+ */
+export class Live extends Context.Service<Live, LiveRun>()("@drvmodel/core/LiveKernel/Live") {}
+
+/**
+ * The live kernel as a Layer: provides `Kernel` (and `Live`, to wait for the
+ * run) to a program, which then plays the part of `setup` — it builds the
+ * model and spawns its tasks; it is not itself a task, so it does not hold up
+ * quiescence, and its own kernel operations (locking, sleeping) belong in a
+ * spawned task. Tasks live in the layer's scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Kernel, LiveKernel, Sched } from "@drvmodel/core"
+ * const result = Effect.gen(function*() {
+ *   const kernel = yield* Kernel
+ *   yield* kernel.spawn("sleeper", Sched.msleep(10))
+ *   return yield* (yield* LiveKernel.Live).result
+ * }).pipe(Effect.provide(LiveKernel.layer()))
+ * ```
+ * @category layers
+ * @since 0.2.0
+ */
+export const layer = (options?: LiveOptions): Layer.Layer<Kernel | Live> =>
+  Layer.effectContext(Effect.map(make(options), ({ kernel, run }) => Context.make(Kernel, kernel).pipe(Context.add(Live, run))))
+
+/** A live kernel with no task yet, its run handle tied to the current scope. */
+const make = (options?: LiveOptions): Effect.Effect<{ readonly kernel: Kernel["Service"]; readonly run: LiveRun }, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
     const clock = yield* Clock.Clock
@@ -376,9 +424,8 @@ export const start = (program: Effect.Effect<void, unknown, Kernel>, options?: L
       return final
     })
 
-    yield* spawn("setup", program)
     const isDone = () => stopped || quiescent()
-    return { settled: waitFor(() => stopped || settledNow()), result: Effect.andThen(waitFor(isDone), finish), isDone }
+    return { kernel, run: { settled: waitFor(() => stopped || settledNow()), result: Effect.andThen(waitFor(isDone), finish), isDone } }
   })
 
 /**

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { Schema } from "effect"
 import type { ExploreOptions, Scenario } from "./Explorer.ts"
 
 /**
@@ -52,14 +53,27 @@ export interface Model {
 }
 
 /**
- * Raised for an unknown scenario or variant name.
+ * Raised for an unknown scenario, variant or model name (a Schema tagged
+ * error: thrown by the synchronous `Model.scenario`, failed with in Effects).
  *
+ * @example
+ * ```ts
+ * import { UnknownName } from "@drvmodel/core"
+ * const e = new UnknownName("variant", "v2", ["baseline", "merged"])
+ * e.message // => 'unknown variant "v2"; known: baseline, merged'
+ * ```
  * @category errors
  * @since 0.1.0
  */
-export class UnknownName extends Error {
-  override readonly name = "UnknownName"
+export class UnknownName extends Schema.TaggedError<UnknownName>()("UnknownName", {
+  kind: Schema.Literals(["scenario", "variant", "model"]),
+  value: Schema.String,
+  known: Schema.Array(Schema.String)
+}) {
   constructor(kind: "scenario" | "variant" | "model", value: string, known: ReadonlyArray<string>) {
-    super(`unknown ${kind} "${value}"; known: ${known.join(", ")}`)
+    super({ kind, value, known })
+  }
+  override get message(): string {
+    return `unknown ${this.kind} "${this.value}"; known: ${this.known.join(", ")}`
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Seeded randomness for strategies: Effect's own seeded `Random` service
- * (ISAAC), obtained synchronously, so every random choice of a run derives
- * from the exploration seed and the run's index.
+ * (ISAAC), taken once from `Random.withSeed` in the caller's fiber and then
+ * read synchronously by the engine's choosers, so every random choice of a
+ * run derives from the exploration seed and the run's index.
  *
  * @since 0.1.0
  */
-import { Effect, Random } from "effect"
+import { type Effect, Random } from "effect"
 
 /**
  * A synchronous seeded random source.
@@ -26,16 +27,19 @@ export interface Prng {
  * @example
  * ```ts
  * import { Prng } from "@drvmodel/core"
- * const rng = Prng.make("42:0")
- * const i = rng.int(3)
+ * import { Effect } from "effect"
+ * const program = Effect.gen(function*() {
+ *   const rng = yield* Prng.make("42:0")
+ *   return rng.int(3)
+ * })
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const make = (seed: string | number): Prng => {
-  const random = Effect.runSync(Random.Random.useSync((r) => r).pipe(Random.withSeed(seed)))
-  return {
-    next: () => random.nextDoubleUnsafe(),
-    int: (n) => Math.floor(random.nextDoubleUnsafe() * n)
-  }
-}
+export const make = (seed: string | number): Effect.Effect<Prng> =>
+  Random.Random.useSync(
+    (random): Prng => ({
+      next: () => random.nextDoubleUnsafe(),
+      int: (n) => Math.floor(random.nextDoubleUnsafe() * n)
+    })
+  ).pipe(Random.withSeed(seed))

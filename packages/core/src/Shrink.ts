@@ -21,11 +21,14 @@
  * 5. chunks of steps deleted (ddmin: halves, quarters, ... single steps);
  * 6. data choices lowered towards branch 0.
  *
- * The search is bounded by a number of replays and is deterministic.
+ * The search is bounded by a number of replays and is deterministic. `shrink`
+ * and `counterexample` are Effects failing with `NotReproduced`; the search
+ * itself runs as one synchronous step (at most `maxReplays` replays).
  *
  * @since 0.1.0
  */
-import { type Counterexample, defaultOptions, replay, runOnce, type Scenario } from "./Explorer.ts"
+import { Effect, Schema } from "effect"
+import { type Counterexample, defaultOptions, replayUnsafe, runOnce, type Scenario } from "./Explorer.ts"
 import { signatureOf } from "./Finding.ts"
 import type { ExecutionResult } from "./internal/engine.ts"
 import { type Schedule, type ScheduleStep, timeoutsOf } from "./Schedule.ts"
@@ -91,12 +94,15 @@ export interface ShrinkResult {
 /**
  * Raised when the schedule to shrink does not reproduce its finding.
  *
+ * @example
+ * ```ts
+ * import { Shrink } from "@drvmodel/core"
+ * const e = new Shrink.NotReproduced({ message: "the schedule does not reproduce the finding deadlock:…" })
+ * ```
  * @category errors
  * @since 0.1.0
  */
-export class NotReproduced extends Error {
-  override readonly name = "NotReproduced"
-}
+export class NotReproduced extends Schema.TaggedError<NotReproduced>()("NotReproduced", { message: Schema.String }) {}
 
 type Cost = readonly [number, number, number, number]
 
@@ -183,21 +189,40 @@ function* candidates(steps: ReadonlyArray<ScheduleStep>): Generator<ReadonlyArra
 
 /**
  * Shrinks `schedule` while it keeps producing a finding with signature
- * `signature`. Throws `NotReproduced` when the schedule itself does not.
+ * `signature`. Fails with `NotReproduced` when the schedule itself does not.
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { Explorer, Shrink } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
  * const abba = classic.scenario("abba", "buggy")
- * const cx = Explorer.explore(abba, Explorer.options({ schedules: 50 })).counterexamples[0]!
- * const shrunk = Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx))
- * shrunk.execution.preemptions // => 1
+ * const program = Effect.gen(function*() {
+ *   const cx = (yield* Explorer.explore(abba, Explorer.options({ schedules: 50 }))).counterexamples[0]!
+ *   const shrunk = yield* Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx))
+ *   return shrunk.execution.preemptions // => 1
+ * })
  * ```
  * @category shrinking
  * @since 0.1.0
  */
-export const shrink = (scenario: Scenario, schedule: Schedule, signature: string, options: ShrinkOptions = {}): ShrinkResult => {
+export const shrink = (
+  scenario: Scenario,
+  schedule: Schedule,
+  signature: string,
+  options: ShrinkOptions = {}
+): Effect.Effect<ShrinkResult, NotReproduced> => orNotReproduced(() => shrinkUnsafe(scenario, schedule, signature, options))
+
+const orNotReproduced = <A>(f: () => A): Effect.Effect<A, NotReproduced> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (e) {
+      return e instanceof NotReproduced ? Effect.fail(e) : Effect.die(e)
+    }
+  })
+
+const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string, options: ShrinkOptions): ShrinkResult => {
   const budget = Math.max(1, options.maxReplays ?? 600)
   const replayOptions = {
     lenient: true,
@@ -212,11 +237,11 @@ export const shrink = (scenario: Scenario, schedule: Schedule, signature: string
     if (tried.has(key)) return undefined
     tried.add(key)
     replays++
-    const r = replay(scenario, { steps }, replayOptions)
+    const r = replayUnsafe(scenario, { steps }, replayOptions)
     return r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature ? r : undefined
   }
   let best = attempt(schedule.steps)
-  if (best === undefined) throw new NotReproduced(`the schedule does not reproduce the finding ${signature}`)
+  if (best === undefined) throw new NotReproduced({ message: `the schedule does not reproduce the finding ${signature}` })
   const original: Size = { steps: best.steps, preemptions: best.preemptions }
   let depthSearch: ShrinkResult["depthSearch"]
   if (options.minimalDepth !== undefined) {
@@ -296,12 +321,15 @@ export const signatureOfCounterexample = (cx: Counterexample): string => signatu
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { Explorer, Shrink } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
  * const abba = classic.scenario("abba", "buggy")
- * const cx = Explorer.explore(abba, Explorer.options({ schedules: 50 })).counterexamples[0]!
- * const { counterexample } = Shrink.counterexample(abba, cx)
- * counterexample.original // => { steps: ..., preemptions: ... } before shrinking
+ * const program = Effect.gen(function*() {
+ *   const cx = (yield* Explorer.explore(abba, Explorer.options({ schedules: 50 }))).counterexamples[0]!
+ *   const { counterexample } = yield* Shrink.counterexample(abba, cx)
+ *   return counterexample.original // => { steps: ..., preemptions: ... } before shrinking
+ * })
  * ```
  * @category shrinking
  * @since 0.1.0
@@ -310,18 +338,19 @@ export const counterexample = (
   scenario: Scenario,
   cx: Counterexample,
   options: ShrinkOptions = {}
-): { readonly counterexample: Counterexample; readonly result: ShrinkResult } => {
-  const result = shrink(scenario, cx.schedule, signatureOfCounterexample(cx), options)
-  const r = result.execution
-  if (r.outcome._tag !== "Found") throw new NotReproduced("unreachable: a shrunk run always has a finding")
-  const shrunk: Counterexample = {
-    ...cx,
-    finding: r.outcome.finding,
-    steps: r.steps,
-    preemptions: r.preemptions,
-    schedule: r.schedule,
-    trace: r.trace,
-    original: cx.original ?? { steps: cx.steps, preemptions: cx.preemptions }
-  }
-  return { counterexample: shrunk, result }
-}
+): Effect.Effect<{ readonly counterexample: Counterexample; readonly result: ShrinkResult }, NotReproduced> =>
+  orNotReproduced(() => {
+    const result = shrinkUnsafe(scenario, cx.schedule, signatureOfCounterexample(cx), options)
+    const r = result.execution
+    if (r.outcome._tag !== "Found") throw new NotReproduced({ message: "unreachable: a shrunk run always has a finding" })
+    const shrunk: Counterexample = {
+      ...cx,
+      finding: r.outcome.finding,
+      steps: r.steps,
+      preemptions: r.preemptions,
+      schedule: r.schedule,
+      trace: r.trace,
+      original: cx.original ?? { steps: cx.steps, preemptions: cx.preemptions }
+    }
+    return { counterexample: shrunk, result }
+  })

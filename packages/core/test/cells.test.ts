@@ -5,7 +5,7 @@ import { Effect } from "effect"
 const scenario = (name: string, program: Effect.Effect<void, unknown, Kernel>): Explorer.Scenario => ({ name, description: name, program })
 
 const firstFinding = (s: Explorer.Scenario) => {
-  const report = Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions: 2, stopOnFirst: true }))
+  const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions: 2, stopOnFirst: true })))
   return report.counterexamples[0]?.finding
 }
 
@@ -141,13 +141,13 @@ describe("timeouts chosen by the explorer", () => {
 
   it.effect("idle: time passes only when nothing can run; any: the expiry is explored, and replays", () =>
     Effect.sync(() => {
-      const idle = Explorer.explore(race, Explorer.options({ strategy: "dfs", preemptions: 3 }))
+      const idle = Effect.runSync(Explorer.explore(race, Explorer.options({ strategy: "dfs", preemptions: 3 })))
       assert.strictEqual(idle.counterexamples.length, 0)
-      const any = Explorer.explore(race, Explorer.options({ strategy: "dfs", preemptions: 3, timeouts: "any" }))
+      const any = Effect.runSync(Explorer.explore(race, Explorer.options({ strategy: "dfs", preemptions: 3, timeouts: "any" })))
       const cx = any.counterexamples[0]
       assert.isDefined(cx)
       assert.isTrue(cx!.schedule.steps.some((s) => s._tag === "Run" && s.op === "msleep(10) [timeout]"))
-      const again = Explorer.replay(race, cx!.schedule)
+      const again = Effect.runSync(Explorer.replay(race, cx!.schedule))
       assert.strictEqual(again.outcome._tag, "Found")
     })
   )

@@ -8,7 +8,7 @@ describe("classic patterns", () => {
   it.effect("ABBA: every strategy finds the cycle; DFS exhausts the fixed version clean", () =>
     Effect.sync(() => {
       for (const strategy of ["random", "pct", "dfs"] as const) {
-        const report = Explorer.explore(abba, Explorer.options({ strategy, schedules: 300 }))
+        const report = Effect.runSync(Explorer.explore(abba, Explorer.options({ strategy, schedules: 300 })))
         assert.strictEqual(report.counterexamples.length, 1, strategy)
         const problem = report.counterexamples[0]!.finding.problem
         assert.strictEqual(problem._tag, "Deadlock")
@@ -28,7 +28,7 @@ describe("classic patterns", () => {
           ]
         )
       }
-      const fixed = Explorer.explore(abbaFixed, Explorer.options({ strategy: "dfs", preemptions: 3 }))
+      const fixed = Effect.runSync(Explorer.explore(abbaFixed, Explorer.options({ strategy: "dfs", preemptions: 3 })))
       assert.strictEqual(fixed.counterexamples.length, 0)
       assert.deepStrictEqual(fixed.coverage, { _tag: "Bounded", exhausted: true, preemptionBound: 3, truncatedRuns: 0 })
     })
@@ -36,12 +36,12 @@ describe("classic patterns", () => {
 
   it.effect("lost update: read-then-set loses an increment; atomic_inc does not", () =>
     Effect.sync(() => {
-      const report = Explorer.explore(lostUpdate, Explorer.options({ strategy: "dfs" }))
+      const report = Effect.runSync(Explorer.explore(lostUpdate, Explorer.options({ strategy: "dfs" })))
       assert.deepStrictEqual(
         report.counterexamples.map((c) => c.kind),
         ["invariant:no-lost-update"]
       )
-      const fixed = Explorer.explore(lostUpdateFixed, Explorer.options({ strategy: "dfs" }))
+      const fixed = Effect.runSync(Explorer.explore(lostUpdateFixed, Explorer.options({ strategy: "dfs" })))
       assert.strictEqual(fixed.counterexamples.length, 0)
       assert.strictEqual(fixed.stopped, "exhausted")
     })

@@ -29,10 +29,10 @@ const footprints = (program: Scenario["program"], preemptions = 2) => {
       seen.set(op.label, set)
     }
   }
-  const report = Explorer.explore(
-    { name: "fp", description: "fp", program },
-    Explorer.options({ strategy: "dfs", preemptions, schedules: 5_000 }),
-    { observers: [observer] }
+  const report = Effect.runSync(
+    Explorer.explore({ name: "fp", description: "fp", program }, Explorer.options({ strategy: "dfs", preemptions, schedules: 5_000 }), {
+      observers: [observer]
+    })
   )
   assert.deepStrictEqual(
     report.counterexamples.map((c) => c.finding.summary),
@@ -132,9 +132,11 @@ describe("footprints", () => {
           )
         }
       }
-      Explorer.explore({ name: "t", description: "t", program }, Explorer.options({ strategy: "dfs", preemptions: 0, schedules: 1 }), {
-        observers: [observer]
-      })
+      Effect.runSync(
+        Explorer.explore({ name: "t", description: "t", program }, Explorer.options({ strategy: "dfs", preemptions: 0, schedules: 1 }), {
+          observers: [observer]
+        })
+      )
       assert.includeMembers(out, ["mutex_trylock:read:m", "atomic_cmpxchg:read:a", "trylock=false", "cmpxchg=0"])
     })
   )

@@ -229,3 +229,19 @@ describe("LiveKernel", () => {
     })
   )
 })
+
+describe("LiveKernel.layer", () => {
+  it.effect("provides Kernel to a program that spawns the model's tasks; Live waits for the run", () =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const live = yield* LiveKernel.Live
+      const lock = yield* Mutex.make("dev->lock")
+      yield* kernel.spawn("sleeper", Effect.andThen(lock.lock, Effect.andThen(Sched.msleep(500), lock.unlock)))
+      yield* live.settled
+      assert.isFalse(live.isDone())
+      yield* TestClock.adjust("500 millis")
+      const result = yield* live.result
+      assert.deepStrictEqual([result.warnings, result.defects, result.timeMs], [[], [], 500])
+    }).pipe(Effect.provide(LiveKernel.layer()))
+  )
+})

@@ -12,7 +12,7 @@ describe("lock-order analysis on the mlx5 model", () => {
   it.effect(`baseline ${SCENARIO}: one non-deadlocking run reports devlink <-> esw wq; targeted runs confirm it`, () =>
     Effect.sync(() => {
       const scenario = model.scenario(SCENARIO, "baseline")
-      const r = LockOrder.analyzeOnce(scenario, { variant: "baseline" })
+      const r = Effect.runSync(LockOrder.analyzeOnce(scenario, { variant: "baseline" }))
       // The analysed run itself did not deadlock: the report comes from the lock graph.
       assert.notProperty(r.outcomes, "deadlock")
       assert.strictEqual(r.runs, 1)

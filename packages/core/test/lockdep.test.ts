@@ -52,7 +52,7 @@ const waitUnderLock = (o: { wait: Wait; maxActive: number; unlockFirst?: boolean
 describe("lock-order analysis", () => {
   it.effect("ABBA: one benign run reports the cycle with both edges; confirm() finds the deadlock", () =>
     Effect.sync(() => {
-      const r = LockOrder.analyzeOnce(abba)
+      const r = Effect.runSync(LockOrder.analyzeOnce(abba))
       assert.deepStrictEqual(r.outcomes, { finished: 1 })
       assert.strictEqual(r.runs, 1)
       assert.strictEqual(r.cycles.length, 1)
@@ -71,11 +71,11 @@ describe("lock-order analysis", () => {
       assert.strictEqual(cx.kind, "deadlock")
       assert.strictEqual(cx.strategy, "targeted")
       // The counterexample replays to the same deadlock.
-      const replayed = Explorer.replay(abba, cx.schedule)
+      const replayed = Effect.runSync(Explorer.replay(abba, cx.schedule))
       assert.strictEqual(replayed.outcome._tag, "Found")
       if (replayed.outcome._tag === "Found") assert.strictEqual(replayed.outcome.finding.summary, cx.finding.summary)
       // Analysing the deadlocking schedule itself shows no cycle: neither second lock is ever acquired.
-      const onDeadlock = LockOrder.analyzeOnce(abba, { schedule: cx.schedule, confirm: false })
+      const onDeadlock = Effect.runSync(LockOrder.analyzeOnce(abba, { schedule: cx.schedule, confirm: false }))
       assert.deepStrictEqual(onDeadlock.outcomes, { deadlock: 1 })
       assert.deepStrictEqual(onDeadlock.cycles, [])
       // Serialises for report/matrix.json and back.
@@ -91,8 +91,8 @@ describe("lock-order analysis", () => {
 
   it.effect("ABBA fixed (one lock order): nothing reported, once or over an exploration", () =>
     Effect.sync(() => {
-      assert.deepStrictEqual(LockOrder.analyzeOnce(abbaFixed).cycles, [])
-      const r = LockOrder.analyze(abbaFixed, { explore: { strategy: "dfs", preemptions: 2 } })
+      assert.deepStrictEqual(Effect.runSync(LockOrder.analyzeOnce(abbaFixed)).cycles, [])
+      const r = Effect.runSync(LockOrder.analyze(abbaFixed, { explore: { strategy: "dfs", preemptions: 2 } }))
       assert.isAbove(r.runs, 1)
       assert.deepStrictEqual(r.cycles, [])
     })
@@ -103,7 +103,7 @@ describe("lock-order analysis", () => {
       it.effect(`${wait} under the lock the item takes (max_active ${maxActive}): reported from one benign run, confirmed`, () =>
         Effect.sync(() => {
           const s = waitUnderLock({ wait, maxActive })
-          const r = LockOrder.analyzeOnce(s)
+          const r = Effect.runSync(LockOrder.analyzeOnce(s))
           assert.deepStrictEqual(r.outcomes, { finished: 1 })
           assert.deepStrictEqual(classSets(r), [[M, WQ].sort()])
           assert.deepStrictEqual(edgesOf(r.cycles[0]!), [
@@ -119,7 +119,7 @@ describe("lock-order analysis", () => {
     }
     it.effect(`cancel_work_sync under the lock the item takes (max_active ${maxActive}): reported, confirmed`, () =>
       Effect.sync(() => {
-        const r = LockOrder.analyzeOnce(waitUnderLock({ wait: "cancel", maxActive }))
+        const r = Effect.runSync(LockOrder.analyzeOnce(waitUnderLock({ wait: "cancel", maxActive })))
         assert.deepStrictEqual(r.outcomes, { finished: 1 })
         assert.deepStrictEqual(classSets(r), [[M, WORK].sort()])
         assert.deepStrictEqual(edgesOf(r.cycles[0]!), [
@@ -134,8 +134,12 @@ describe("lock-order analysis", () => {
         for (const wait of ["flush", "destroy", "cancel", "flushWork"] as const) {
           for (const fix of [{ unlockFirst: true }, { itemLocks: false }]) {
             const s = waitUnderLock({ wait, maxActive, ...fix })
-            assert.deepStrictEqual(LockOrder.analyzeOnce(s, { confirm: false }).cycles, [], `${wait} ${JSON.stringify(fix)}`)
-            const explored = LockOrder.analyze(s, { confirm: false, explore: { schedules: 100 } })
+            assert.deepStrictEqual(
+              Effect.runSync(LockOrder.analyzeOnce(s, { confirm: false })).cycles,
+              [],
+              `${wait} ${JSON.stringify(fix)}`
+            )
+            const explored = Effect.runSync(LockOrder.analyze(s, { confirm: false, explore: { schedules: 100 } }))
             assert.deepStrictEqual(explored.cycles, [], `${wait} ${JSON.stringify(fix)} explored`)
           }
         }
@@ -145,11 +149,11 @@ describe("lock-order analysis", () => {
 
   it.effect("flush_work under the lock: via the item's class on both queues, via the queue only when ordered", () =>
     Effect.sync(() => {
-      const ordered = LockOrder.analyzeOnce(waitUnderLock({ wait: "flushWork", maxActive: 1 }), { confirm: false })
+      const ordered = Effect.runSync(LockOrder.analyzeOnce(waitUnderLock({ wait: "flushWork", maxActive: 1 }), { confirm: false }))
       assert.deepStrictEqual(classSets(ordered).map(String).sort(), [[M, WQ].sort(), [M, WORK].sort()].map(String).sort())
       // Concurrent queue: the queue is touched as a recursive read, the worker holds it as a read:
       // M -(ER)-> wq -(SN)-> M is not a strong cycle; the item's class still closes one.
-      const concurrent = LockOrder.analyzeOnce(waitUnderLock({ wait: "flushWork", maxActive: 4 }), { confirm: false })
+      const concurrent = Effect.runSync(LockOrder.analyzeOnce(waitUnderLock({ wait: "flushWork", maxActive: 4 }), { confirm: false }))
       assert.deepStrictEqual(classSets(concurrent), [[M, WORK].sort()])
       assert.strictEqual(concurrent.cycles[0]!.status, "potential")
       assert.strictEqual(concurrent.cycles[0]!.tried.runs, 0)
@@ -169,7 +173,7 @@ describe("lock-order analysis", () => {
           yield* kernel.spawn("producer", Effect.andThen(wq.queueWork(first), wq.queueWork(second)))
         })
       })
-      const ordered = LockOrder.analyze(sibling(1), { explore: { strategy: "dfs" } })
+      const ordered = Effect.runSync(LockOrder.analyze(sibling(1), { explore: { strategy: "dfs" } }))
       const recursive = ordered.cycles.filter((c) => c.kind === "recursive")
       assert.deepStrictEqual(
         recursive.map((c) => c.classes),
@@ -177,7 +181,7 @@ describe("lock-order analysis", () => {
       )
       assert.isTrue(recursive[0]!.confirmed, LockOrder.render(ordered))
       assert.strictEqual(recursive[0]!.counterexample!.kind, "deadlock")
-      const concurrent = LockOrder.analyze(sibling(4), { explore: { strategy: "dfs" } })
+      const concurrent = Effect.runSync(LockOrder.analyze(sibling(4), { explore: { strategy: "dfs" } }))
       assert.deepStrictEqual(concurrent.cycles, [])
       assert.deepStrictEqual(Object.keys(concurrent.outcomes), ["finished"])
     })
@@ -218,11 +222,11 @@ describe("lock-order analysis", () => {
         })
       })
       // lock(A); trylock(B) vs lock(A); lock(B): the trylock cannot block, no B dependency on A from it.
-      const lockThenTry = LockOrder.analyzeOnce(scenario(false))
+      const lockThenTry = Effect.runSync(LockOrder.analyzeOnce(scenario(false)))
       assert.deepStrictEqual(lockThenTry.cycles, [])
       assert.strictEqual(lockThenTry.dependencies, 1)
       // trylock(B); lock(A) vs lock(A); lock(B): B -> A (after the trylock) and A -> B: a real ABBA.
-      const tryThenLock = LockOrder.analyzeOnce(scenario(true))
+      const tryThenLock = Effect.runSync(LockOrder.analyzeOnce(scenario(true)))
       assert.deepStrictEqual(
         tryThenLock.cycles.map((c) => c.edges.map((e) => [e.from, e.to, e.task])),
         [
@@ -266,7 +270,7 @@ describe("lock-order analysis", () => {
           if (writer) yield* kernel.spawn("writer", Effect.andThen(s.downWrite, s.upWrite))
         })
       })
-      const rw = LockOrder.analyzeOnce(scenario(true, false))
+      const rw = Effect.runSync(LockOrder.analyzeOnce(scenario(true, false)))
       assert.deepStrictEqual(
         rw.cycles.map((c) => c.edges.map((e) => [e.from, e.to, e.type])),
         [
@@ -279,7 +283,7 @@ describe("lock-order analysis", () => {
       assert.isTrue(rw.cycles[0]!.confirmed)
       // down_read is a non-recursive read in lockdep: the cycle is reported, but with no writer
       // waiting on the semaphore the second reader never blocks, so nothing confirms it.
-      const rr = LockOrder.analyzeOnce(scenario(false, false), { confirm: { runs: 50 } })
+      const rr = Effect.runSync(LockOrder.analyzeOnce(scenario(false, false), { confirm: { runs: 50 } }))
       assert.deepStrictEqual(
         rr.cycles.map((c) => c.edges.map((e) => e.type)),
         [["SN", "EN"]]
@@ -288,7 +292,7 @@ describe("lock-order analysis", () => {
       assert.deepStrictEqual(rr.cycles[0]!.tried.runs, 50)
       assert.include(LockOrder.render(rr), "POTENTIAL: not reproduced by 50 targeted runs")
       // A writer queued on the semaphore blocks the second reader: now it deadlocks.
-      const withWriter = LockOrder.analyzeOnce(scenario(false, true))
+      const withWriter = Effect.runSync(LockOrder.analyzeOnce(scenario(false, true)))
       assert.strictEqual(withWriter.cycles.length, 1)
       assert.isTrue(withWriter.cycles[0]!.confirmed, LockOrder.render(withWriter))
     })
@@ -316,8 +320,8 @@ describe("lock-order analysis", () => {
           )
         })
       }
-      assert.deepStrictEqual(LockOrder.analyzeOnce(oneThread).cycles, [])
-      const r = LockOrder.analyze(oneThread, { explore: { strategy: "dfs" }, confirm: { runs: 40 } })
+      assert.deepStrictEqual(Effect.runSync(LockOrder.analyzeOnce(oneThread)).cycles, [])
+      const r = Effect.runSync(LockOrder.analyze(oneThread, { explore: { strategy: "dfs" }, confirm: { runs: 40 } }))
       assert.strictEqual(r.runs, 2)
       assert.deepStrictEqual(classSets(r), [["&a->lock", "&b->lock"]])
       assert.deepStrictEqual(
@@ -335,7 +339,9 @@ describe("lock-order analysis", () => {
   it.effect("observer in any exploration: hooks.observers feeds the graph; runs and ops are counted", () =>
     Effect.sync(() => {
       const observer = LockOrder.observer()
-      const report = Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 30 }), { observers: [observer] })
+      const report = Effect.runSync(
+        Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 30 }), { observers: [observer] })
+      )
       assert.strictEqual(observer.graph.runs, report.runs)
       assert.strictEqual(observer.graph.ops, report.steps)
       const cycles = LockOrder.cycles(observer.graph)
@@ -343,7 +349,7 @@ describe("lock-order analysis", () => {
         cycles.map((c) => [...c.classes].sort()),
         [["&a->lock", "&b->lock"]]
       )
-      const confirmation = LockOrder.confirm(abba, cycles[0]!, { runs: 10 })
+      const confirmation = Effect.runSync(LockOrder.confirm(abba, cycles[0]!, { runs: 10 }))
       assert.isTrue(confirmation.confirmed)
     })
   )
@@ -385,7 +391,7 @@ describe("lock-order analysis", () => {
           )
         })
       }
-      const r = LockOrder.analyzeOnce(guarded)
+      const r = Effect.runSync(LockOrder.analyzeOnce(guarded))
       assert.deepStrictEqual(r.outcomes, { finished: 1 })
       assert.deepStrictEqual(
         r.cycles.map((c) => c.edges.map((e) => [e.from, e.to, e.task, e.op])),

@@ -6,7 +6,7 @@ const scenario = (name: string, program: Scenario["program"]): Scenario => ({ na
 
 /** Every distinct finding kind over the whole bounded space, plus whether it was exhausted. */
 const exhaust = (s: Scenario, preemptions = 2) => {
-  const report = Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions, schedules: 20_000 }))
+  const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions, schedules: 20_000 })))
   return { kinds: report.counterexamples.map((c) => c.kind).sort(), report }
 }
 
@@ -342,7 +342,7 @@ describe("livelock", () => {
           )
         })
       )
-      const report = Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 5, livelockBound: 100 }))
+      const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 5, livelockBound: 100 })))
       const p = report.counterexamples.find((c) => c.kind === "livelock")?.finding.problem
       assert.isDefined(p)
       if (p?._tag !== "Livelock") return
@@ -373,7 +373,7 @@ describe("livelock", () => {
           yield* m.unlock
         })
       )
-      const report = Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 3, livelockBound: 50 }))
+      const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 3, livelockBound: 50 })))
       assert.deepStrictEqual(
         report.counterexamples.map((c) => c.kind),
         []

@@ -5,9 +5,9 @@ import { Effect } from "effect"
 
 const found = (name: string): { cx: Counterexample; trace: Counterexample["trace"] } => {
   const scenario = classic.scenario(name, "buggy")
-  const cx = Explorer.explore(scenario, Explorer.options({ strategy: "dfs" }), { variant: "buggy" }).counterexamples[0]!
-  const shrunk = Shrink.counterexample(scenario, cx).counterexample
-  return { cx: shrunk, trace: Explorer.replay(scenario, shrunk.schedule, { captureState: true }).trace }
+  const cx = Effect.runSync(Explorer.explore(scenario, Explorer.options({ strategy: "dfs" }), { variant: "buggy" })).counterexamples[0]!
+  const shrunk = Effect.runSync(Shrink.counterexample(scenario, cx)).counterexample
+  return { cx: shrunk, trace: Effect.runSync(Explorer.replay(scenario, shrunk.schedule, { captureState: true })).trace }
 }
 
 /** A counterexample whose every model-provided string is hostile. */

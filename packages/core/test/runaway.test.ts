@@ -59,7 +59,7 @@ describe("a task that never reaches a scheduling point", () => {
     Effect.sync(() => {
       const scenario = plainFlag(Effect.yieldNow)
       const o = Explorer.options({ strategy: "dfs", schedules: 20, maxOpsBetweenPoints: 10_000 })
-      const cx = runaway(Explorer.explore(scenario, o))
+      const cx = runaway(Effect.runSync(Explorer.explore(scenario, o)))
       const p = cx.finding.problem
       assert.strictEqual(p._tag, "Runaway")
       if (p._tag !== "Runaway") return
@@ -68,7 +68,7 @@ describe("a task that never reaches a scheduling point", () => {
       assert.isAbove(p.ops, 10_000)
       assert.match(cx.finding.summary, /^task t1 ran \d+ Effect operations without a scheduling point in wait_for_flag$/)
       assert.isAbove(cx.trace.length, 0)
-      const again = Explorer.replay(scenario, cx.schedule, { maxOpsBetweenPoints: 10_000 })
+      const again = Effect.runSync(Explorer.replay(scenario, cx.schedule, { maxOpsBetweenPoints: 10_000 }))
       assert.strictEqual(again.outcome._tag, "Found")
       if (again.outcome._tag !== "Found") return
       assert.deepStrictEqual(again.outcome.finding, cx.finding)
@@ -83,9 +83,11 @@ describe("a task that never reaches a scheduling point", () => {
 
   it.effect("only the schedules that loop are runaways, whatever Effect work a round does", () =>
     Effect.sync(() => {
-      const report = Explorer.explore(
-        plainFlag(Effect.sync(() => 0)),
-        Explorer.options({ strategy: "dfs", schedules: 100, maxOpsBetweenPoints: 10_000 })
+      const report = Effect.runSync(
+        Explorer.explore(
+          plainFlag(Effect.sync(() => 0)),
+          Explorer.options({ strategy: "dfs", schedules: 100, maxOpsBetweenPoints: 10_000 })
+        )
       )
       assert.isAbove(report.runs, 1)
       assert.deepStrictEqual(
@@ -98,7 +100,7 @@ describe("a task that never reaches a scheduling point", () => {
 
   it.effect("Effect.forever(Effect.void) ends under the default bound", () =>
     Effect.sync(() => {
-      const report = Explorer.explore(forever, Explorer.options({ schedules: 3 }))
+      const report = Effect.runSync(Explorer.explore(forever, Explorer.options({ schedules: 3 })))
       const cx = runaway(report)
       assert.match(cx.finding.summary, /^task t1 ran 100001 Effect operations without a scheduling point in its body$/)
       assert.strictEqual(Finding.kindOf(cx.finding.problem), "runaway")

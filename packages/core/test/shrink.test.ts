@@ -9,17 +9,17 @@ const lostUpdate = classic.scenario("lost-update", "buggy")
 describe("Shrink", () => {
   it.effect("shrinks a random ABBA deadlock to one preemption and keeps the same finding", () =>
     Effect.sync(() => {
-      const report = Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 }))
+      const report = Effect.runSync(Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })))
       const cx = report.counterexamples[0]!
       assert.isAbove(cx.preemptions, 1, "the random schedule should have extra preemptions to remove")
-      const { counterexample: shrunk, result } = Shrink.counterexample(abba, cx)
+      const { counterexample: shrunk, result } = Effect.runSync(Shrink.counterexample(abba, cx))
       assert.strictEqual(shrunk.preemptions, 1)
       assert.isAtMost(shrunk.steps, cx.steps)
       assert.deepStrictEqual(shrunk.original, { steps: cx.steps, preemptions: cx.preemptions })
       assert.strictEqual(Finding.signatureOf(shrunk.finding.problem), Finding.signatureOf(cx.finding.problem))
       assert.isTrue(result.complete)
       // The shrunk schedule replays strictly to the same finding.
-      const again = Explorer.replay(abba, shrunk.schedule)
+      const again = Effect.runSync(Explorer.replay(abba, shrunk.schedule))
       assert.strictEqual(again.outcome._tag, "Found")
       if (again.outcome._tag === "Found") {
         assert.strictEqual(Finding.signatureOf(again.outcome.finding.problem), Finding.signatureOf(cx.finding.problem))
@@ -30,9 +30,9 @@ describe("Shrink", () => {
 
   it.effect("keeps an invariant violation an invariant violation", () =>
     Effect.sync(() => {
-      const report = Explorer.explore(lostUpdate, Explorer.options({ strategy: "random", schedules: 200, seed: 3 }))
+      const report = Effect.runSync(Explorer.explore(lostUpdate, Explorer.options({ strategy: "random", schedules: 200, seed: 3 })))
       const cx = report.counterexamples[0]!
-      const { counterexample: shrunk } = Shrink.counterexample(lostUpdate, cx)
+      const { counterexample: shrunk } = Effect.runSync(Shrink.counterexample(lostUpdate, cx))
       assert.strictEqual(shrunk.kind, "invariant:no-lost-update")
       assert.strictEqual(shrunk.preemptions, 1)
       assert.isAtMost(shrunk.preemptions, cx.preemptions)
@@ -41,12 +41,13 @@ describe("Shrink", () => {
 
   it.effect("is deterministic and bounded by its replay budget", () =>
     Effect.sync(() => {
-      const cx = Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })).counterexamples[0]!
+      const cx = Effect.runSync(Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })))
+        .counterexamples[0]!
       const sig = Shrink.signatureOfCounterexample(cx)
-      const a = Shrink.shrink(abba, cx.schedule, sig)
-      const b = Shrink.shrink(abba, cx.schedule, sig)
+      const a = Effect.runSync(Shrink.shrink(abba, cx.schedule, sig))
+      const b = Effect.runSync(Shrink.shrink(abba, cx.schedule, sig))
       assert.deepStrictEqual(a.execution.schedule, b.execution.schedule)
-      const tight = Shrink.shrink(abba, cx.schedule, sig, { maxReplays: 2 })
+      const tight = Effect.runSync(Shrink.shrink(abba, cx.schedule, sig, { maxReplays: 2 }))
       assert.isAtMost(tight.replays, 2)
       assert.isFalse(tight.complete)
     })
@@ -54,16 +55,17 @@ describe("Shrink", () => {
 
   it.effect("refuses a schedule that does not reproduce the finding", () =>
     Effect.sync(() => {
-      const cx = Explorer.explore(abba, Explorer.options({ strategy: "dfs" })).counterexamples[0]!
+      const cx = Effect.runSync(Explorer.explore(abba, Explorer.options({ strategy: "dfs" }))).counterexamples[0]!
       const fixed = classic.scenario("abba", "fixed")
-      assert.throws(() => Shrink.shrink(fixed, cx.schedule, Shrink.signatureOfCounterexample(cx)), Shrink.NotReproduced)
+      assert.throws(() => Effect.runSync(Shrink.shrink(fixed, cx.schedule, Shrink.signatureOfCounterexample(cx))), Shrink.NotReproduced)
     })
   )
 
   it.effect("minimalDepth proves the depth by exhausting every lower bound", () =>
     Effect.sync(() => {
-      const cx = Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })).counterexamples[0]!
-      const r = Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx), { minimalDepth: { runs: 1000 } })
+      const cx = Effect.runSync(Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })))
+        .counterexamples[0]!
+      const r = Effect.runSync(Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx), { minimalDepth: { runs: 1000 } }))
       assert.strictEqual(r.execution.preemptions, 1)
       assert.isAbove(cx.preemptions, 1)
       // Bound 0 is searched to the end without a witness; bound 1 yields the one-preemption witness.
@@ -71,7 +73,7 @@ describe("Shrink", () => {
       assert.strictEqual(r.depthSearch?.bounds[1]?.bound, 1)
       assert.isTrue(r.depthSearch?.minimal)
       // Too small a search budget cannot prove anything.
-      const none = Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx), { minimalDepth: { runs: 0 } })
+      const none = Effect.runSync(Shrink.shrink(abba, cx.schedule, Shrink.signatureOfCounterexample(cx), { minimalDepth: { runs: 0 } }))
       assert.isFalse(none.depthSearch!.minimal)
     })
   )

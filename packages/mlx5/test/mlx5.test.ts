@@ -8,7 +8,7 @@ const VARIANTS = model.variants.map((v) => v.name)
 /** Explore a cell with the scenario's default budget. */
 const explore = (scenario: string, variant: string) => {
   const s = model.scenario(scenario, variant)
-  return Explorer.explore(s, Explorer.options(s.defaults ?? {}), { variant })
+  return Effect.runSync(Explorer.explore(s, Explorer.options(s.defaults ?? {}), { variant }))
 }
 const kinds = (scenario: string, variant: string) => explore(scenario, variant).counterexamples.map((c) => c.kind)
 
@@ -20,7 +20,11 @@ const runs = (scenario: string, variant: string, seeds: number, before = "user")
   const s = model.scenario(scenario, variant)
   const out: Array<{ kind: string; choices: string; state: Record<string, string>; stateBefore: Record<string, string> | undefined }> = []
   for (let seed = 0; seed < seeds; seed++) {
-    const r = Explorer.runOnce(s.program, RandomStrategy.make({ seed }).next()!, { maxSteps: 5000, livelockBound: 400, captureState: true })
+    const r = Explorer.runOnce(s.program, Effect.runSync(RandomStrategy.make({ seed })).next()!, {
+      maxSteps: 5000,
+      livelockBound: 400,
+      captureState: true
+    })
     const last = [...r.trace].reverse().find((e) => e.state !== undefined)
     const firstOfTask = r.trace.findIndex((e) => e.task === before)
     const prior = firstOfTask < 0 ? undefined : [...r.trace.slice(0, firstOfTask)].reverse().find((e) => e.state !== undefined)
@@ -240,10 +244,12 @@ describe("mode-change-vs-vf-events", () => {
 
 describe("mode-change-vs-vf-events under bounded exhaustive search", () => {
   const dfs = (variant: string, preemptions: number) =>
-    Explorer.explore(
-      model.scenario("mode-change-vs-vf-events", variant),
-      Explorer.options({ strategy: "dfs", preemptions, schedules: 100_000 }),
-      { variant }
+    Effect.runSync(
+      Explorer.explore(
+        model.scenario("mode-change-vs-vf-events", variant),
+        Explorer.options({ strategy: "dfs", preemptions, schedules: 100_000 }),
+        { variant }
+      )
     )
   it.effect("merged is clean with every schedule of at most one preemption explored", () =>
     Effect.sync(() => {
@@ -299,7 +305,7 @@ describe("replay", () => {
       for (const [scenario, variant] of cells) {
         const s = model.scenario(scenario, variant)
         for (const c of explore(scenario, variant).counterexamples) {
-          const r = Explorer.replay(s, c.schedule)
+          const r = Effect.runSync(Explorer.replay(s, c.schedule))
           assert.strictEqual(r.outcome._tag, "Found", `${scenario}/${variant}`)
           if (r.outcome._tag !== "Found") continue
           assert.strictEqual(Finding.signatureOf(r.outcome.finding.problem), Finding.signatureOf(c.finding.problem))

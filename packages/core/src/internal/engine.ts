@@ -8,7 +8,7 @@
  * time). All state is local to the engine, so a run is a pure function of
  * model, scenario and choices.
  */
-import { Cause, Clock, Duration, Effect, type Exit, Fiber, type Scheduler } from "effect"
+import { Cause, Clock, Duration, Effect, type Exit, Fiber, type Scheduler, Schema } from "effect"
 import type { BlockedTask, Finding, Problem } from "../Finding.ts"
 import type { Invariant } from "../Invariant.ts"
 import { type Access, Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
@@ -99,10 +99,19 @@ export interface ExecutionResult {
   readonly invariantReads: ReadonlySet<string>
 }
 
-/** Raised by a chooser that cannot follow a saved schedule (replay). */
-export class ScheduleDivergence extends Error {
-  override readonly name = "ScheduleDivergence"
-}
+/**
+ * Raised by a chooser that cannot follow a saved schedule (replay): the
+ * failure of `Explorer.replay`.
+ *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * const e = new Explorer.ScheduleDivergence({ message: "step 3: task fw-event is not runnable" })
+ * ```
+ * @category errors
+ * @since 0.1.0
+ */
+export class ScheduleDivergence extends Schema.TaggedError<ScheduleDivergence>()("ScheduleDivergence", { message: Schema.String }) {}
 
 interface Pending {
   readonly op: Op<unknown>

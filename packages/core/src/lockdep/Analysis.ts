@@ -6,7 +6,16 @@
  *
  * @since 0.1.0
  */
-import { defaultOptions, type ExploreOptions, options as exploreOptions, runOnce, type Scenario, strategyFor } from "../Explorer.ts"
+import { Effect } from "effect"
+import {
+  decodeOptions,
+  defaultOptions,
+  type ExploreOptions,
+  type InvalidOptions,
+  runOnce,
+  type Scenario,
+  strategyFor
+} from "../Explorer.ts"
 import { kindOf } from "../Finding.ts"
 import type { Chooser, ExecutionResult } from "../internal/engine.ts"
 import type { Schedule } from "../Schedule.ts"
@@ -102,17 +111,23 @@ export const cycleResult = (cycle: Cycle, confirmation: Confirmation | undefined
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { Explorer, LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
  * const abba = classic.scenario("abba", "buggy")
  * const observer = LockOrder.observer()
- * Explorer.explore(abba, Explorer.options({ schedules: 20 }), { observers: [observer] })
- * const cycles = LockOrder.resultCycles(abba, observer.graph)
+ * const cycles = Explorer.explore(abba, Explorer.options({ schedules: 20 }), { observers: [observer] }).pipe(
+ *   Effect.andThen(() => LockOrder.resultCycles(abba, observer.graph))
+ * )
  * ```
  * @category execution
  * @since 0.1.0
  */
-export const resultCycles = (scenario: Scenario, graph: LockGraph, options: AnalyzeOptions = {}): ReadonlyArray<LockOrderCycle> => {
+export const resultCycles = (
+  scenario: Scenario,
+  graph: LockGraph,
+  options: AnalyzeOptions = {}
+): Effect.Effect<ReadonlyArray<LockOrderCycle>> => {
   const budget: ConfirmOptions | undefined =
     options.confirm === false
       ? undefined
@@ -120,7 +135,9 @@ export const resultCycles = (scenario: Scenario, graph: LockGraph, options: Anal
           ...(options.confirm === true || options.confirm === undefined ? {} : options.confirm),
           ...(options.variant !== undefined ? { variant: options.variant } : {})
         }
-  return cycles(graph, options.cycles).map((c) => cycleResult(c, budget === undefined ? undefined : confirm(scenario, c, budget)))
+  return Effect.forEach(cycles(graph, options.cycles), (c) =>
+    budget === undefined ? Effect.succeed(cycleResult(c, undefined)) : Effect.map(confirm(scenario, c, budget), (k) => cycleResult(c, k))
+  )
 }
 
 const result = (
@@ -130,18 +147,19 @@ const result = (
   steps: number,
   outcomes: Record<string, number>,
   options: AnalyzeOptions
-): LockOrderResult => ({
-  format: "drvmodel-lock-order/1",
-  scenario: scenario.name,
-  ...(options.variant !== undefined ? { variant: options.variant } : {}),
-  mode,
-  runs: graph.runs,
-  steps,
-  classes: graph.classes.size,
-  dependencies: graph.dependencies().length,
-  outcomes,
-  cycles: resultCycles(scenario, graph, options)
-})
+): Effect.Effect<LockOrderResult> =>
+  Effect.map(resultCycles(scenario, graph, options), (found) => ({
+    format: "drvmodel-lock-order/1" as const,
+    scenario: scenario.name,
+    ...(options.variant !== undefined ? { variant: options.variant } : {}),
+    mode,
+    runs: graph.runs,
+    steps,
+    classes: graph.classes.size,
+    dependencies: graph.dependencies().length,
+    outcomes,
+    cycles: found
+  }))
 
 /**
  * Analysis from a single run on the default non-preemptive schedule (the run
@@ -153,7 +171,8 @@ const result = (
  * ```ts
  * import { LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
- * const r = LockOrder.analyzeOnce(classic.scenario("abba", "buggy"))
+ * import { Effect } from "effect"
+ * const r = Effect.runSync(LockOrder.analyzeOnce(classic.scenario("abba", "buggy")))
  * r.outcomes // => { finished: 1 }
  * r.cycles[0]?.classes // => ["&a->lock", "&b->lock"]
  * r.cycles[0]?.status // => "confirmed"
@@ -164,16 +183,17 @@ const result = (
 export const analyzeOnce = (
   scenario: Scenario,
   options: AnalyzeOptions & { readonly maxSteps?: number; readonly livelockBound?: number; readonly schedule?: Schedule } = {}
-): LockOrderResult => {
-  const obs = observer()
-  const chooser = options.schedule === undefined ? nonPreemptive() : Replay.make(options.schedule, { strict: false }).next()!
-  const run = runOnce(scenario.program, chooser, {
-    maxSteps: options.maxSteps ?? scenario.defaults?.maxSteps ?? defaultOptions.maxSteps,
-    livelockBound: options.livelockBound ?? scenario.defaults?.livelockBound ?? defaultOptions.livelockBound,
-    observers: [obs]
+): Effect.Effect<LockOrderResult> =>
+  Effect.suspend(() => {
+    const obs = observer()
+    const chooser = options.schedule === undefined ? nonPreemptive() : Replay.make(options.schedule, { strict: false }).next()!
+    const run = runOnce(scenario.program, chooser, {
+      maxSteps: options.maxSteps ?? scenario.defaults?.maxSteps ?? defaultOptions.maxSteps,
+      livelockBound: options.livelockBound ?? scenario.defaults?.livelockBound ?? defaultOptions.livelockBound,
+      observers: [obs]
+    })
+    return result(scenario, obs.graph, "once", run.steps, { [outcomeOf(run)]: 1 }, options)
   })
-  return result(scenario, obs.graph, "once", run.steps, { [outcomeOf(run)]: 1 }, options)
-}
 
 /**
  * Analysis over every run of an exploration (explorer options over the
@@ -185,7 +205,8 @@ export const analyzeOnce = (
  * ```ts
  * import { LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
- * const r = LockOrder.analyze(classic.scenario("abba", "fixed"), { explore: { schedules: 50 } })
+ * import { Effect } from "effect"
+ * const r = Effect.runSync(LockOrder.analyze(classic.scenario("abba", "fixed"), { explore: { schedules: 50 } }))
  * r.cycles.length // => 0
  * ```
  * @category execution
@@ -194,22 +215,23 @@ export const analyzeOnce = (
 export const analyze = (
   scenario: Scenario,
   options: AnalyzeOptions & { readonly explore?: Partial<Record<keyof ExploreOptions, unknown>> } = {}
-): LockOrderResult => {
-  const o = exploreOptions({ ...scenario.defaults, ...options.explore })
-  const strategy = strategyFor(o)
-  const obs = observer()
-  const started = performance.now()
-  const outcomes: Record<string, number> = {}
-  let steps = 0
-  for (let runs = 0; runs < o.schedules; runs++) {
-    if (o.timeLimitMs > 0 && performance.now() - started > o.timeLimitMs) break
-    const chooser = strategy.next()
-    if (chooser === undefined) break
-    const r = runOnce(scenario.program, chooser, { maxSteps: o.maxSteps, livelockBound: o.livelockBound, observers: [obs] })
-    strategy.finished?.({ steps: r.steps, hitStepLimit: r.outcome._tag === "StepLimit" })
-    steps += r.steps
-    const k = outcomeOf(r)
-    outcomes[k] = (outcomes[k] ?? 0) + 1
-  }
-  return result(scenario, obs.graph, "explore", steps, outcomes, options)
-}
+): Effect.Effect<LockOrderResult, InvalidOptions> =>
+  Effect.gen(function* () {
+    const o = yield* decodeOptions({ ...scenario.defaults, ...options.explore })
+    const strategy = yield* strategyFor(o)
+    const obs = observer()
+    const started = performance.now()
+    const outcomes: Record<string, number> = {}
+    let steps = 0
+    for (let runs = 0; runs < o.schedules; runs++) {
+      if (o.timeLimitMs > 0 && performance.now() - started > o.timeLimitMs) break
+      const chooser = strategy.next()
+      if (chooser === undefined) break
+      const r = runOnce(scenario.program, chooser, { maxSteps: o.maxSteps, livelockBound: o.livelockBound, observers: [obs] })
+      strategy.finished?.({ steps: r.steps, hitStepLimit: r.outcome._tag === "StepLimit" })
+      steps += r.steps
+      const k = outcomeOf(r)
+      outcomes[k] = (outcomes[k] ?? 0) + 1
+    }
+    return yield* result(scenario, obs.graph, "explore", steps, outcomes, options)
+  })

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import { type Counterexample, defaultOptions, runOnce, type Scenario } from "../Explorer.ts"
 import { kindOf, type Problem } from "../Finding.ts"
 import * as Targeted from "../strategy/Targeted.ts"
@@ -89,19 +90,29 @@ const deadlocksCycle = (problem: Problem, lanes: ReadonlyArray<Targeted.Lane>, r
  * ```ts
  * import { LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
- * const abba = classic.scenario("abba", "buggy")
- * const [cycle] = LockOrder.analyzeOnce(abba, { confirm: false }).cycles
+ * declare const cycle: LockOrder.Cycle
+ * const confirmation = LockOrder.confirm(classic.scenario("abba", "buggy"), cycle) // Effect<Confirmation>
  * ```
  * @category execution
  * @since 0.1.0
  */
-export const confirm = (scenario: Scenario, cycle: Cycle, options: ConfirmOptions = {}): Confirmation => {
+export const confirm = (scenario: Scenario, cycle: Cycle, options: ConfirmOptions = {}): Effect.Effect<Confirmation> => {
   const runs = Math.max(1, options.runs ?? 200)
   const seed = options.seed ?? 0
+  const lanes = lanesOf(cycle)
+  return Effect.map(Targeted.make({ lanes, seed, runs }), (targeted) => confirmWith(scenario, lanes, targeted, runs, seed, options))
+}
+
+const confirmWith = (
+  scenario: Scenario,
+  lanes: ReadonlyArray<Targeted.Lane>,
+  targeted: Targeted.Targeted,
+  runs: number,
+  seed: number,
+  options: ConfirmOptions
+): Confirmation => {
   const maxSteps = options.maxSteps ?? scenario.defaults?.maxSteps ?? defaultOptions.maxSteps
   const livelockBound = options.livelockBound ?? scenario.defaults?.livelockBound ?? defaultOptions.livelockBound
-  const lanes = lanesOf(cycle)
-  const targeted = Targeted.make({ lanes, seed })
   const outcomes: Record<string, number> = {}
   const tally = (k: string) => {
     outcomes[k] = (outcomes[k] ?? 0) + 1

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { type ExploreOptions, explore, options as exploreOptions, type Scenario } from "../Explorer.ts"
+import { Effect } from "effect"
+import { decodeOptions, type ExploreOptions, explore, type InvalidOptions, type Nondeterminism, type Scenario } from "../Explorer.ts"
 import { observer } from "./Observer.ts"
 
 /**
@@ -37,36 +38,43 @@ export interface Overhead {
  * ```ts
  * import { LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
- * const o = LockOrder.overhead(classic.scenario("abba", "buggy"), { schedules: 2000 })
+ * import { Effect } from "effect"
+ * const o = Effect.runSync(LockOrder.overhead(classic.scenario("abba", "buggy"), { schedules: 2000 }))
  * console.log(`${o.overheadPct.toFixed(1)} %`)
  * ```
  * @category execution
  * @since 0.1.0
  */
-export const overhead = (scenario: Scenario, input: Partial<Record<keyof ExploreOptions, unknown>> = {}, repeat = 3): Overhead => {
-  const o = exploreOptions({ ...scenario.defaults, ...input, stopOnFirst: false })
-  const time = (observed: boolean) => {
-    const t0 = performance.now()
-    const report = explore(scenario, o, observed ? { observers: [observer()] } : {})
-    return { ms: performance.now() - t0, runs: report.runs, steps: report.steps }
-  }
-  time(false)
-  time(true)
-  let plain = time(false)
-  let observed = time(true)
-  for (let i = 1; i < repeat; i++) {
-    const p = time(false)
-    const w = time(true)
-    if (p.ms < plain.ms) plain = p
-    if (w.ms < observed.ms) observed = w
-  }
-  return {
-    runs: plain.runs,
-    steps: plain.steps,
-    plainMs: plain.ms,
-    observedMs: observed.ms,
-    plainStepsPerSec: (plain.steps / plain.ms) * 1000,
-    observedStepsPerSec: (observed.steps / observed.ms) * 1000,
-    overheadPct: (observed.ms / plain.ms - 1) * 100
-  }
-}
+export const overhead = (
+  scenario: Scenario,
+  input: Partial<Record<keyof ExploreOptions, unknown>> = {},
+  repeat = 3
+): Effect.Effect<Overhead, InvalidOptions | Nondeterminism> =>
+  Effect.gen(function* () {
+    const o = yield* decodeOptions({ ...scenario.defaults, ...input, stopOnFirst: false })
+    const time = (observed: boolean) =>
+      Effect.gen(function* () {
+        const t0 = performance.now()
+        const report = yield* explore(scenario, o, observed ? { observers: [observer()] } : {})
+        return { ms: performance.now() - t0, runs: report.runs, steps: report.steps }
+      })
+    yield* time(false)
+    yield* time(true)
+    let plain = yield* time(false)
+    let observed = yield* time(true)
+    for (let i = 1; i < repeat; i++) {
+      const p = yield* time(false)
+      const w = yield* time(true)
+      if (p.ms < plain.ms) plain = p
+      if (w.ms < observed.ms) observed = w
+    }
+    return {
+      runs: plain.runs,
+      steps: plain.steps,
+      plainMs: plain.ms,
+      observedMs: observed.ms,
+      plainStepsPerSec: (plain.steps / plain.ms) * 1000,
+      observedStepsPerSec: (observed.steps / observed.ms) * 1000,
+      overheadPct: (observed.ms / plain.ms - 1) * 100
+    }
+  })

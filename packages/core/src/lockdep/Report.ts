@@ -77,9 +77,10 @@ export const scenarioTable = (cycle: LockOrderCycle): string => {
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
- * const r = LockOrder.analyzeOnce(classic.scenario("abba", "buggy"))
+ * const r = Effect.runSync(LockOrder.analyzeOnce(classic.scenario("abba", "buggy")))
  * console.log(LockOrder.renderCycle(r.cycles[0]!))
  * ```
  * @category rendering
@@ -118,9 +119,10 @@ export const renderCycle = (cycle: LockOrderCycle): string => {
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { LockOrder } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
- * console.log(LockOrder.render(LockOrder.analyzeOnce(classic.scenario("abba", "fixed"))))
+ * const text = LockOrder.analyzeOnce(classic.scenario("abba", "fixed")).pipe(Effect.map(LockOrder.render))
  * ```
  * @category rendering
  * @since 0.1.0

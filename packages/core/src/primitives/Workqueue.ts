@@ -32,7 +32,8 @@ import type { HeldLock } from "../Trace.ts"
  */
 export interface Work {
   readonly name: string
-  readonly fn: Effect.Effect<void>
+  /** The work function: may use the kernel (`Sched.msleep`, `Sched.condResched`, queueing more work). */
+  readonly fn: Effect.Effect<void, unknown, Kernel>
 }
 
 /**
@@ -41,13 +42,13 @@ export interface Work {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Workqueue } from "@drvmodel/core"
- * const w = Workqueue.work("esw_functions_changed_event_handler", Effect.void)
+ * import { Sched, Workqueue } from "@drvmodel/core"
+ * const w = Workqueue.work("esw_functions_changed_event_handler", Effect.andThen(Sched.msleep(10), Sched.condResched))
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const work = (name: string, fn: Effect.Effect<void>): Work => ({ name, fn })
+export const work = (name: string, fn: Effect.Effect<void, unknown, Kernel>): Work => ({ name, fn })
 
 /**
  * A modelled workqueue.

@@ -113,11 +113,13 @@ const explanation = (cx: Counterexample, t: Timeline.Timeline): string => {
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { Explorer, Render, type Counterexample, type Scenario } from "@drvmodel/core"
  * declare const scenario: Scenario
  * declare const cx: Counterexample
- * const trace = Explorer.replay(scenario, cx.schedule, { captureState: true }).trace
- * const html = Render.Html.render(cx, { trace })
+ * const html = Explorer.replay(scenario, cx.schedule, { captureState: true }).pipe(
+ *   Effect.map(({ trace }) => Render.Html.render(cx, { trace }))
+ * )
  * ```
  * @category rendering
  * @since 0.1.0

@@ -69,9 +69,9 @@ export const make = (options: { readonly preemptions: number }): Strategy => {
         if (depth < frames.length) {
           const f = frames[depth]!
           if (f.count !== count) {
-            throw new ScheduleDivergence(
-              `DFS: step ${depth} had ${f.count} choices on an earlier run and ${count} now: the model is not deterministic`
-            )
+            throw new ScheduleDivergence({
+              message: `DFS: step ${depth} had ${f.count} choices on an earlier run and ${count} now: the model is not deterministic`
+            })
           }
         } else frames.push({ count, index: 0, before: used, current })
         const f = frames[depth++]!

@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import * as Prng from "../Prng.ts"
 import type { Strategy } from "../Strategy.ts"
 
@@ -16,13 +17,15 @@ import type { Strategy } from "../Strategy.ts"
  * @example
  * ```ts
  * import { PctStrategy } from "@drvmodel/core"
- * const strategy = PctStrategy.make({ seed: 1, depth: 2 })
+ * const strategy = PctStrategy.make({ seed: 1, depth: 2 }) // Effect<Strategy>
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: { readonly seed: number; readonly depth: number; readonly initialSteps?: number }): Strategy => {
-  const rng = Prng.make(options.seed)
+export const make = (options: { readonly seed: number; readonly depth: number; readonly initialSteps?: number }): Effect.Effect<Strategy> =>
+  Effect.map(Prng.make(options.seed), (rng) => withRng(rng, options))
+
+const withRng = (rng: Prng.Prng, options: { readonly depth: number; readonly initialSteps?: number }): Strategy => {
   let maxSteps = Math.max(0, options.initialSteps ?? 0)
   let maxTasks = 0
   const depth = Math.max(1, options.depth)

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import * as Prng from "../Prng.ts"
 import type { Strategy } from "../Strategy.ts"
 
@@ -12,21 +13,22 @@ import type { Strategy } from "../Strategy.ts"
  * @example
  * ```ts
  * import { RandomStrategy } from "@drvmodel/core"
- * const strategy = RandomStrategy.make({ seed: 42 })
+ * const strategy = RandomStrategy.make({ seed: 42 }) // Effect<Strategy>
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: { readonly seed: number }): Strategy => {
-  const rng = Prng.make(options.seed)
-  return {
-    name: "random",
-    next: () => {
-      return {
-        pick: (point) => rng.int(point.candidates.length),
-        choose: (_label, count) => rng.int(count)
-      }
-    },
-    coverage: () => ({ _tag: "Sampled" })
-  }
-}
+export const make = (options: { readonly seed: number }): Effect.Effect<Strategy> =>
+  Effect.map(
+    Prng.make(options.seed),
+    (rng): Strategy => ({
+      name: "random",
+      next: () => {
+        return {
+          pick: (point) => rng.int(point.candidates.length),
+          choose: (_label, count) => rng.int(count)
+        }
+      },
+      coverage: () => ({ _tag: "Sampled" })
+    })
+  )

@@ -39,20 +39,20 @@ export const make = (schedule: Schedule, options?: { readonly strict?: boolean }
           }
           i++
           if (step._tag !== "Run") {
-            throw new ScheduleDivergence(
-              `schedule step ${i - 1} is the data choice "${step.label}", but the model is at a scheduling point`
-            )
+            throw new ScheduleDivergence({
+              message: `schedule step ${i - 1} is the data choice "${step.label}", but the model is at a scheduling point`
+            })
           }
           const k = point.candidates.findIndex((c) => c.task === step.task)
           if (k < 0) {
-            throw new ScheduleDivergence(
-              `schedule step ${i - 1}: task "${step.task}" cannot run here; runnable: ${point.candidates.map((c) => `${c.task} (${c.op})`).join(", ")}`
-            )
+            throw new ScheduleDivergence({
+              message: `schedule step ${i - 1}: task "${step.task}" cannot run here; runnable: ${point.candidates.map((c) => `${c.task} (${c.op})`).join(", ")}`
+            })
           }
           if (strict && point.candidates[k]!.op !== step.op) {
-            throw new ScheduleDivergence(
-              `schedule step ${i - 1}: task "${step.task}" is at "${point.candidates[k]!.op}", the schedule expects "${step.op}"`
-            )
+            throw new ScheduleDivergence({
+              message: `schedule step ${i - 1}: task "${step.task}" is at "${point.candidates[k]!.op}", the schedule expects "${step.op}"`
+            })
           }
           return k
         },
@@ -61,14 +61,14 @@ export const make = (schedule: Schedule, options?: { readonly strict?: boolean }
           if (step === undefined) return 0
           i++
           if (step._tag !== "Choose" || step.label !== label) {
-            throw new ScheduleDivergence(
-              `schedule step ${i - 1}: the model makes the data choice "${label}", the schedule has ${step._tag === "Run" ? `a run of ${step.task}` : `"${step.label}"`}`
-            )
+            throw new ScheduleDivergence({
+              message: `schedule step ${i - 1}: the model makes the data choice "${label}", the schedule has ${step._tag === "Run" ? `a run of ${step.task}` : `"${step.label}"`}`
+            })
           }
           if (step.index >= count)
-            throw new ScheduleDivergence(
-              `schedule step ${i - 1}: choice "${label}" has ${count} branches, the schedule picks ${step.index}`
-            )
+            throw new ScheduleDivergence({
+              message: `schedule step ${i - 1}: choice "${label}" has ${count} branches, the schedule picks ${step.index}`
+            })
           return step.index
         }
       }

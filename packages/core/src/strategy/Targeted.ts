@@ -26,6 +26,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import type { OpObserver } from "../internal/engine.ts"
 import * as Prng from "../Prng.ts"
 import type { Strategy } from "../Strategy.ts"
@@ -83,24 +84,41 @@ const permutations = (n: number): ReadonlyArray<ReadonlyArray<number>> => {
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { Explorer, TargetedStrategy } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
  * const abba = classic.scenario("abba", "buggy")
- * const t = TargetedStrategy.make({
- *   seed: 0,
- *   lanes: [
- *     { tasks: ["thread-1"], from: "&a->lock", to: "&b->lock", toOps: ["mutex_lock(B)"] },
- *     { tasks: ["thread-2"], from: "&b->lock", to: "&a->lock", toOps: ["mutex_lock(A)"] }
- *   ]
+ * const program = Effect.gen(function*() {
+ *   const t = yield* TargetedStrategy.make({
+ *     seed: 0,
+ *     runs: 1,
+ *     lanes: [
+ *       { tasks: ["thread-1"], from: "&a->lock", to: "&b->lock", toOps: ["mutex_lock(B)"] },
+ *       { tasks: ["thread-2"], from: "&b->lock", to: "&a->lock", toOps: ["mutex_lock(A)"] }
+ *     ]
+ *   })
+ *   const report = yield* Explorer.explore(abba, Explorer.options({ schedules: 1 }), { observers: [t.observer] }, t.strategy)
+ *   return report.counterexamples[0]?.kind // => "deadlock"
  * })
- * const report = Explorer.explore(abba, Explorer.options({ schedules: 1 }), { observers: [t.observer] }, t.strategy)
- * report.counterexamples[0]?.kind // => "deadlock"
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: { readonly lanes: ReadonlyArray<Lane>; readonly seed: number }): Targeted => {
-  const lanes = options.lanes
+export const make = (options: {
+  readonly lanes: ReadonlyArray<Lane>
+  readonly seed: number
+  /** Runs the strategy offers (default 200): each has its own seeded stream, made up front. */
+  readonly runs?: number
+}): Effect.Effect<Targeted> =>
+  Effect.map(
+    Effect.forEach(
+      Array.from({ length: Math.max(1, options.runs ?? 200) }, (_, r) => r),
+      (r) => Prng.make(`${options.seed}:targeted:${r}`)
+    ),
+    (rngs) => withStreams(options.lanes, rngs)
+  )
+
+const withStreams = (lanes: ReadonlyArray<Lane>, rngs: ReadonlyArray<Prng.Prng>): Targeted => {
   const accepts = lanes.map((l) => new Set(l.tasks.map(baseOf)))
   const toOps = lanes.map((l) => new Set(l.toOps))
   const orders = permutations(lanes.length)
@@ -131,9 +149,10 @@ export const make = (options: { readonly lanes: ReadonlyArray<Lane>; readonly se
     name: "targeted",
     next: () => {
       const r = run++
+      const rng = rngs[r]
+      if (rng === undefined) return undefined
       held = new Map()
       classes = new Map()
-      const rng = Prng.make(`${options.seed}:targeted:${r}`)
       const order = orders[r % orders.length]!
       const noise = NOISE[Math.floor(r / orders.length) % NOISE.length]!
       const pickAmong = (indices: ReadonlyArray<number>, current: number) =>
