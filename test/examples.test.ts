@@ -6,6 +6,7 @@
  */
 import { Explorer, Finding, type Scenario, UnknownName } from "@drvmodel/core"
 import { classic, patterns } from "@drvmodel/examples"
+import * as DrvmodelVitest from "@drvmodel/vitest"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { abbaPattern } from "../examples/classic/abba.ts"
@@ -171,21 +172,14 @@ describe("classic examples: buggy variants give their known finding", () => {
 })
 
 describe("classic examples: fixed variants are clean under bounded exhaustive search", () => {
+  // it.explore: clean, and the bounded space exhausted; a finding fails with its shrunk counterexample.
   for (const pattern of patterns) {
-    it.effect(`${pattern.name}: ${pattern.fix}`, () =>
-      Effect.sync(() => {
-        const bound = boundOf(pattern)
-        const report = Effect.runSync(
-          Explorer.explore(pattern.fixed, Explorer.options({ strategy: "dfs", preemptions: bound, schedules: 1_000_000 }))
-        )
-        assert.deepStrictEqual(
-          report.counterexamples.map((c) => c.finding.summary),
-          []
-        )
-        assert.deepStrictEqual(report.coverage, { _tag: "Bounded", exhausted: true, preemptionBound: bound, truncatedRuns: 0 })
-        assert.strictEqual(report.stopped, "exhausted")
-      })
-    )
+    DrvmodelVitest.it.explore(`${pattern.name}: ${pattern.fix}`, pattern.fixed, {
+      strategy: "dfs",
+      preemptions: boundOf(pattern),
+      schedules: 1_000_000,
+      exhaustive: true
+    })
   }
 
   it.effect("the same bounded search does find each buggy variant", () =>

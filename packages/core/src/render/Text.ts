@@ -161,7 +161,10 @@ export const render = (cx: Counterexample, options: TextOptions = {}): string =>
   const t = Timeline.of(cx, options.trace)
   const size = `${plural(cx.steps, "step")}, ${plural(cx.preemptions, "preemption")}`
   const shrunk =
-    cx.original !== undefined ? `; shrunk from ${plural(cx.original.steps, "step")}, ${plural(cx.original.preemptions, "preemption")}` : ""
+    cx.original !== undefined
+      ? // Fewest preemptions first, then fewest steps: a shallower schedule can be longer.
+        `; shrunk (fewest preemptions first, then steps) from ${plural(cx.original.steps, "step")}, ${plural(cx.original.preemptions, "preemption")}`
+      : ""
   const lines = [...header(cx), "", ` Interleaving (${size}${shrunk}; depth ${cx.preemptions}):`, "", ...table(t), ""]
   const seed = cx.seed !== undefined && cx.strategy !== "dfs" ? ` (seed ${cx.seed})` : ""
   lines.push(`found by ${cx.strategy}${seed}, run ${cx.run}: ${cx.finding.summary}`)
