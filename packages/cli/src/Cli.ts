@@ -23,6 +23,7 @@ import * as Models from "./Models.ts"
 import * as Partial from "./Partial.ts"
 import * as Pool from "./Pool.ts"
 import * as Progress from "./Progress.ts"
+import * as ReportPages from "./ReportPages.ts"
 import * as Shard from "./Shard.ts"
 import * as Style from "./Style.ts"
 
@@ -294,7 +295,9 @@ const matrixCommand = (model: string, out: string) => `pnpm drvmodel matrix --mo
 const writeMatrix = (result: Matrix.MatrixResult, counterexamples: ReadonlyArray<Counterexample>, out: string, command: string) =>
   Effect.gen(function* () {
     yield* Files.write(path.join(out, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
-    yield* Files.write(path.join(out, "README.md"), Matrix.readme(result, counterexamples, command))
+    const report = ReportPages.render(result, counterexamples, command)
+    yield* Files.write(path.join(out, "README.md"), report.readme)
+    for (const page of report.pages) yield* Files.write(path.join(out, page.path), page.text)
     yield* Console.log(`\n${Matrix.table(result, style)}\n`)
     const findings = result.cells.filter((c) => c.verdict === "finding")
     for (const c of findings) {

@@ -227,11 +227,23 @@ describe("drvmodel", () => {
           assert.isDefined(cx.original, "every counterexample the matrix writes is shrunk")
         }
       }
+      // README.md is an index: the matrix and one row per cell linking to the finding pages.
       const readme = fs.readFileSync(path.join(dir, "README.md"), "utf8")
       assert.include(readme, "| scenario | buggy | fixed |")
-      assert.include(readme, `pnpm drvmodel replay ${cell("abba", "buggy").counterexample}`)
-      assert.include(readme, "*** DEADLOCK ***")
-      assert.include(readme, "## Lock order")
+      assert.include(readme, "**[deadlock, lock-order (confirmed)](findings/abba--buggy--deadlock.md)**")
+      assert.include(readme, "| abba | buggy | deadlock, lock-order (confirmed) |")
+      assert.include(readme, "[lock order](lock-order/abba--buggy.md)")
+      assert.notInclude(readme, "*** DEADLOCK ***", "the long traces are on the finding pages")
+      const rows = readme.split("\n").filter((l) => /^\| [\w-]+ \| (buggy|fixed) \|/.test(l) && !l.startsWith("| scenario"))
+      assert.strictEqual(rows.length, m.cells.length)
+      const page = fs.readFileSync(path.join(dir, "findings/abba--buggy--deadlock.md"), "utf8")
+      assert.include(page, "*** DEADLOCK ***")
+      assert.include(page, `pnpm drvmodel replay ${cell("abba", "buggy").counterexample}`)
+      assert.match(
+        page,
+        /shrunk from \d+ steps?, \d+ preemptions? to \d+ steps?, 1 preemption \(fewest preemptions first, then fewest steps/
+      )
+      assert.include(fs.readFileSync(path.join(dir, "lock-order/abba--buggy.md"), "utf8"), "(confirmed)")
       assert.include(r.out, "abba")
     })
   )
