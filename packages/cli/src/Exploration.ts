@@ -1,14 +1,13 @@
 /**
- * Exploration in batches. `Explorer.explore` is synchronous, so a long
- * exploration would never let Node see Ctrl-C or redraw a progress bar. Here
- * an `Explorer.start`ed exploration advances in small batches, yielding to the
- * event loop between them. Batch sizes adapt to wall time, but the runs, and
- * so the results, are the same as one call.
+ * Exploration in batches, for the command: `Explorer.stream` (batches of
+ * ~40 ms, the fiber yielding between them, so Node sees Ctrl-C and the
+ * progress bar redraws) with the command's hooks. The runs, and so the
+ * results, are those of one uninterrupted `Explorer.explore`.
  *
  * @since 0.1.0
  */
 import { Explorer, type OpObserver, type Report, type Scenario } from "@drvmodel/core"
-import { Effect } from "effect"
+import { Effect, Option, Stream } from "effect"
 
 /**
  * Hooks for a batched exploration.
@@ -24,10 +23,9 @@ export interface BatchHooks {
   readonly observers?: ReadonlyArray<OpObserver>
 }
 
-const nextTick: Effect.Effect<void> = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-
 /**
- * Explores `scenario` like `Explorer.explore`, in batches.
+ * Explores `scenario` like `Explorer.explore`, in batches. A finding that does
+ * not replay to itself (`Nondeterminism`) is a defect of the model: it dies.
  *
  * @example
  * ```ts
@@ -41,21 +39,13 @@ const nextTick: Effect.Effect<void> = Effect.promise(() => new Promise<void>((re
  * @since 0.1.0
  */
 export const explore = (scenario: Scenario, o: Explorer.ExploreOptions, hooks: BatchHooks = {}): Effect.Effect<Report> =>
-  Effect.gen(function* () {
-    const exploration = yield* Explorer.start(scenario, o, {
-      ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
-      ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
-      ...(hooks.observers ? { observers: hooks.observers } : {})
-    })
-    let batch = 4
-    while (true) {
-      const t0 = performance.now()
-      const over = exploration.advance(batch)
-      hooks.onProgress?.(exploration.progress())
-      if (over) break
-      // Aim at ~40 ms per batch: responsive to Ctrl-C, cheap in overhead.
-      batch = Math.max(1, Math.min(4096, Math.round((batch * 40) / Math.max(1, performance.now() - t0))))
-      yield* nextTick
-    }
-    return exploration.report()
-  })
+  Explorer.stream(scenario, o, {
+    ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
+    ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
+    ...(hooks.observers ? { observers: hooks.observers } : {})
+  }).pipe(
+    Stream.tap((p) => Effect.sync(() => hooks.onProgress?.(p))),
+    Stream.runLast,
+    Effect.map((last) => Option.getOrThrow(last).report()),
+    Effect.orDie
+  )
