@@ -123,6 +123,15 @@ describe("the packed packages", () => {
         const explore = spawnSync(bin, ["explore", "abba", "--model", "classic"], { cwd: project, env, encoding: "utf8" })
         assert.strictEqual(explore.status, 1, explore.stderr)
         assert.include(explore.stdout, "deadlock")
+        // The matrix runs its cells in worker threads: the workers load from dist/ too.
+        const out = path.join(project, "report")
+        const matrix = spawnSync(bin, ["matrix", "--model", "classic", "--jobs", "2", "--out", out], {
+          cwd: project,
+          env,
+          encoding: "utf8"
+        })
+        assert.strictEqual(matrix.status, 1, matrix.stderr)
+        assert.include(fs.readFileSync(path.join(out, "README.md"), "utf8"), "| scenario | buggy | fixed |")
         fs.rmSync(project, { recursive: true, force: true })
       }),
     180_000

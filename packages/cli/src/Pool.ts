@@ -92,7 +92,8 @@ export interface Stuck {
  */
 export const defaultJobs = (): number => Math.max(1, availableParallelism())
 
-const cellWorker = new URL("./CellWorker.ts", import.meta.url).href
+// Beside this module: CellWorker.ts in the workspace (Node strips types), CellWorker.js when built to dist/.
+const cellWorker = new URL(`./CellWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href
 
 /**
  * Runs the matrix (or one shard of it) on `jobs` worker threads.

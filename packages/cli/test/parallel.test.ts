@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { LockOrderCell, Matrix, Partial, Pool, Shard } from "../src/index.ts"
+import { LockOrderCell, Matrix, Partial, Pool, ReportPages, Shard } from "../src/index.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(root, "node_modules/.bin/node")
@@ -57,14 +57,13 @@ const readmeOf = (dir: string) =>
     .split(dir)
     .join("OUT")
     .replace(/ in \d+\.\d s/, " in T s")
-/** Every file but matrix.json and README.md, by name. */
+/** Every file but matrix.json and README.md (finding and lock-order pages included), by name; paths as OUT. */
 const filesOf = (dir: string) =>
   Object.fromEntries(
-    fs
-      .readdirSync(dir)
-      .filter((f) => f !== "matrix.json" && f !== "README.md")
+    (fs.readdirSync(dir, { recursive: true }) as Array<string>)
+      .filter((f) => f !== "matrix.json" && f !== "README.md" && fs.statSync(path.join(dir, f)).isFile())
       .sort()
-      .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")])
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8").split(dir).join("OUT")])
   )
 
 /** The in-process, one-cell-after-another matrix: the reference. */
@@ -74,7 +73,12 @@ const inProcess = async () => {
   const dir = tmp()
   const { result, counterexamples } = await Effect.runPromise(Matrix.run("classic", { out: dir, analyses: [LockOrderCell.analysis()] }))
   fs.writeFileSync(path.join(dir, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
-  fs.writeFileSync(path.join(dir, "README.md"), Matrix.readme(result, counterexamples, `pnpm drvmodel matrix --model classic --out ${dir}`))
+  const report = ReportPages.render(result, counterexamples, `pnpm drvmodel matrix --model classic --out ${dir}`)
+  fs.writeFileSync(path.join(dir, "README.md"), report.readme)
+  for (const page of report.pages) {
+    fs.mkdirSync(path.dirname(path.join(dir, page.path)), { recursive: true })
+    fs.writeFileSync(path.join(dir, page.path), page.text)
+  }
   reference = { dir }
   return reference
 }
