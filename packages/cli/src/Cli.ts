@@ -99,14 +99,18 @@ const explore = Command.make(
     scenario: Argument.String("scenario").pipe(Argument.withDescription("Scenario name (see `drvmodel list`)")),
     model: modelFlag,
     variant: variantFlag,
-    strategy: Flag.Literals("strategy", ["random", "pct", "dfs"] as const).pipe(
-      Flag.withDescription("Search strategy (default: the scenario's)"),
+    strategy: Flag.Literals("strategy", ["random", "pct", "dfs", "dpor"] as const).pipe(
+      Flag.withDescription("Search strategy (default: the scenario's); dpor: one execution per class of equivalent interleavings"),
       Flag.optional
     ),
     schedules: Flag.Int("schedules").pipe(Flag.withDescription("Maximum number of executions"), Flag.optional),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Seed for random and PCT"), Flag.optional),
     depth: Flag.Int("depth").pipe(Flag.withDescription("PCT depth d (bugs needing d-1 preemptions)"), Flag.optional),
-    preemptions: Flag.Int("preemptions").pipe(Flag.withDescription("DFS preemption bound"), Flag.optional),
+    preemptions: Flag.Int("preemptions").pipe(Flag.withDescription("DFS preemption bound (DPOR's with --bounded)"), Flag.optional),
+    bounded: Flag.Boolean("bounded").pipe(
+      Flag.withDescription("DPOR: also apply the preemption bound (bounded DPOR, never exhaustive)"),
+      Flag.withDefault(false)
+    ),
     maxSteps: Flag.Int("max-steps").pipe(Flag.withDescription("Steps per execution before it is cut short"), Flag.optional),
     timeouts: Flag.Literals("timeouts", ["idle", "any"] as const).pipe(
       Flag.withDescription("When a pending timeout may expire: idle (only when nothing else can run) or any (at any step)"),
@@ -129,14 +133,17 @@ const explore = Command.make(
       preemptions: optionalToUndefined(a.preemptions),
       maxSteps: optionalToUndefined(a.maxSteps),
       timeouts: optionalToUndefined(a.timeouts),
-      ...(a.stopOnFirst ? { stopOnFirst: true } : {})
+      ...(a.stopOnFirst ? { stopOnFirst: true } : {}),
+      ...(a.bounded ? { bounded: true } : {})
     })
     const what =
       o.strategy === "dfs"
         ? `dfs, preemption bound ${o.preemptions}`
-        : o.strategy === "pct"
-          ? `pct, depth ${o.depth}, seed ${o.seed}`
-          : `random, seed ${o.seed}`
+        : o.strategy === "dpor"
+          ? `dpor${o.bounded ? `, preemption bound ${o.preemptions}` : ""}`
+          : o.strategy === "pct"
+            ? `pct, depth ${o.depth}, seed ${o.seed}`
+            : `random, seed ${o.seed}`
     yield* Console.log(
       `explore ${a.scenario} (model ${a.model}, variant ${resolved.variant}): ${what}, up to ${plural(o.schedules, "schedule")}`
     )
@@ -149,19 +156,26 @@ const explore = Command.make(
     })
     progress.done()
     const seconds = (report.elapsedMs / 1000).toFixed(1)
+    const coverage = Coverage.describe(report)
     const stopped =
       report.stopped === "interrupted"
         ? " (interrupted by Ctrl-C: partial results)"
         : report.stopped === "exhausted"
-          ? " (space exhausted)"
+          ? coverage.kind === "dpor" && coverage.exhausted !== true
+            ? " (search finished, NOT exhaustive)"
+            : " (space exhausted)"
           : ""
     const cxs = a.shrink
       ? Matrix.shrinkAll(resolved.scenario, o, report.counterexamples).map((s) => s.counterexample)
       : report.counterexamples
     const out = optionalToUndefined(a.out)
     if (cxs.length === 0) {
-      yield* Console.log(`${style.green("clean")}: ${plural(report.runs, "schedule")} explored in ${seconds}s${stopped}, no finding`)
-      yield* Console.log(`coverage: ${Coverage.describe(report).text}`)
+      const explored =
+        coverage.kind === "dpor"
+          ? `${coverage.classes ?? 0} class${coverage.classes === 1 ? "" : "es"} of interleavings (${plural(report.runs, "execution")})`
+          : plural(report.runs, "schedule")
+      yield* Console.log(`${style.green("clean")}: ${explored} explored in ${seconds}s${stopped}, no finding`)
+      yield* Console.log(`coverage: ${coverage.text}`)
       if (report.stepLimitHits > 0)
         yield* Console.log(`note: ${plural(report.stepLimitHits, "run")} hit the step limit (${o.maxSteps}) and were cut short`)
       // Interrupted without a finding is no clean verdict: the conventional 130.

@@ -1,7 +1,8 @@
 /**
  * What a clean result means: for bounded DFS, whether the space within the
  * preemption bound was exhausted; for PCT, the per-run probability of hitting
- * a depth-d bug, 1/(n·k^(d−1)), and the resulting bound on having missed one
+ * a depth-d bug, 1/(n·k^(d−1)), for DPOR how many classes were explored and
+ * whether that is all of them, and the resulting bound on having missed one
  * after the runs made; for random sampling, that there is no guarantee.
  *
  * @since 0.1.0
@@ -15,11 +16,13 @@ import { PctStrategy, type Report } from "@drvmodel/core"
  * @since 0.1.0
  */
 export interface CoverageInfo {
-  readonly kind: "bounded" | "pct" | "sampled"
+  readonly kind: "bounded" | "dpor" | "pct" | "sampled"
   readonly text: string
   readonly exhausted?: boolean
   readonly preemptionBound?: number
   readonly truncatedRuns?: number
+  /** DPOR: Mazurkiewicz classes explored (one complete execution each). */
+  readonly classes?: number
   readonly depth?: number
   readonly tasks?: number
   readonly steps?: number
@@ -54,6 +57,21 @@ export const describe = (report: Report): CoverageInfo => {
         text: c.exhausted
           ? `DFS: every schedule within ${c.preemptionBound} preemptions explored (exhausted${truncated})`
           : `DFS: NOT exhausted: ${report.runs} schedules within ${c.preemptionBound} preemptions explored before the budget ran out${truncated}`
+      }
+    }
+    case "Dpor": {
+      const truncated = c.truncatedRuns > 0 ? `; ${c.truncatedRuns} runs cut at the step limit` : ""
+      const within = c.preemptionBound !== undefined ? ` within ${c.preemptionBound} preemptions` : ""
+      const classes = `${c.classes} class${c.classes === 1 ? "" : "es"}`
+      return {
+        kind: "dpor",
+        exhausted: c.exhausted,
+        classes: c.classes,
+        truncatedRuns: c.truncatedRuns,
+        ...(c.preemptionBound !== undefined ? { preemptionBound: c.preemptionBound } : {}),
+        text: c.exhausted
+          ? `DPOR: all ${classes} of interleavings explored (exhaustive)`
+          : `DPOR: NOT exhaustive: ${classes}${within} explored${c.preemptionBound !== undefined ? " (bounded DPOR)" : " before the budget ran out"}${truncated}`
       }
     }
     case "Pct": {

@@ -55,6 +55,22 @@ describe("drvmodel", () => {
     })
   )
 
+  it.effect("explore --strategy dpor: a clean result names the classes explored and says whether that is all of them", () =>
+    Effect.sync(() => {
+      const clean = run("explore", "abba", "--model", "classic", "--variant", "fixed", "--strategy", "dpor")
+      assert.strictEqual(clean.code, 0, clean.err)
+      assert.match(clean.out, /clean: 2 classes of interleavings \(2 executions\) explored in [\d.]+s \(space exhausted\), no finding/)
+      assert.include(clean.out, "coverage: DPOR: all 2 classes of interleavings explored (exhaustive)")
+      const cut = run("explore", "abba", "--model", "classic", "--variant", "fixed", "--strategy", "dpor", "--max-steps", "4")
+      assert.strictEqual(cut.code, 0, cut.err)
+      assert.include(cut.out, "(search finished, NOT exhaustive)")
+      assert.match(cut.out, /coverage: DPOR: NOT exhaustive: .* runs cut at the step limit/)
+      const buggy = run("explore", "abba", "--model", "classic", "--strategy", "dpor", "--no-shrink")
+      assert.strictEqual(buggy.code, 1, buggy.err)
+      assert.include(buggy.out, "DEADLOCK")
+    })
+  )
+
   it.effect("explore: PCT on a clean variant prints the per-run guarantee and the miss bound", () =>
     Effect.sync(() => {
       const r = run("explore", "abba", "--model", "classic", "--variant", "fixed", "--strategy", "pct", "--schedules", "50")

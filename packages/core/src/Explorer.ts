@@ -19,6 +19,7 @@ import type { Kernel } from "./Kernel.ts"
 import { Schedule, timeoutsOf } from "./Schedule.ts"
 import type { Coverage, Strategy } from "./Strategy.ts"
 import * as Dfs from "./strategy/Dfs.ts"
+import * as Dpor from "./strategy/Dpor.ts"
 import * as Pct from "./strategy/Pct.ts"
 import * as RandomStrategy from "./strategy/Random.ts"
 import * as Replay from "./strategy/Replay.ts"
@@ -68,14 +69,16 @@ const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
  * @since 0.1.0
  */
 export const ExploreOptions = Schema.Struct({
-  strategy: Schema.Literals(["random", "pct", "dfs"]),
+  strategy: Schema.Literals(["random", "pct", "dfs", "dpor"]),
   /** Maximum number of executions. */
   schedules: PositiveInt,
   seed: NonNegativeInt,
   /** PCT depth d. */
   depth: PositiveInt,
-  /** DFS preemption bound. */
+  /** DFS preemption bound (and DPOR's, when `bounded`). */
   preemptions: NonNegativeInt,
+  /** DPOR: also apply the preemption bound (bounded DPOR; never exhaustive). */
+  bounded: Schema.Boolean,
   /** Steps per execution before it is cut short. */
   maxSteps: PositiveInt,
   /** Steps without progress (only retries) that make a livelock. */
@@ -113,6 +116,7 @@ export const defaultOptions: ExploreOptions = {
   seed: 0,
   depth: 2,
   preemptions: 2,
+  bounded: false,
   maxSteps: 5000,
   livelockBound: 400,
   maxOpsBetweenPoints: 100_000,
@@ -275,6 +279,8 @@ export const strategyFor = (o: ExploreOptions): Effect.Effect<Strategy> => {
       return Pct.make({ seed: o.seed, depth: o.depth })
     case "dfs":
       return Effect.sync(() => Dfs.make({ preemptions: o.preemptions }))
+    case "dpor":
+      return Effect.sync(() => Dpor.make(o.bounded ? { preemptions: o.preemptions } : {}))
   }
 }
 

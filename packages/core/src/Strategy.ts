@@ -46,3 +46,15 @@ export type Coverage =
   | { readonly _tag: "Sampled" }
   | { readonly _tag: "Bounded"; readonly exhausted: boolean; readonly preemptionBound: number; readonly truncatedRuns: number }
   | { readonly _tag: "Pct"; readonly depth: number; readonly maxTasks: number; readonly maxSteps: number }
+  | {
+      readonly _tag: "Dpor"
+      /** Every class was explored: no backtrack point is left, no run was cut off, no preemption bound skipped one. */
+      readonly exhausted: boolean
+      /** Complete executions that were not sleep-set blocked: one per Mazurkiewicz class explored. */
+      readonly classes: number
+      /** Executions whose every candidate was asleep at some point (redundant; not counted as classes). */
+      readonly sleepBlocked: number
+      readonly truncatedRuns: number
+      /** Bounded DPOR: the preemption bound (undefined: none). */
+      readonly preemptionBound?: number
+    }

@@ -30,6 +30,13 @@ export interface ChoicePoint {
   readonly candidates: ReadonlyArray<Candidate>
   /** Task that ran the previous step, if it is still a candidate (not switching to another is no preemption). */
   readonly current: string | undefined
+  /**
+   * Only for choosers that record footprints (`stepped`): enabled tasks that the fairness or
+   * yield rule withheld here, and whether the candidate set depends on the scheduling history
+   * (a runnable task is in a retry streak, the last step made no progress or yielded).
+   */
+  readonly withheld?: ReadonlyArray<string>
+  readonly historic?: boolean
 }
 
 /**
@@ -43,6 +50,13 @@ export interface StepRecord {
   readonly task: string
   readonly op: string
   readonly footprint: ReadonlyArray<Access> | undefined
+  /**
+   * Locks the step took while its op was a blocking one (it has `enabled`), and locks it
+   * released: a release and a blocking acquire of the same lock are never enabled together
+   * (unless both are shared), so partial-order reduction does not try to reverse them.
+   */
+  readonly acquired?: ReadonlyArray<HeldLock>
+  readonly released?: ReadonlyArray<HeldLock>
 }
 
 /** The per-run face of a strategy. */
@@ -51,6 +65,14 @@ export interface Chooser {
   readonly choose: (label: string, count: number, step: number) => number
   /** Told what each step touched, right after it ran (partial-order reduction). */
   readonly stepped?: (record: StepRecord) => void
+  /**
+   * Told that virtual time advanced before the next step (nothing could run): `timers` says
+   * whether timer callbacks ran, whose effects no footprint records. Steps read the clock
+   * (key `clock`) when their op has a deadline or they call `now()`.
+   */
+  readonly advanced?: (timers: boolean) => void
+  /** Told how the run ended, with the keys invariants read (partial-order reduction). */
+  readonly ended?: (run: { readonly outcome: Outcome; readonly invariantReads: ReadonlySet<string> }) => void
 }
 
 /** Observes every applied operation (lock-order analysis, metrics). */
@@ -157,6 +179,8 @@ const startOp: Op<void> = { name: "start", label: "start", apply: () => undefine
 /** A spawned task's first step reads what its parent's spawning step wrote: it comes after it. */
 const startOf = (task: string): Op<void> => ({ ...startOp, footprint: [{ key: `task:${task}`, mode: "read" }] })
 const noHolds: ReadonlyArray<string> = []
+/** Reading virtual time: the time advances the engine makes between steps write it. */
+const clockRead: Access = { key: "clock", mode: "read" }
 
 /**
  * One dispatcher for every fiber of a run. `halt()` drops everything queued and refuses more work:
@@ -267,6 +291,7 @@ export class Engine {
     const fiber = Effect.runFork(Effect.andThen(this.parkAt(root, startOp), main), { scheduler: this.scheduler })
     this.attach(root, fiber)
     const outcome = this.drive()
+    this.chooser.ended?.({ outcome, invariantReads: this.invariantReads })
     return {
       outcome,
       schedule: { steps: this.steps },
@@ -297,6 +322,8 @@ export class Engine {
       const broken = this.checkAll(safety)
       if (broken) return { _tag: "Found", finding: broken }
       let enabled = this.enabled()
+      // Before the fairness and yield rules narrow it (kept only for partial-order reduction).
+      const all = this.recordFootprints ? enabled.slice() : enabled
       if ((enabled.length === 0 || allRetrying(enabled)) && this.advanceTime()) {
         if (this.finding) return { _tag: "Found", finding: this.finding }
         continue
@@ -326,7 +353,9 @@ export class Engine {
       for (const t of enabled) candidates.push(t.pending!.candidate)
       const expiring = this.options.timeouts === "any" ? this.expirable(enabled) : noTasks
       for (const t of expiring) candidates.push({ task: t.name, op: `${t.pending!.op.label}${TIMEOUT}` })
-      const index = this.chooser.pick({ step: this.step, candidates, current })
+      const index = this.recordFootprints
+        ? this.chooser.pick({ step: this.step, candidates, current, ...this.history(all, enabled) })
+        : this.chooser.pick({ step: this.step, candidates, current })
       const task = index < enabled.length ? enabled[index] : expiring[index - enabled.length]
       if (task === undefined) throw new Error(`strategy picked candidate ${index} of ${candidates.length}`)
       if (current !== undefined && task.name !== current) this.preemptions++
@@ -338,6 +367,14 @@ export class Engine {
       if (this.finding) return { _tag: "Found", finding: this.finding }
       if (this.stepsSinceProgress >= this.options.livelockBound) return this.noProgress()
     }
+  }
+
+  /** What a partial-order reduction must know about the engine's history-dependent rules here. */
+  private history(all: ReadonlyArray<Task>, enabled: ReadonlyArray<Task>): { withheld: ReadonlyArray<string>; historic: boolean } {
+    const withheld = all.length === enabled.length ? [] : all.filter((t) => !enabled.includes(t)).map((t) => t.name)
+    let historic = this.stepsSinceProgress > 0 || this.last?.yielded === true
+    for (const t of all) historic ||= t.retrying
+    return { withheld, historic }
   }
 
   private enabled(): Array<Task> {
@@ -372,21 +409,30 @@ export class Engine {
     const observed = this.options.observers.length > 0
     const heldBefore = observed ? task.held.slice() : noHeld
     this.currentTask = task
+    // Collects the clock reads of apply (a timeout's remaining time).
+    if (this.recordFootprints) this.stepFootprint = []
     const result = op.apply()
     this.currentTask = undefined
     const declared = typeof op.footprint === "function" ? op.footprint(result) : op.footprint
-    // A timeout that expires early moved the clock: that step may affect anything.
-    if (this.recordFootprints) this.stepFootprint = declared === undefined || suffix !== "" ? undefined : declared.slice()
+    if (this.recordFootprints) {
+      const during = this.stepFootprint!
+      // A timeout that expires early moved the clock: that step may affect anything.
+      this.stepFootprint = declared === undefined || suffix !== "" ? undefined : declared.concat(during)
+      // An op with a deadline was enabled by the clock, or could have been: it reads it.
+      if (op.deadline !== undefined) this.stepFootprint?.push(clockRead)
+    }
     this.hb?.op(task.index, declared)
     let changed = false
+    const released: Array<HeldLock> | undefined = this.recordFootprints ? [] : undefined
     if (op.releases !== undefined) {
-      if (typeof op.releases === "string") changed = release(task.held, op.releases) || changed
-      else for (const r of op.releases(result)) changed = release(task.held, r) || changed
+      if (typeof op.releases === "string") changed = release(task.held, op.releases, released) || changed
+      else for (const r of op.releases(result)) changed = release(task.held, r, released) || changed
     }
     const held = op.holds?.(result)
+    let acquired: ReadonlyArray<HeldLock> | undefined
     if (held !== undefined) {
-      if (Array.isArray(held)) task.held.push(...(held as ReadonlyArray<HeldLock>))
-      else task.held.push(held as HeldLock)
+      acquired = Array.isArray(held) ? (held as ReadonlyArray<HeldLock>) : [held as HeldLock]
+      task.held.push(...acquired)
       changed = true
     }
     if (changed) task.holds = task.held.length === 0 ? noHolds : task.held.map((h) => h.resource)
@@ -432,7 +478,14 @@ export class Engine {
     resume(Effect.succeed(result))
     this.scheduler.dispatcher.flush()
     if (this.recordFootprints) {
-      this.chooser.stepped!({ step, task: task.name, op: op.label, footprint: this.stepFootprint })
+      this.chooser.stepped!({
+        step,
+        task: task.name,
+        op: op.label,
+        footprint: this.stepFootprint,
+        ...(acquired !== undefined && op.enabled !== undefined ? { acquired } : {}),
+        ...(released !== undefined && released.length > 0 ? { released } : {})
+      })
       this.stepFootprint = undefined
     }
   }
@@ -469,6 +522,12 @@ export class Engine {
     this.fireAt(target)
   }
 
+  /** Virtual time, as read by the running step (part of its footprint). */
+  private readClock(): number {
+    this.stepFootprint?.push(clockRead)
+    return this.now
+  }
+
   /** Advances virtual time to the next deadline; false if there is none. */
   private advanceTime(): boolean {
     let next = Number.POSITIVE_INFINITY
@@ -493,6 +552,7 @@ export class Engine {
       t.fire()
     }
     this.scheduler.dispatcher.flush()
+    this.chooser.advanced?.(due.length > 0)
   }
 
   private quiescent(): Outcome {
@@ -734,6 +794,7 @@ export class Engine {
         this.probes.push([name, read])
       },
       timer: (afterMs, fire) => {
+        this.stepFootprint?.push(clockRead)
         const t: Timer = { at: this.now + afterMs, seq: this.timerSeq++, fire, armed: true }
         this.timers.push(t)
         return () => {
@@ -742,7 +803,7 @@ export class Engine {
           if (i >= 0) this.timers.splice(i, 1)
         }
       },
-      now: () => this.now,
+      now: () => this.readClock(),
       access: (key, mode, kind) => this.access(key, mode, kind),
       current: () => {
         if (this.currentTask === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
@@ -757,10 +818,10 @@ export class Engine {
   }
 
   private makeClock(kernel: Kernel["Service"]): Clock.Clock {
-    const nowNanos = () => BigInt(this.now) * 1_000_000n
+    const nowNanos = () => BigInt(this.readClock()) * 1_000_000n
     return {
-      currentTimeMillisUnsafe: () => this.now,
-      currentTimeMillis: Effect.sync(() => this.now),
+      currentTimeMillisUnsafe: () => this.readClock(),
+      currentTimeMillis: Effect.sync(() => this.readClock()),
       currentTimeNanosUnsafe: nowNanos,
       currentTimeNanos: Effect.sync(nowNanos),
       monotonicTimeNanosUnsafe: nowNanos,
@@ -794,10 +855,11 @@ const allRetrying = (tasks: ReadonlyArray<Task>): boolean => {
   return true
 }
 
-/** Removes the last hold of `resource`; whether anything was removed. */
-const release = (held: Array<HeldLock>, resource: string): boolean => {
+/** Removes the last hold of `resource` (into `into`, if given); whether anything was removed. */
+const release = (held: Array<HeldLock>, resource: string, into: Array<HeldLock> | undefined): boolean => {
   const i = held.findLastIndex((h) => h.resource === resource)
   if (i < 0) return false
+  into?.push(held[i]!)
   held.splice(i, 1)
   return true
 }

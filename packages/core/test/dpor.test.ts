@@ -1,0 +1,180 @@
+import { Atomic, Cell, Explorer, Finding, Kernel, Mutex } from "@drvmodel/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { classic } from "../../../examples/index.ts"
+import { program } from "./support/programs.ts"
+
+const scenario = (name: string, body: Effect.Effect<void, unknown, Kernel>): Explorer.Scenario => ({
+  name,
+  description: name,
+  program: body
+})
+
+/** N tasks, each `lock(A); unlock(A); atomic_inc(private_i)` (or its own lock): N! classes (or 1). */
+const family = (n: number, privateLocks = false) =>
+  scenario(
+    `family-${n}`,
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const shared = yield* Mutex.make("A")
+      for (let i = 0; i < n; i++) {
+        const lock = privateLocks ? yield* Mutex.make(`L${i}`) : shared
+        const counter = yield* Atomic.make(`c${i}`, 0)
+        yield* kernel.spawn(
+          `t${i}`,
+          Effect.gen(function* () {
+            yield* lock.lock
+            yield* lock.unlock
+            yield* Atomic.inc(counter)
+          })
+        )
+      }
+    })
+  )
+
+const dpor = (s: Explorer.Scenario, more: Partial<Explorer.ExploreOptions> = {}) =>
+  Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "dpor", schedules: 100_000, maxFindings: 100, ...more })))
+const dfs = (s: Explorer.Scenario, schedules: number) =>
+  Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions: 1000, schedules, maxFindings: 100 })))
+const signatures = (r: Explorer.Report) => [...new Set(r.counterexamples.map((c) => Finding.signatureOf(c.finding.problem)))].sort()
+const classesOf = (r: Explorer.Report) => (r.coverage._tag === "Dpor" ? r.coverage : assert.fail(`coverage ${r.coverage._tag}`))
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
+
+describe("dpor", () => {
+  it.effect("lock; unlock; atomic_inc(private) with N tasks: exactly N! executions, N = 1..6", () =>
+    Effect.sync(() => {
+      for (let n = 1; n <= 6; n++) {
+        const report = dpor(family(n))
+        assert.strictEqual(report.runs, factorial(n), `N=${n}`)
+        assert.deepStrictEqual(classesOf(report), {
+          _tag: "Dpor",
+          exhausted: true,
+          classes: factorial(n),
+          sleepBlocked: 0,
+          truncatedRuns: 0
+        })
+      }
+    })
+  )
+
+  it.effect("8 tasks on 8 private locks: one execution", () =>
+    Effect.sync(() => {
+      const report = dpor(family(8, true))
+      assert.strictEqual(report.runs, 1)
+      assert.isTrue(classesOf(report).exhausted)
+    })
+  )
+
+  it.effect("every classic example: the same findings as unbounded DFS, in no more executions", () =>
+    Effect.sync(() => {
+      for (const s of classic.scenarios) {
+        for (const variant of ["buggy", "fixed"]) {
+          const sc = classic.scenario(s.name, variant)
+          const reference = dfs(sc, 20_000)
+          const reduced = dpor(sc)
+          const what = `${s.name}/${variant}`
+          assert.strictEqual(reference.stopped, "exhausted", what)
+          assert.isTrue(classesOf(reduced).exhausted, what)
+          assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
+          assert.isAtMost(reduced.runs, reference.runs, what)
+        }
+      }
+    })
+  )
+
+  it.effect(
+    "generated programs (locks, trylocks, atomics, cmpxchg loops, cells, workqueues, timeouts, choices): same terminal states and findings as unbounded DFS",
+    () =>
+      Effect.sync(() => {
+        let compared = 0
+        let reducedRuns = 0
+        let referenceRuns = 0
+        for (let seed = 1; seed <= 100; seed++) {
+          const a = program(seed)
+          const reference = dfs(a.scenario, 600)
+          if (reference.stopped !== "exhausted") continue // too big to check against
+          const b = program(seed)
+          const reduced = dpor(b.scenario)
+          const what = `seed ${seed}:\n${a.text}`
+          assert.isTrue(classesOf(reduced).exhausted, what)
+          assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
+          assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
+          compared++
+          reducedRuns += reduced.runs
+          referenceRuns += reference.runs
+        }
+        assert.isAtLeast(compared, 30)
+        assert.isBelow(reducedRuns, referenceRuns / 4)
+      })
+  )
+
+  // Two tasks each raise and lower their own flag; a safety invariant forbids both raised.
+  // The steps commute, but the invariant sees the states in between: DPOR must keep them ordered.
+  const flags = (checked: boolean) =>
+    scenario(
+      "flags",
+      Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const x = yield* Atomic.make("x", 0)
+        const y = yield* Atomic.make("y", 0)
+        for (const [name, flag] of [
+          ["t0", x],
+          ["t1", y]
+        ] as const) {
+          yield* kernel.spawn(name, Effect.andThen(flag.set(1), flag.set(0)))
+        }
+        if (checked) {
+          kernel.invariant({
+            name: "not-both",
+            description: "x and y are never both raised",
+            when: "safety",
+            check: () => !(x.peek() === 1 && y.peek() === 1) || "both raised"
+          })
+        }
+      })
+    )
+
+  it.effect("writes to what a safety invariant reads are dependent (intermediate states are not preserved by equivalence)", () =>
+    Effect.sync(() => {
+      assert.strictEqual(dpor(flags(false)).runs, 1)
+      const checked = dpor(flags(true))
+      assert.deepStrictEqual(signatures(checked), ["invariant:not-both"])
+    })
+  )
+
+  it.effect("two independent races: both are reported (a finding ends a run; the order decides which comes first)", () =>
+    Effect.sync(() => {
+      const s = scenario(
+        "two-races",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          for (const key of ["C0", "C1"]) {
+            const cell = yield* Cell.make(key, 0)
+            for (const t of ["a", "b"]) yield* kernel.spawn(`${key}-${t}`, kernel.call("m", `${key}_${t}`, cell.set(1)))
+          }
+        })
+      )
+      const reduced = dpor(s)
+      assert.deepStrictEqual(signatures(reduced), signatures(dfs(s, 20_000)))
+      assert.strictEqual(signatures(reduced).length, 2)
+    })
+  )
+
+  it.effect("a run cut by the step bound makes the search not exhaustive", () =>
+    Effect.sync(() => {
+      const report = dpor(family(3), { maxSteps: 6 })
+      const c = classesOf(report)
+      assert.isFalse(c.exhausted)
+      assert.isAbove(c.truncatedRuns, 0)
+    })
+  )
+
+  it.effect("bounded DPOR: a preemption bound that cuts a branch is not exhaustive", () =>
+    Effect.sync(() => {
+      const bounded = dpor(family(4), { bounded: true, preemptions: 0 })
+      assert.isFalse(classesOf(bounded).exhausted)
+      assert.isBelow(bounded.runs, 24)
+      assert.strictEqual(classesOf(bounded).preemptionBound, 0)
+    })
+  )
+})

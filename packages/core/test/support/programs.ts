@@ -1,0 +1,195 @@
+/**
+ * Small generated programs for the DPOR soundness tests: random mixes of
+ * mutexes (blocking, nested, trylock), atomics (inc, read, set, cmpxchg and a
+ * cmpxchg retry loop), kernel cells (plain and marked), workqueue items,
+ * completions with timeouts, sleeps and data choices, over 2–4 tasks. Each
+ * program records its terminal state (what every task observed, and the final
+ * values) into a collector, read through steps so that no invariant observes it.
+ */
+
+import type { Explorer } from "@drvmodel/core"
+import { Atomic, Cell, Completion, Kernel, Mutex, Sched, Workqueue } from "@drvmodel/core"
+import { Effect } from "effect"
+
+type Instr =
+  | { readonly k: "locked"; readonly m: number; readonly body: ReadonlyArray<Instr> }
+  | { readonly k: "trylock"; readonly m: number; readonly body: ReadonlyArray<Instr> }
+  | { readonly k: "inc"; readonly a: number }
+  | { readonly k: "read"; readonly a: number }
+  | { readonly k: "set"; readonly a: number; readonly v: number }
+  | { readonly k: "cmpxchg"; readonly a: number; readonly e: number; readonly n: number }
+  | { readonly k: "casLoop"; readonly a: number }
+  | { readonly k: "cellw"; readonly c: number; readonly v: number; readonly marked: boolean }
+  | { readonly k: "cellr"; readonly c: number; readonly marked: boolean }
+  | { readonly k: "queue"; readonly w: number }
+  | { readonly k: "choose"; readonly l: Instr; readonly r: Instr }
+  | { readonly k: "sleep" }
+  | { readonly k: "complete" }
+  | { readonly k: "waitTimeout" }
+
+/** mulberry32: a tiny seeded generator (the test's own, not the explorer's). */
+const prng = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const gen = (rnd: () => number, depth: number): Instr => {
+  const int = (n: number) => Math.floor(rnd() * n)
+  const kinds = depth > 0 ? 14 : 12
+  switch (int(kinds)) {
+    case 0:
+      return { k: "inc", a: int(2) }
+    case 1:
+      return { k: "read", a: int(2) }
+    case 2:
+      return { k: "set", a: int(2), v: 1 + int(2) }
+    case 3:
+      return { k: "cmpxchg", a: int(2), e: int(2), n: 1 + int(2) }
+    case 4:
+      return { k: "casLoop", a: int(2) }
+    case 5:
+      return { k: "cellw", c: int(2), v: 1 + int(2), marked: rnd() < 0.5 }
+    case 6:
+      return { k: "cellr", c: int(2), marked: rnd() < 0.5 }
+    case 7:
+      return { k: "queue", w: int(2) }
+    case 8:
+      return { k: "sleep" }
+    case 9:
+      return { k: "complete" }
+    case 10:
+      return { k: "waitTimeout" }
+    case 11:
+      return { k: "choose", l: gen(rnd, 0), r: gen(rnd, 0) }
+    case 12:
+      return { k: "locked", m: int(2), body: Array.from({ length: 1 + int(2) }, () => gen(rnd, depth - 1)) }
+    default:
+      return { k: "trylock", m: int(2), body: [gen(rnd, 0)] }
+  }
+}
+
+/** A generated program: its scenario and the terminal states its runs reached. */
+export interface Generated {
+  readonly scenario: Explorer.Scenario
+  readonly terminal: Set<string>
+  readonly text: string
+}
+
+/**
+ * The program of one seed: 2–4 tasks, fewer instructions the more tasks.
+ *
+ * @example
+ * ```ts
+ * const p = program(1)
+ * ```
+ */
+export const program = (seed: number): Generated => {
+  const rnd = prng(seed)
+  const tasks = 2 + Math.floor(rnd() * 3)
+  const length = tasks === 2 ? 1 + Math.floor(rnd() * 3) : tasks === 3 ? 1 + Math.floor(rnd() * 2) : 1
+  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1)))
+  const usesQueue = JSON.stringify(bodies).includes('"queue"')
+  const concurrent = rnd() < 0.5
+  const terminal = new Set<string>()
+  const text = bodies.map((b, i) => `t${i}: ${JSON.stringify(b)}`).join("\n")
+  const scenario: Explorer.Scenario = {
+    name: `generated-${seed}`,
+    description: text,
+    program: Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const locks = [yield* Mutex.make("M0"), yield* Mutex.make("M1")]
+      const atomics = [yield* Atomic.make("A0", 0), yield* Atomic.make("A1", 0)]
+      const cells = [yield* Cell.make("C0", 0), yield* Cell.make("C1", 0)]
+      const done = yield* Completion.make("X")
+      const wq = usesQueue ? yield* Workqueue.make("wq", { maxActive: concurrent ? 2 : 1 }) : undefined
+      const works = [0, 1].map((w) => Workqueue.work(`work${w}`, Effect.asVoid(Atomic.inc(atomics[w]!))))
+      const logs: Array<Array<string>> = bodies.map(() => [])
+      const run = (log: Array<string>, i: Instr): Effect.Effect<void, never, Kernel> =>
+        Effect.gen(function* () {
+          switch (i.k) {
+            case "locked": {
+              yield* locks[i.m]!.lock
+              for (const b of i.body) yield* run(log, b)
+              yield* locks[i.m]!.unlock
+              return
+            }
+            case "trylock": {
+              if (yield* locks[i.m]!.trylock) {
+                for (const b of i.body) yield* run(log, b)
+                yield* locks[i.m]!.unlock
+              } else log.push("busy")
+              return
+            }
+            case "inc":
+              yield* Atomic.inc(atomics[i.a]!)
+              return
+            case "read":
+              log.push(`A${i.a}=${yield* atomics[i.a]!.read}`)
+              return
+            case "set":
+              yield* atomics[i.a]!.set(i.v)
+              return
+            case "cmpxchg":
+              log.push(`cx=${yield* atomics[i.a]!.cmpxchg(i.e, i.n)}`)
+              return
+            case "casLoop": {
+              let v = yield* atomics[i.a]!.read
+              for (let n = 0; n < 6; n++) {
+                const old = yield* atomics[i.a]!.cmpxchg(v, v + 1)
+                if (old === v) return
+                v = old
+              }
+              log.push("gave up")
+              return
+            }
+            case "cellw":
+              yield* i.marked ? cells[i.c]!.writeOnce(i.v) : cells[i.c]!.set(i.v)
+              return
+            case "cellr":
+              log.push(`C${i.c}=${yield* i.marked ? cells[i.c]!.readOnce : cells[i.c]!.get}`)
+              return
+            case "queue":
+              log.push(`q=${yield* wq!.queueWork(works[i.w]!)}`)
+              return
+            case "choose": {
+              const branch = yield* kernel.choose("branch", 2)
+              log.push(`b${branch}`)
+              yield* run(log, branch === 0 ? i.l : i.r)
+              return
+            }
+            case "sleep":
+              yield* Sched.msleep(1)
+              return
+            case "complete":
+              yield* done.complete
+              return
+            case "waitTimeout":
+              log.push(`w=${yield* done.waitTimeout(2)}`)
+              return
+          }
+        })
+      const handles = []
+      for (const [t, body] of bodies.entries()) {
+        handles.push(
+          yield* kernel.spawn(
+            `t${t}`,
+            Effect.gen(function* () {
+              for (const i of body) yield* run(logs[t]!, i)
+            })
+          )
+        )
+      }
+      for (const h of handles) yield* kernel.join(h)
+      if (wq !== undefined) yield* wq.destroy
+      const values = [yield* atomics[0]!.read, yield* atomics[1]!.read, yield* cells[0]!.readOnce, yield* cells[1]!.readOnce]
+      terminal.add(JSON.stringify({ values, logs }))
+    })
+  }
+  return { scenario, terminal, text }
+}
