@@ -47,6 +47,8 @@ export const patterns: ReadonlyArray<Pattern> = [
 export const classic: Model = {
   name: "classic",
   description: "classic concurrency patterns with known answers, each buggy and fixed",
+  // Primitives only, plus a plain counter touched under dev->lock: the footprints are complete.
+  footprints: "complete",
   variants: [
     { name: "buggy", description: "the pattern with its bug" },
     { name: "fixed", description: "the pattern fixed" }

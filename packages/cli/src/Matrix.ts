@@ -3,6 +3,11 @@
  * the scenario's default budget; each cell a verdict with its evidence (the
  * shrunk counterexamples) or, when clean, what was covered.
  *
+ * A cell of a model whose footprints are complete (`Model.footprints`) first
+ * tries DPOR to exhaustion within `dporBudget` executions: a cell that
+ * exhausts is verified (every class of interleavings explored); one that does
+ * not records how far it got and falls back to the scenario's own budget.
+ *
  * Cells are built by `runCell`; extra analyses (e.g. lock-order analysis) plug
  * in as `CellAnalysis` functions that may add fields and finding kinds to a
  * cell without touching this module.
@@ -13,6 +18,7 @@ import * as path from "node:path"
 import {
   type Counterexample,
   type Explorer,
+  Finding,
   type Model,
   type OpObserver,
   type Report,
@@ -60,6 +66,10 @@ export interface Cell {
   readonly kinds: ReadonlyArray<string>
   /** Schedules (executions) explored. */
   readonly schedules: number
+  /** Every class of interleavings was explored (DPOR exhausted its space): the verdict holds for all schedules. */
+  readonly exhaustive: boolean
+  /** Classes of interleavings DPOR explored (when the model's footprints are complete and DPOR ran). */
+  readonly classes?: number
   readonly strategy: string
   /** Path of the first finding's counterexample JSON. */
   readonly counterexample?: string
@@ -131,6 +141,8 @@ export interface MatrixOptions {
   readonly analyses?: ReadonlyArray<CellAnalysis>
   /** Replays allowed per shrink. */
   readonly shrinkBudget?: number
+  /** Executions DPOR may take in a cell before the matrix falls back to the scenario's budget (0: no DPOR). */
+  readonly dporBudget?: number
   readonly shouldStop?: () => boolean
   readonly onCellStart?: (scenario: string, variant: string, options: Explorer.ExploreOptions) => void
   readonly onProgress?: (p: { readonly runs: number; readonly findings: number }) => void
@@ -182,6 +194,21 @@ export const shrinkAll = (
   })
 
 /**
+ * Executions DPOR may take in a cell before the matrix falls back to the
+ * scenario's own budget (about what sampling a cell costs).
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const defaultDporBudget = 2000
+
+/** Counterexamples of `a`, then those of `b` with a finding signature `a` lacks. */
+const mergeFindings = (a: ReadonlyArray<Counterexample>, b: ReadonlyArray<Counterexample>): Array<Counterexample> => {
+  const seen = new Set(a.map((c) => Finding.signatureOf(c.finding.problem)))
+  return [...a, ...b.filter((c) => !seen.has(Finding.signatureOf(c.finding.problem)))]
+}
+
+/**
  * Explores one cell, shrinks its findings, writes them (when `out` is set)
  * and applies the analyses.
  *
@@ -198,13 +225,25 @@ export const runCell = (
     const { model, info, variant, scenario } = resolved
     const analyses = options.analyses ?? []
     const observers = analyses.flatMap((a) => a.observers?.() ?? [])
-    const report = yield* Exploration.explore(scenario, o, {
+    const hooks = {
       variant,
       ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(observers.length > 0 ? { observers } : {})
-    })
-    const shrunk = shrinkAll(scenario, o, report.counterexamples, options.shrinkBudget)
+    }
+    // DPOR first, where it is sound: exhausted, its report is the cell's; otherwise the
+    // scenario's own exploration runs as before and DPOR's findings are kept beside its own.
+    const budget = options.dporBudget ?? defaultDporBudget
+    const dpor =
+      model.footprints === "complete" && budget > 0
+        ? yield* Exploration.explore(scenario, { ...o, strategy: "dpor", bounded: false, schedules: budget }, hooks)
+        : undefined
+    const verified = dpor?.coverage._tag === "Dpor" && dpor.coverage.exhausted
+    const report =
+      dpor !== undefined && (verified || dpor.stopped === "interrupted") ? dpor : yield* Exploration.explore(scenario, o, hooks)
+    const found =
+      dpor !== undefined && report !== dpor ? mergeFindings(report.counterexamples, dpor.counterexamples) : report.counterexamples
+    const shrunk = shrinkAll(scenario, o, found, options.shrinkBudget)
     const listed: Array<CellCounterexample> = []
     const used = new Set<string>()
     for (const { counterexample: cx, replays } of shrunk) {
@@ -254,12 +293,14 @@ export const runCell = (
       verdict: kinds.length > 0 ? "finding" : "clean",
       kinds,
       schedules: report.runs,
+      exhaustive: verified,
+      ...(dpor?.coverage._tag === "Dpor" ? { classes: dpor.coverage.classes } : {}),
       strategy: report.strategy,
       ...(listed[0]?.path !== undefined ? { counterexample: listed[0].path } : {}),
       counterexamples: listed,
       coverage: Coverage.describe(report),
       stopped: report.stopped,
-      elapsedMs: Math.round(report.elapsedMs)
+      elapsedMs: Math.round(report.elapsedMs + (dpor !== undefined && dpor !== report ? dpor.elapsedMs : 0))
     }
     return { cell, counterexamples: shrunk.map((s) => s.counterexample) }
   })
@@ -335,16 +376,21 @@ const lockOrderText = (cell: Cell): string => {
 }
 
 /**
- * The evidence line of a cell: schedules and strategy, and whether DFS exhausted its space.
+ * The evidence line of a cell: schedules and strategy, whether DFS exhausted its space, and
+ * how far DPOR got (`verified`: every class explored, no finding).
  *
  * @category rendering
  * @since 0.1.0
  */
 export const detailText = (cell: Cell): string => {
-  const exhausted = cell.coverage.kind === "bounded" ? (cell.coverage.exhausted ? ", exhausted" : ", not exhausted") : ""
   const depth = cell.counterexamples.length > 0 ? `, depth ${Math.min(...cell.counterexamples.map((c) => c.depth))}` : ""
   const stopped = cell.stopped === "interrupted" ? ", interrupted" : ""
-  return `${cell.schedules} ${cell.strategy}${exhausted}${depth}${stopped}`
+  if (cell.exhaustive === true) {
+    return `${cell.classes ?? cell.schedules} dpor classes, ${cell.verdict === "clean" ? "verified" : "exhaustive"}${depth}${stopped}`
+  }
+  const exhausted = cell.coverage.kind === "bounded" ? (cell.coverage.exhausted ? ", exhausted" : ", not exhausted") : ""
+  const tried = cell.classes !== undefined ? ` (dpor: ${cell.classes} classes, not exhaustive)` : ""
+  return `${cell.schedules} ${cell.strategy}${exhausted}${depth}${stopped}${tried}`
 }
 
 /**
@@ -367,7 +413,11 @@ export const table = (
   const invariants = [...new Set(result.cells.flatMap((c) => c.kinds).filter((k) => k.startsWith("invariant:")))]
   const short = (k: string) => (k.startsWith("invariant:") ? `I${invariants.indexOf(k) + 1}` : k)
   const verdictOf = (c: Cell) =>
-    c.verdict === "clean" ? "clean" : c.kinds.map((k) => (k === "lock-order" ? lockOrderText(c) : short(k))).join(", ")
+    c.verdict === "clean"
+      ? c.exhaustive === true
+        ? "clean ✓"
+        : "clean"
+      : c.kinds.map((k) => (k === "lock-order" ? lockOrderText(c) : short(k))).join(", ")
   const first = Math.max("scenario".length, ...result.scenarios.map((s) => s.length)) + 2
   const widths = result.variants.map(
     (v) =>
@@ -396,5 +446,8 @@ export const table = (
     lines.push(row("", details.map(paint.dim), details))
   }
   if (invariants.length > 0) lines.push("", ...invariants.map((k, i) => `I${i + 1} = ${k}`))
+  if (result.cells.some((c) => c.exhaustive === true && c.verdict === "clean")) {
+    lines.push("", "clean ✓ = verified: DPOR explored every class of interleavings, none fails")
+  }
   return lines.join("\n")
 }

@@ -298,6 +298,7 @@ const stuckCell = (s: Stuck, strategy: string): Matrix.Cell => ({
   variant: s.variant,
   verdict: "finding",
   kinds: ["stuck"],
+  exhaustive: false,
   schedules: s.run,
   strategy,
   counterexamples: [],

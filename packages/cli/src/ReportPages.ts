@@ -165,6 +165,7 @@ export const render = (
     "Each cell: the verdict, then the schedules explored and the strategy (and the depth, i.e. preemptions, of the shrunk",
     "counterexample). Every finding has a page with its trace, sequence diagram and replay command; shrinking minimises",
     "preemptions first, then steps, so a shrunk schedule can be longer than the one found.",
+    "`verified`: DPOR explored every class of interleavings (one execution per class of equivalent schedules) and none fails.",
     "",
     `| scenario | ${result.variants.map(mdEscape).join(" | ")} |`,
     `|---|${result.variants.map(() => "---").join("|")}|`

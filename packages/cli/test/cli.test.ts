@@ -208,6 +208,8 @@ describe("drvmodel", () => {
           verdict: string
           kinds: Array<string>
           schedules: number
+          exhaustive: boolean
+          classes: number
           strategy: string
           counterexample?: string
           lockOrder: {
@@ -220,6 +222,7 @@ describe("drvmodel", () => {
       assert.deepStrictEqual(m.variants, ["buggy", "fixed"])
       assert.includeMembers(m.scenarios, ["abba", "lost-update"])
       assert.strictEqual(m.cells.length, m.scenarios.length * m.variants.length)
+      assert.include(r.out, "clean ✓ = verified: DPOR explored every class of interleavings, none fails")
       const cell = (s: string, v: string) => m.cells.find((c) => c.scenario === s && c.variant === v)!
       assert.strictEqual(cell("abba", "buggy").verdict, "finding")
       assert.deepStrictEqual(cell("abba", "buggy").kinds, ["deadlock", "lock-order"])
@@ -236,7 +239,11 @@ describe("drvmodel", () => {
       assert.deepStrictEqual(cell("lost-update", "buggy").kinds, ["invariant:no-lost-update"])
       for (const c of m.cells) {
         assert.isAbove(c.schedules, 0)
-        assert.strictEqual(c.strategy, "dfs")
+        // The classic model declares complete footprints: every cell is first, and here fully, explored by DPOR.
+        assert.strictEqual(c.strategy, "dpor")
+        assert.isTrue(c.exhaustive, `${c.scenario}/${c.variant}`)
+        assert.isAtLeast(c.classes, 1)
+        assert.isAtMost(c.classes, c.schedules)
         if (c.verdict === "finding") {
           const cx = JSON.parse(fs.readFileSync(c.counterexample!, "utf8")) as { original?: unknown; format: string }
           assert.strictEqual(cx.format, "drvmodel-counterexample/1")

@@ -48,6 +48,14 @@ export interface Model {
   readonly description: string
   readonly variants: ReadonlyArray<Described>
   readonly scenarios: ReadonlyArray<ScenarioInfo>
+  /**
+   * `"complete"`: the steps' footprints cover all the state its tasks share and its invariants
+   * read — it lives in kernel objects (primitives, `Cell`s), or is only touched in steps that also
+   * touch a common kernel object (a plain counter under a mutex) — so partial-order reduction
+   * (`dpor`) is sound on it, and the matrix tries it first. Omitted: plain shared objects exist
+   * that no footprint records; the matrix samples (or runs the scenario's DFS) as its defaults say.
+   */
+  readonly footprints?: "complete"
   /** The runnable scenario for a variant; throws `UnknownName` for a bad name. */
   readonly scenario: (scenario: string, variant: string) => Scenario
 }
