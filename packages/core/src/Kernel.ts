@@ -209,6 +209,11 @@ export class Kernel extends Context.Service<
     readonly access: (key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost") => void
     /** Name of the task whose operation is being applied (valid inside `Op.apply`). */
     readonly current: () => string
+    /**
+     * Name of the task whose fiber is running now (between two points, where `current` is not
+     * valid); undefined outside any task. Used by checks that must not add a point (lock contracts).
+     */
+    readonly running: () => string | undefined
     /** Locks currently held by a task. */
     readonly heldBy: (task: string) => ReadonlyArray<HeldLock>
     /** Check `invariant` during this run (after every step, or at quiescence). */

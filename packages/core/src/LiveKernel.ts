@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Effect, type Fiber, Latch, Layer, Random, type Scope } from "effect"
+import { Cause, Clock, Context, Effect, Fiber, Latch, Layer, Random, type Scope } from "effect"
 import type { Invariant } from "./Invariant.ts"
 import { Kernel, type Op, type Resource, type SpawnOptions, type TaskHandle } from "./Kernel.ts"
 import type { HeldLock } from "./Trace.ts"
@@ -396,6 +396,10 @@ const make = (options?: LiveOptions): Effect.Effect<{ readonly kernel: Kernel["S
       current: () => {
         if (applying === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
         return applying
+      },
+      running: () => {
+        const fiber = Fiber.getCurrent()
+        return fiber === undefined ? undefined : fiber.getRef(CurrentTask)
       },
       heldBy: (task) => tasks.get(task)?.held ?? [],
       invariant: (inv) => {

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 
+export * as Component from "./Component.ts"
 export type { Counterexample, Report, Scenario } from "./Explorer.ts"
 export * as Explorer from "./Explorer.ts"
 export * as Finding from "./Finding.ts"
@@ -13,6 +14,7 @@ export type { Candidate, ChoicePoint, Chooser, ExecutionResult, OpObserver, Outc
 export type { Access, LockEvent, Op, Resource, SpawnOptions, TaskHandle } from "./Kernel.ts"
 export { Kernel } from "./Kernel.ts"
 export * as LiveKernel from "./LiveKernel.ts"
+export * as LockContract from "./LockContract.ts"
 export * as LockOrder from "./lockdep/LockOrder.ts"
 export type { Described, Model, ScenarioInfo } from "./Model.ts"
 export { UnknownName } from "./Model.ts"

@@ -809,6 +809,10 @@ export class Engine {
         if (this.currentTask === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
         return this.currentTask.name
       },
+      running: () => {
+        const fiber = Fiber.getCurrent()
+        return fiber === undefined ? undefined : this.byFiber.get(fiber)?.name
+      },
       heldBy: (task) => this.byName.get(task)?.held ?? [],
       invariant: (inv) => {
         this.invariants.push(inv)
