@@ -9,6 +9,7 @@
  */
 import { Atomic } from "@drvmodel/core"
 import { Effect } from "effect"
+import { type DevlinkHeld, DevlinkLock, locked } from "./locks.ts"
 import { mlx5EswitchGetProtoDev, mlx5EswitchRegisterVportReps, mlx5EswitchUnregisterVportReps } from "./registry.ts"
 import type { Adev, AdevKind, AuxDriver, Dev, Esw, IbDev, Rep, RepOps, World } from "./world.ts"
 import { call, step } from "./world.ts"
@@ -95,11 +96,13 @@ export const mlx5RescanDriversLocked = (w: World, dev: Dev): Effect.Effect<void>
  * `suspend` false no driver is suspended: `del_adev` unbinds it, so the rep
  * drivers unregister their reps), then set DETACH.
  */
-export const mlx5DetachDevice = (w: World, dev: Dev): Effect.Effect<void> =>
-  call(
+export const mlx5DetachDevice = (w: World, dev: Dev): Effect.Effect<void, never, DevlinkHeld> =>
+  locked(
     w,
     "mlx5_core",
     "mlx5_detach_device",
+    DevlinkLock,
+    dev.devlink.id,
     Effect.gen(function* () {
       yield* call(w, "mlx5_core", "devl_assert_locked", dev.devlink.assertHeld)
       yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
@@ -117,11 +120,13 @@ export const mlx5DetachDevice = (w: World, dev: Dev): Effect.Effect<void> =>
  * lock, clear DETACH and add every supported missing aux device (a device that
  * survived a suspend would be resumed; with `suspend` false none survives).
  */
-export const mlx5AttachDevice = (w: World, dev: Dev): Effect.Effect<number> =>
-  call(
+export const mlx5AttachDevice = (w: World, dev: Dev): Effect.Effect<number, never, DevlinkHeld> =>
+  locked(
     w,
     "mlx5_core",
     "mlx5_attach_device",
+    DevlinkLock,
+    dev.devlink.id,
     Effect.gen(function* () {
       yield* call(w, "mlx5_core", "devl_assert_locked", dev.devlink.assertHeld)
       yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)

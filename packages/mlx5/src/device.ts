@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { LockContract } from "@drvmodel/core"
 import { Effect } from "effect"
 import { mlx5AttachDevice, mlx5DetachDevice, mlx5RescanDriversLocked } from "./aux.ts"
 import {
@@ -17,6 +18,7 @@ import {
   mlx5EswitchLoadVport,
   mlx5EswitchUnloadVport
 } from "./eswitch.ts"
+import { type DevlinkHeld, DevlinkLock, devl, locked } from "./locks.ts"
 import { repsBlock, repsUnblock } from "./registry.ts"
 import type { Dev, Mode, World } from "./world.ts"
 import { call, step } from "./world.ts"
@@ -24,18 +26,8 @@ import { call, step } from "./world.ts"
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "mlx5_core", name, body)
 
 /** A devlink netlink command: `devlink_nl_pre_doit` takes the instance lock around the op. */
-const devlinkCmd = <A>(w: World, dev: Dev, name: string, body: Effect.Effect<A>): Effect.Effect<A> =>
-  call(
-    w,
-    "devlink",
-    name,
-    Effect.gen(function* () {
-      yield* fn(w, "devl_lock", dev.devlink.lock)
-      const a = yield* body
-      yield* fn(w, "devl_unlock", dev.devlink.unlock)
-      return a
-    })
-  )
+const devlinkCmd = <A>(w: World, dev: Dev, name: string, body: Effect.Effect<A, never, DevlinkHeld>): Effect.Effect<A> =>
+  call(w, "devlink", name, LockContract.withLock(devl(w, dev), body))
 
 /**
  * `devlink dev eswitch set … mode legacy|switchdev`. On success the user's
@@ -71,10 +63,12 @@ export const sriovNumvfsStore = (w: World, dev: Dev, n: number): Effect.Effect<n
       let err = 0
       if (n > 0 && dev.sriovNumVfs > 0) err = -16
       else if (n !== dev.sriovNumVfs) {
-        yield* fn(w, "devl_lock", dev.devlink.lock)
-        if (n > 0) err = yield* fn(w, "mlx5_device_enable_sriov", mlx5EswitchEnable(w, dev.esw, n))
-        else yield* fn(w, "mlx5_device_disable_sriov", mlx5EswitchDisableSriov(w, dev.esw, true))
-        yield* fn(w, "devl_unlock", dev.devlink.unlock)
+        err = yield* LockContract.withLock(
+          devl(w, dev),
+          n > 0
+            ? fn(w, "mlx5_device_enable_sriov", mlx5EswitchEnable(w, dev.esw, n))
+            : Effect.as(fn(w, "mlx5_device_disable_sriov", mlx5EswitchDisableSriov(w, dev.esw, true)), 0)
+        )
         if (err === 0) dev.sriovNumVfs = n
       }
       yield* dev.pdevLock.unlock
@@ -170,9 +164,12 @@ const mlx5UnregisterDevice = (w: World, dev: Dev) =>
  * splat, so it is a trace step here, not a finding.
  */
 const mlx5SetDefaultSwitchdev = (w: World, dev: Dev) =>
-  fn(
+  locked(
     w,
+    "mlx5_core",
     "mlx5_set_default_switchdev",
+    DevlinkLock,
+    dev.devlink.id,
     Effect.gen(function* () {
       const err = yield* mlx5DevlinkEswitchModeSet(w, dev.esw, "OFFLOADS")
       if (err !== 0 && err !== -95) yield* step(w, "mlx5_core_warn", `failed setting switchdev as default (${err})`)
@@ -199,21 +196,25 @@ export const probeOne = (w: World, dev: Dev, profileSwitchdev: boolean): Effect.
         w,
         "mlx5_init_one",
         Effect.gen(function* () {
-          yield* fn(w, "devl_lock", dev.devlink.lock)
-          yield* fn(
-            w,
-            "mlx5_init_one_devl_locked",
-            Effect.gen(function* () {
-              yield* dev.intfStateMutex.lock
-              yield* step(w, "mlx5_cmd_exec", "mlx5_function_setup")
-              yield* step(w, "mlx5_load", dev.name)
-              yield* mlx5RegisterDevice(w, dev)
-              yield* dev.intfStateMutex.unlock
-              // V1 patch 7: after intf_state_mutex is released, devlink still held.
-              if (dev.profileDefSwitchdev) yield* mlx5SetDefaultSwitchdev(w, dev)
-            })
+          yield* LockContract.withLock(
+            devl(w, dev),
+            locked(
+              w,
+              "mlx5_core",
+              "mlx5_init_one_devl_locked",
+              DevlinkLock,
+              dev.devlink.id,
+              Effect.gen(function* () {
+                yield* dev.intfStateMutex.lock
+                yield* step(w, "mlx5_cmd_exec", "mlx5_function_setup")
+                yield* step(w, "mlx5_load", dev.name)
+                yield* mlx5RegisterDevice(w, dev)
+                yield* dev.intfStateMutex.unlock
+                // V1 patch 7: after intf_state_mutex is released, devlink still held.
+                if (dev.profileDefSwitchdev) yield* mlx5SetDefaultSwitchdev(w, dev)
+              })
+            )
           )
-          yield* fn(w, "devl_unlock", dev.devlink.unlock)
         })
       )
       yield* dev.pdevLock.unlock
@@ -237,13 +238,16 @@ export const removeOne = (w: World, dev: Dev): Effect.Effect<void> =>
         w,
         "mlx5_uninit_one",
         Effect.gen(function* () {
-          yield* fn(w, "devl_lock", dev.devlink.lock)
-          yield* dev.intfStateMutex.lock
-          yield* mlx5UnregisterDevice(w, dev)
-          yield* fn(w, "mlx5_unload", mlx5EswitchDisable(w, dev.esw))
-          yield* fn(w, "mlx5_cleanup_once", mlx5EswitchCleanup(w, dev.esw))
-          yield* dev.intfStateMutex.unlock
-          yield* fn(w, "devl_unlock", dev.devlink.unlock)
+          yield* LockContract.withLock(
+            devl(w, dev),
+            Effect.gen(function* () {
+              yield* dev.intfStateMutex.lock
+              yield* mlx5UnregisterDevice(w, dev)
+              yield* fn(w, "mlx5_unload", mlx5EswitchDisable(w, dev.esw))
+              yield* fn(w, "mlx5_cleanup_once", mlx5EswitchCleanup(w, dev.esw))
+              yield* dev.intfStateMutex.unlock
+            })
+          )
         })
       )
       yield* dev.pdevLock.unlock
@@ -293,9 +297,12 @@ const mlx5Load = (w: World, dev: Dev) =>
  * `mlx5_function_teardown`.
  */
 const mlx5UnloadOneDevlLocked = (w: World, dev: Dev) =>
-  fn(
+  locked(
     w,
+    "mlx5_core",
     "mlx5_unload_one_devl_locked",
+    DevlinkLock,
+    dev.devlink.id,
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", dev.devlink.assertHeld)
       yield* dev.intfStateMutex.lock
@@ -314,10 +321,13 @@ const mlx5UnloadOneDevlLocked = (w: World, dev: Dev) =>
  * the profile bit, `mlx5_set_default_switchdev` — whatever mode the user had
  * chosen before the reload.
  */
-const mlx5LoadOneDevlLocked = (w: World, dev: Dev): Effect.Effect<number> =>
-  fn(
+const mlx5LoadOneDevlLocked = (w: World, dev: Dev): Effect.Effect<number, never, DevlinkHeld> =>
+  locked(
     w,
+    "mlx5_core",
     "mlx5_load_one_devl_locked",
+    DevlinkLock,
+    dev.devlink.id,
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", dev.devlink.assertHeld)
       yield* dev.intfStateMutex.lock
@@ -342,7 +352,7 @@ const mlx5LoadOneDevlLocked = (w: World, dev: Dev): Effect.Effect<number> =>
  * counts SF *devices* (activated SFs), which the model never creates
  * [inferred: the model's SF port is added, not activated].
  */
-const mlx5DevlinkReloadDown = (w: World, dev: Dev): Effect.Effect<number> =>
+const mlx5DevlinkReloadDown = (w: World, dev: Dev): Effect.Effect<number, never, DevlinkHeld> =>
   fn(
     w,
     "mlx5_devlink_reload_down",
@@ -354,7 +364,8 @@ const mlx5DevlinkReloadDown = (w: World, dev: Dev): Effect.Effect<number> =>
   )
 
 /** `mlx5_devlink_reload_up()` (driver_reinit): `mlx5_load_one_devl_locked(dev, false)`. */
-const mlx5DevlinkReloadUp = (w: World, dev: Dev): Effect.Effect<number> => fn(w, "mlx5_devlink_reload_up", mlx5LoadOneDevlLocked(w, dev))
+const mlx5DevlinkReloadUp = (w: World, dev: Dev): Effect.Effect<number, never, DevlinkHeld> =>
+  fn(w, "mlx5_devlink_reload_up", mlx5LoadOneDevlLocked(w, dev))
 
 /**
  * `devlink dev reload` (action driver_reinit): `devlink_nl_pre_doit` takes

@@ -7,13 +7,15 @@
  *
  * @since 0.1.0
  */
-import { Atomic, Workqueue } from "@drvmodel/core"
+import { Atomic, LockContract, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import { mlx5RescanDriversLocked } from "./aux.ts"
+import { currentUnderLock, mergedInvalidate, mlx5EswAddWork, v1Bump } from "./esw_wq.ts"
 import { mlx5LagDisableChange, mlx5LagEnableChange } from "./lag.ts"
-import { mlx5EswOffloadsRepLoad, mlx5EswOffloadsRepUnload, repsBlock, repsUnblock } from "./registry.ts"
+import { type DevlinkHeld, DevlinkLock, locked, type RepsHeld } from "./locks.ts"
+import { mlx5EswOffloadsRepLoad, mlx5EswOffloadsRepUnload, repsBlock, repsGuard, repsUnblock } from "./registry.ts"
 import type { Esw, HostWork, Mode, Notifier, VportId, World } from "./world.ts"
-import { call, condResched, step, VF_VPORTS } from "./world.ts"
+import { call, step, VF_VPORTS } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
 
@@ -69,91 +71,6 @@ export const eqNotifierCallChain = (w: World, nb: Notifier, handler: (epoch: num
     yield* handler(epoch)
     yield* w.kernel.point<void>({ name: "rcu_read_unlock", label: `rcu_read_unlock(${nb.name})`, apply: () => void nb.inflight-- })
   })
-
-// ---------------------------------------------------------------------------
-// Generation and work queue
-
-/** `atomic_inc(&esw->generation)` at a V1 operation boundary (patch 4). */
-const v1Bump = (w: World, esw: Esw) => (w.v.generationBumps === "v1" ? Effect.asVoid(Atomic.inc(esw.generation)) : Effect.void)
-
-/** Merged `mlx5_eswitch_invalidate_wq()`: `atomic_inc(generation)` + `wake_up_all(work_queue_wait)`. */
-const mergedInvalidate = (w: World, esw: Esw) =>
-  w.v.generationBumps === "merged"
-    ? fn(
-        w,
-        "mlx5_eswitch_invalidate_wq",
-        Effect.gen(function* () {
-          yield* Atomic.inc(esw.generation)
-          yield* esw.workQueueWait!.wakeUpAll
-        })
-      )
-    : Effect.void
-
-/**
- * The staleness check under the devlink lock (`work_gen != generation`), as
- * the atomic_read it is; when current, also checks the work-queue invariants
- * at the instant `func` is about to run.
- */
-const currentUnderLock = (w: World, esw: Esw, item: HostWork) =>
-  w.kernel.point<boolean>({
-    name: "atomic_read",
-    label: `atomic_read(${esw.generation.id})`,
-    resource: esw.generation,
-    apply: () => {
-      const gen = esw.generation.peek()
-      if (gen !== item.workGen) return false
-      const me = w.kernel.current()
-      if (esw.dev.devlink.owner() !== me)
-        w.ghost.stale.push(`${item.func} ran without the devlink lock (owner ${esw.dev.devlink.owner() ?? "nobody"})`)
-      if (esw.teardownEpoch > item.epoch)
-        w.ghost.postTeardown.push(
-          `${item.func} (queued at generation ${item.workGen} for configuration ${item.epoch}) runs on ${esw.name} in configuration ${esw.teardownEpoch}, after a teardown that began after it was queued`
-        )
-      return true
-    },
-    show: (b) => (b ? "current" : "stale")
-  })
-
-/**
- * Patch 3 `esw_wq_handler()`: take the devlink lock (baseline way: blocking;
- * patch 4: staleness check then devl_trylock + cond_resched; merged: the same
- * loop sleeping in wait_event_timeout(60 ms)), re-check the generation, run
- * `func`.
- */
-const eswWqHandler = (w: World, esw: Esw, item: HostWork, func: Effect.Effect<void>) =>
-  fn(
-    w,
-    "esw_wq_handler",
-    Effect.gen(function* () {
-      const devlink = esw.dev.devlink
-      if (w.v.wqTrylock === "block") yield* devlink.lock
-      else {
-        while (true) {
-          if ((yield* esw.generation.read) !== item.workGen) return // stale: free without touching the lock
-          if (yield* devlink.trylock) break
-          if (w.v.wqTrylock === "spin") yield* condResched(w)
-          else yield* esw.workQueueWait!.waitEventTimeout(() => esw.generation.peek() !== item.workGen, "work_gen != generation", 60)
-        }
-      }
-      if (yield* currentUnderLock(w, esw, item)) yield* func
-      yield* devlink.unlock
-    })
-  )
-
-/**
- * Patch 3 `mlx5_esw_add_work()`: stamp the current generation, queue
- * `esw_wq_handler` for `func`. The single enqueue point.
- */
-export const mlx5EswAddWork = (w: World, esw: Esw, funcName: string, func: Effect.Effect<void>, epoch?: number): Effect.Effect<void> =>
-  fn(
-    w,
-    "mlx5_esw_add_work",
-    Effect.gen(function* () {
-      const workGen = yield* esw.generation.read
-      const item: HostWork = { func: funcName, workGen, epoch: epoch ?? esw.teardownEpoch }
-      yield* esw.workQueue.queueWork(Workqueue.work(`esw_wq_handler(${funcName})`, eswWqHandler(w, esw, item, func)))
-    })
-  )
 
 /** `mlx5_esw_query_functions()`: a firmware command returning the host VF count. */
 const mlx5EswQueryFunctions = (w: World, esw: Esw) =>
@@ -353,10 +270,13 @@ const eswOffloadsDisable = (w: World, esw: Esw) =>
   )
 
 /** `mlx5_eswitch_enable_locked()` [devlink]: create the FDB for the current mode, register the functions notifier (ECPF, OFFLOADS). */
-export const mlx5EswitchEnableLocked = (w: World, esw: Esw, numVfs: number | "IGNORE"): Effect.Effect<number> =>
-  fn(
+export const mlx5EswitchEnableLocked = (w: World, esw: Esw, numVfs: number | "IGNORE"): Effect.Effect<number, never, DevlinkHeld> =>
+  locked(
     w,
+    "eswitch",
     "mlx5_eswitch_enable_locked",
+    DevlinkLock,
+    esw.dev.devlink.id,
     Effect.gen(function* () {
       yield* step(w, "mlx5_cmd_exec", "esw_acl_ns_init")
       if (numVfs !== "IGNORE") esw.numVfs = numVfs
@@ -386,10 +306,13 @@ const eventHandlerUnregister = (w: World, esw: Esw) =>
   )
 
 /** `mlx5_eswitch_disable_locked()` [devlink]: notifiers off, then tear down the FDB. */
-export const mlx5EswitchDisableLocked = (w: World, esw: Esw): Effect.Effect<void> =>
-  fn(
+export const mlx5EswitchDisableLocked = (w: World, esw: Esw): Effect.Effect<void, never, DevlinkHeld> =>
+  locked(
     w,
+    "eswitch",
     "mlx5_eswitch_disable_locked",
+    DevlinkLock,
+    esw.dev.devlink.id,
     Effect.gen(function* () {
       esw.teardownEpoch++ // ghost: the configuration's teardown begins
       yield* eventHandlerUnregister(w, esw)
@@ -403,10 +326,13 @@ export const mlx5EswitchDisableLocked = (w: World, esw: Esw): Effect.Effect<void
   )
 
 /** `mlx5_eswitch_enable()` [devlink asserted]: SR-IOV enable and load paths. */
-export const mlx5EswitchEnable = (w: World, esw: Esw, numVfs: number): Effect.Effect<number> =>
-  fn(
+export const mlx5EswitchEnable = (w: World, esw: Esw, numVfs: number): Effect.Effect<number, never, DevlinkHeld> =>
+  locked(
     w,
+    "eswitch",
     "mlx5_eswitch_enable",
+    DevlinkLock,
+    esw.dev.devlink.id,
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
       const toggleLag = !esw.fdbCreated
@@ -427,10 +353,13 @@ export const mlx5EswitchEnable = (w: World, esw: Esw, numVfs: number): Effect.Ef
   )
 
 /** `mlx5_eswitch_disable_sriov()` [devlink asserted]. */
-export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): Effect.Effect<void> =>
-  fn(
+export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): Effect.Effect<void, never, DevlinkHeld> =>
+  locked(
     w,
+    "eswitch",
     "mlx5_eswitch_disable_sriov",
+    DevlinkLock,
+    esw.dev.devlink.id,
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
       // "If driver is unloaded, this function is called twice by remove_one() and
@@ -448,10 +377,13 @@ export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): E
   )
 
 /** `mlx5_eswitch_disable()` [devlink asserted]: from mlx5_unload (remove, reload, recovery). */
-export const mlx5EswitchDisable = (w: World, esw: Esw): Effect.Effect<void> =>
-  fn(
+export const mlx5EswitchDisable = (w: World, esw: Esw): Effect.Effect<void, never, DevlinkHeld> =>
+  locked(
     w,
+    "eswitch",
     "mlx5_eswitch_disable",
+    DevlinkLock,
+    esw.dev.devlink.id,
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
       yield* v1Bump(w, esw)
@@ -488,37 +420,47 @@ export const mlx5EswitchCleanup = (w: World, esw: Esw): Effect.Effect<void> =>
  * off around it (unblock at entry, block at exit) so that mlx5_ib's probe /
  * remove on this thread can register / unregister.
  */
-export const eswModeChange = (w: World, esw: Esw, mode: Mode): Effect.Effect<void> =>
-  fn(
+export const eswModeChange = (w: World, esw: Esw, mode: Mode): Effect.Effect<void, never, DevlinkHeld | RepsHeld> =>
+  locked(
     w,
+    "eswitch",
     "esw_mode_change",
-    Effect.gen(function* () {
-      const dev = esw.dev
-      yield* repsUnblock(w, esw)
-      yield* fn(w, "mlx5_devcom_comp_lock", dev.devcom.downWrite)
-      if (dev.flags.disableIbAdev) {
-        yield* esw.mode.set(mode)
-        yield* mlx5RescanDriversLocked(w, dev)
-      } else {
-        dev.flags.disableIbAdev = true
-        yield* mlx5RescanDriversLocked(w, dev)
-        yield* esw.mode.set(mode)
-        dev.flags.disableIbAdev = false
-        yield* mlx5RescanDriversLocked(w, dev)
-      }
-      yield* fn(w, "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
-      yield* repsBlock(w, esw)
-    })
+    DevlinkLock,
+    esw.dev.devlink.id,
+    // The hand-over: the caller holds the guard; it is released here so that mlx5_ib's
+    // probe / remove, run by the rescans on this thread, can register / unregister, and
+    // taken again before returning. The rescans' type may not ask for the guard.
+    LockContract.handOver(
+      repsGuard(w, esw),
+      Effect.gen(function* () {
+        const dev = esw.dev
+        yield* fn(w, "mlx5_devcom_comp_lock", dev.devcom.downWrite)
+        if (dev.flags.disableIbAdev) {
+          yield* esw.mode.set(mode)
+          yield* mlx5RescanDriversLocked(w, dev)
+        } else {
+          dev.flags.disableIbAdev = true
+          yield* mlx5RescanDriversLocked(w, dev)
+          yield* esw.mode.set(mode)
+          dev.flags.disableIbAdev = false
+          yield* mlx5RescanDriversLocked(w, dev)
+        }
+        yield* fn(w, "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
+      })
+    )
   )
 
 /**
  * `mlx5_devlink_eswitch_mode_set()` [devlink held by devlink_nl_pre_doit or
  * by the caller]. Returns 0 or a negative errno.
  */
-export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Effect.Effect<number> =>
-  fn(
+export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Effect.Effect<number, never, DevlinkHeld> =>
+  locked(
     w,
+    "eswitch",
     "mlx5_devlink_eswitch_mode_set",
+    DevlinkLock,
+    esw.dev.devlink.id,
     Effect.gen(function* () {
       const dev = esw.dev
       yield* mlx5LagDisableChange(w, dev)
@@ -537,33 +479,40 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
           esw.operationInProgress = true
           yield* esw.modeLock.upWrite
           if (w.v.guard === "mutex") yield* repsBlock(w, esw) // merged: keep mode_lock and reps_lock unnested
-          yield* v1Bump(w, esw)
-          yield* mlx5EswitchDisableLocked(w, esw)
-          if (target === "OFFLOADS") {
-            err = yield* fn(
-              w,
-              "esw_offloads_start",
-              Effect.gen(function* () {
-                yield* eswModeChange(w, esw, "OFFLOADS")
-                const e = yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
-                if (e !== 0) {
-                  yield* eswModeChange(w, esw, "LEGACY")
-                  yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
-                }
-                return e
-              })
-            )
-          } else {
-            err = yield* fn(
-              w,
-              "esw_offloads_stop",
-              Effect.gen(function* () {
-                yield* eswModeChange(w, esw, "LEGACY")
-                if (esw.numVfs > 0 && !dev.isEcpf) return yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
-                return 0
-              })
-            )
-          }
+          // From here to the merged unblock the guard is held (V1 took it above, under mode_lock).
+          err = yield* LockContract.assume(
+            repsGuard(w, esw),
+            Effect.gen(function* () {
+              yield* v1Bump(w, esw)
+              yield* mlx5EswitchDisableLocked(w, esw)
+              if (target === "OFFLOADS") {
+                err = yield* fn(
+                  w,
+                  "esw_offloads_start",
+                  Effect.gen(function* () {
+                    yield* eswModeChange(w, esw, "OFFLOADS")
+                    const e = yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                    if (e !== 0) {
+                      yield* eswModeChange(w, esw, "LEGACY")
+                      yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                    }
+                    return e
+                  })
+                )
+              } else {
+                err = yield* fn(
+                  w,
+                  "esw_offloads_stop",
+                  Effect.gen(function* () {
+                    yield* eswModeChange(w, esw, "LEGACY")
+                    if (esw.numVfs > 0 && !dev.isEcpf) return yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                    return 0
+                  })
+                )
+              }
+              return err
+            })
+          )
           if (w.v.guard === "mutex") yield* repsUnblock(w, esw)
           yield* esw.modeLock.downWrite
           esw.operationInProgress = false

@@ -10,8 +10,11 @@
  *
  * @since 0.1.0
  */
+
+import { LockContract } from "@drvmodel/core"
 import { Effect } from "effect"
-import { mlx5EswAddWork } from "./eswitch.ts"
+import { mlx5EswAddWork } from "./esw_wq.ts"
+import { locked, RepsGuard, type RepsHeld, repsGuardId } from "./locks.ts"
 import type { Esw, GuardState, Rep, RepOps, RepState, RepType, VportId, World } from "./world.ts"
 import { call } from "./world.ts"
 
@@ -106,6 +109,20 @@ export const repsUnblock = (w: World, esw: Esw): Effect.Effect<void> => {
   return Effect.void
 }
 
+/**
+ * `mlx5_esw_reps_block()` / `mlx5_esw_reps_unblock()` (`nested`: the
+ * shared-FDB peer's `_nested` variant).
+ *
+ * @example
+ * ```ts
+ * // LockContract.withLock(repsGuard(w, esw), registerBlocked(w, esw, ops, "IB"))
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const repsGuard = (w: World, esw: Esw, nested = false): LockContract.Guard<"mlx5_esw_reps_block"> =>
+  LockContract.guard(RepsGuard, repsGuardId(esw), repsBlock(w, esw, nested), repsUnblock(w, esw))
+
 // ---------------------------------------------------------------------------
 // Load / unload
 
@@ -192,10 +209,12 @@ export const mlx5EswOffloadsRepUnload = (w: World, esw: Esw, vport: VportId): Ef
 
 /** `mlx5_eswitch_register_vport_reps_blocked()`: store ops, mark every rep REGISTERED (unconditionally). */
 const registerBlocked = (w: World, esw: Esw, ops: RepOps, t: RepType) =>
-  call(
+  locked(
     w,
     "eswitch",
     "mlx5_eswitch_register_vport_reps_blocked",
+    RepsGuard,
+    repsGuardId(esw),
     Effect.gen(function* () {
       yield* esw.repOps[t].set(ops)
       for (const vp of XA_ORDER) yield* setState(w, esw.reps[vp], t, "register", "REGISTERED")
@@ -213,9 +232,7 @@ export const mlx5EswitchRegisterVportReps = (w: World, esw: Esw, ops: RepOps, t:
     "eswitch",
     nested ? "mlx5_eswitch_register_vport_reps_nested" : "mlx5_eswitch_register_vport_reps",
     Effect.gen(function* () {
-      yield* repsBlock(w, esw, nested)
-      yield* registerBlocked(w, esw, ops, t)
-      yield* repsUnblock(w, esw)
+      yield* LockContract.withLock(repsGuard(w, esw, nested), registerBlocked(w, esw, ops, t))
       if (w.v.loadWorkOnRegister) yield* mlx5EswAddWork(w, esw, "mlx5_eswitch_reload_reps", mlx5EswitchReloadReps(w, esw))
     })
   )
@@ -230,26 +247,29 @@ export const mlx5EswitchUnregisterVportReps = (w: World, esw: Esw, t: RepType, n
     "eswitch",
     nested ? "mlx5_eswitch_unregister_vport_reps_nested" : "mlx5_eswitch_unregister_vport_reps",
     Effect.gen(function* () {
-      yield* repsBlock(w, esw, nested)
-      yield* call(
-        w,
-        "eswitch",
-        "mlx5_eswitch_unregister_vport_reps_blocked",
-        Effect.gen(function* () {
-          const unload = w.v.unregisterAlwaysUnloads || (yield* esw.mode.read) === "OFFLOADS"
-          if (unload) {
-            yield* call(
-              w,
-              "eswitch",
-              "__unload_reps_all_vport",
-              Effect.forEach(XA_ORDER, (vp) => eswOffloadsUnloadRep(w, esw, esw.reps[vp], t), { discard: true })
-            )
-          }
-          for (const vp of XA_ORDER) yield* setState(w, esw.reps[vp], t, "unregister", "UNREGISTERED")
-          if (w.v.unregisterAlwaysUnloads) yield* esw.repOps[t].set(undefined)
-        })
+      yield* LockContract.withLock(
+        repsGuard(w, esw, nested),
+        locked(
+          w,
+          "eswitch",
+          "mlx5_eswitch_unregister_vport_reps_blocked",
+          RepsGuard,
+          repsGuardId(esw),
+          Effect.gen(function* () {
+            const unload = w.v.unregisterAlwaysUnloads || (yield* esw.mode.read) === "OFFLOADS"
+            if (unload) {
+              yield* call(
+                w,
+                "eswitch",
+                "__unload_reps_all_vport",
+                Effect.forEach(XA_ORDER, (vp) => eswOffloadsUnloadRep(w, esw, esw.reps[vp], t), { discard: true })
+              )
+            }
+            for (const vp of XA_ORDER) yield* setState(w, esw.reps[vp], t, "unregister", "UNREGISTERED")
+            if (w.v.unregisterAlwaysUnloads) yield* esw.repOps[t].set(undefined)
+          })
+        )
       )
-      yield* repsUnblock(w, esw)
     })
   )
 
@@ -260,11 +280,13 @@ export const mlx5EswitchUnregisterVportReps = (w: World, esw: Esw, t: RepType, n
  * Patch 6 `mlx5_eswitch_reload_reps_blocked()`: in OFFLOADS load the uplink
  * (abort on failure), then every enabled non-uplink vport (errors ignored).
  */
-export const mlx5EswitchReloadRepsBlocked = (w: World, esw: Esw): Effect.Effect<void> =>
-  call(
+export const mlx5EswitchReloadRepsBlocked = (w: World, esw: Esw): Effect.Effect<void, never, RepsHeld> =>
+  locked(
     w,
     "eswitch",
     "mlx5_eswitch_reload_reps_blocked",
+    RepsGuard,
+    repsGuardId(esw),
     Effect.gen(function* () {
       if ((yield* esw.mode.read) !== "OFFLOADS") return
       if ((yield* mlx5EswOffloadsRepLoad(w, esw, "uplink")) !== 0) return
@@ -282,9 +304,7 @@ export const mlx5EswitchReloadReps = (w: World, esw: Esw): Effect.Effect<void> =
     "eswitch",
     "mlx5_eswitch_reload_reps",
     Effect.gen(function* () {
-      yield* repsBlock(w, esw)
-      yield* mlx5EswitchReloadRepsBlocked(w, esw)
-      yield* repsUnblock(w, esw)
+      yield* LockContract.withLock(repsGuard(w, esw), mlx5EswitchReloadRepsBlocked(w, esw))
     })
   )
 

@@ -19,7 +19,8 @@ import type { Variant } from "./variant.ts"
 import type { Dev, DevSpec, Lag, World } from "./world.ts"
 import { makeDev } from "./world.ts"
 
-interface WorldOptions {
+/** What a run's world is made of. */
+export interface WorldOptions {
   readonly devs: ReadonlyArray<DevSpec>
   /** Both PFs share one devcom component and one ldev. */
   readonly lag: boolean
@@ -27,8 +28,17 @@ interface WorldOptions {
   readonly ibLoaded: boolean
 }
 
-/** Builds the objects of one run. */
-const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, never, Kernel> =>
+/**
+ * Builds the objects of one run (also used by the model's own TestClock tests).
+ *
+ * @example
+ * ```ts
+ * // const w = yield* buildWorld(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: true })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, never, Kernel> =>
   Effect.gen(function* () {
     const kernel = yield* Kernel
     const multi = o.devs.length > 1
@@ -102,8 +112,17 @@ const TWO_PFS = [
   { name: "pf1", isEcpf: false }
 ]
 
-/** The common prologue: probe every device, set it to switchdev, let the work queues settle. */
-const bootInSwitchdev = (w: World) =>
+/**
+ * The common prologue: probe every device, set it to switchdev, let the work queues settle.
+ *
+ * @example
+ * ```ts
+ * // yield* bootInSwitchdev(w)
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const bootInSwitchdev = (w: World) =>
   Effect.gen(function* () {
     for (const d of w.devs) {
       yield* probeOne(w, d, false)

@@ -1,0 +1,97 @@
+/**
+ * The E-Switch work queue (eswitch.c / eswitch_offloads.c): the generation
+ * counter and its bumps, `mlx5_esw_add_work` and `esw_wq_handler` with its
+ * three ways of taking the devlink lock (blocking, V1 trylock spin, merged
+ * wait queue). Used by the E-Switch (function-change events) and by the
+ * representor registry (patch 6's reload work); it depends on neither.
+ *
+ * @since 0.2.0
+ */
+import { Atomic, Workqueue } from "@drvmodel/core"
+import { Effect } from "effect"
+import type { Esw, HostWork, World } from "./world.ts"
+import { call, condResched } from "./world.ts"
+
+const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
+
+/** `atomic_inc(&esw->generation)` at a V1 operation boundary (patch 4). */
+export const v1Bump = (w: World, esw: Esw) => (w.v.generationBumps === "v1" ? Effect.asVoid(Atomic.inc(esw.generation)) : Effect.void)
+
+/** Merged `mlx5_eswitch_invalidate_wq()`: `atomic_inc(generation)` + `wake_up_all(work_queue_wait)`. */
+export const mergedInvalidate = (w: World, esw: Esw) =>
+  w.v.generationBumps === "merged"
+    ? fn(
+        w,
+        "mlx5_eswitch_invalidate_wq",
+        Effect.gen(function* () {
+          yield* Atomic.inc(esw.generation)
+          yield* esw.workQueueWait!.wakeUpAll
+        })
+      )
+    : Effect.void
+
+/**
+ * The staleness check under the devlink lock (`work_gen != generation`), as
+ * the atomic_read it is; when current, also checks the work-queue invariants
+ * at the instant `func` is about to run.
+ */
+export const currentUnderLock = (w: World, esw: Esw, item: HostWork) =>
+  w.kernel.point<boolean>({
+    name: "atomic_read",
+    label: `atomic_read(${esw.generation.id})`,
+    resource: esw.generation,
+    apply: () => {
+      const gen = esw.generation.peek()
+      if (gen !== item.workGen) return false
+      const me = w.kernel.current()
+      if (esw.dev.devlink.owner() !== me)
+        w.ghost.stale.push(`${item.func} ran without the devlink lock (owner ${esw.dev.devlink.owner() ?? "nobody"})`)
+      if (esw.teardownEpoch > item.epoch)
+        w.ghost.postTeardown.push(
+          `${item.func} (queued at generation ${item.workGen} for configuration ${item.epoch}) runs on ${esw.name} in configuration ${esw.teardownEpoch}, after a teardown that began after it was queued`
+        )
+      return true
+    },
+    show: (b) => (b ? "current" : "stale")
+  })
+
+/**
+ * Patch 3 `esw_wq_handler()`: take the devlink lock (baseline way: blocking;
+ * patch 4: staleness check then devl_trylock + cond_resched; merged: the same
+ * loop sleeping in wait_event_timeout(60 ms)), re-check the generation, run
+ * `func`.
+ */
+const eswWqHandler = (w: World, esw: Esw, item: HostWork, func: Effect.Effect<void>) =>
+  fn(
+    w,
+    "esw_wq_handler",
+    Effect.gen(function* () {
+      const devlink = esw.dev.devlink
+      if (w.v.wqTrylock === "block") yield* devlink.lock
+      else {
+        while (true) {
+          if ((yield* esw.generation.read) !== item.workGen) return // stale: free without touching the lock
+          if (yield* devlink.trylock) break
+          if (w.v.wqTrylock === "spin") yield* condResched(w)
+          else yield* esw.workQueueWait!.waitEventTimeout(() => esw.generation.peek() !== item.workGen, "work_gen != generation", 60)
+        }
+      }
+      if (yield* currentUnderLock(w, esw, item)) yield* func
+      yield* devlink.unlock
+    })
+  )
+
+/**
+ * Patch 3 `mlx5_esw_add_work()`: stamp the current generation, queue
+ * `esw_wq_handler` for `func`. The single enqueue point.
+ */
+export const mlx5EswAddWork = (w: World, esw: Esw, funcName: string, func: Effect.Effect<void>, epoch?: number): Effect.Effect<void> =>
+  fn(
+    w,
+    "mlx5_esw_add_work",
+    Effect.gen(function* () {
+      const workGen = yield* esw.generation.read
+      const item: HostWork = { func: funcName, workGen, epoch: epoch ?? esw.teardownEpoch }
+      yield* esw.workQueue.queueWork(Workqueue.work(`esw_wq_handler(${funcName})`, eswWqHandler(w, esw, item, func)))
+    })
+  )

@@ -1,0 +1,220 @@
+/**
+ * The mlx5 model on the plain runtime (LiveKernel), driven by TestClock: the
+ * model's own timing (the merged worker's 60 ms wait_event_timeout retry, the
+ * bond work's 1 s requeue), the switchdev profile at init and after a devlink
+ * reload, and each cover-letter defect as one deterministic run at the level
+ * that has it and at the level that fixes it. No exploration here: one
+ * interleaving, the one Effect's runtime gives, with time moved by the test.
+ */
+import { Kernel, LiveKernel } from "@drvmodel/core"
+import { model, variantNamed } from "@drvmodel/mlx5"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Random, type Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { devlinkDevReload, devlinkEswitchSet, probeOne } from "../src/device.ts"
+import { firmwareHostVfsChanged } from "../src/eswitch.ts"
+import { mlx5DoBondWork } from "../src/lag.ts"
+import { bootInSwitchdev, buildWorld } from "../src/scenarios.ts"
+import type { World } from "../src/world.ts"
+import { msleep } from "../src/world.ts"
+
+const ECPF = { name: "ecpf", isEcpf: true }
+const PF = { name: "pf0", isEcpf: false }
+
+/** Starts `program` on LiveKernel and lets it run until every task waits (for time or for good). */
+const start = (program: Effect.Effect<void, unknown, Kernel>): Effect.Effect<LiveKernel.LiveRun, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const live = yield* LiveKernel.start(program, { maxSteps: 200_000 })
+    yield* live.settled
+    return live
+  })
+
+/** Moves the TestClock 1 ms at a time until `done()` holds; the virtual time it first held. */
+const firstTime = (live: LiveKernel.LiveRun, done: () => boolean, limitMs = 5_000) =>
+  Effect.gen(function* () {
+    for (let t = 0; t <= limitMs; t++) {
+      if (done()) return t
+      yield* at(live, 1)
+    }
+    return assert.fail(`not within ${limitMs} ms`)
+  })
+
+const at = (live: LiveKernel.LiveRun, ms: number) =>
+  Effect.gen(function* () {
+    yield* TestClock.adjust(`${ms} millis`)
+    yield* live.settled
+  })
+
+describe("mlx5 on TestClock: the model's timing", () => {
+  it.effect("merged: the worker that finds the devlink lock taken retries every 60 ms (wait_event_timeout), not when it is released", () =>
+    Effect.gen(function* () {
+      let w: World | undefined
+      let locked: number | undefined
+      let unlocked: number | undefined
+      const live = yield* start(
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+          const dev = w.devs[0]!
+          yield* bootInSwitchdev(w)
+          // A devlink user holds the instance lock for 200 ms; meanwhile the host enables 2 VFs.
+          yield* kernel.spawn(
+            "holder",
+            Effect.gen(function* () {
+              yield* dev.devlink.lock
+              locked = kernel.now()
+              yield* kernel.spawn("fw-event", firmwareHostVfsChanged(w!, dev.esw, 2))
+              yield* msleep(w!, 200)
+              unlocked = kernel.now()
+              yield* dev.devlink.unlock
+            })
+          )
+        })
+      )
+      const esw = w!.devs[0]!.esw
+      const changedAt = yield* firstTime(live, () => esw.numVfs === 2)
+      assert.isDefined(locked)
+      assert.strictEqual(unlocked! - locked!, 200)
+      // Queued when the lock was taken: timeouts at +60, +120, +180 fail the trylock, +240 takes it.
+      assert.strictEqual(changedAt - locked!, 240)
+      const r = yield* live.result
+      assert.deepStrictEqual(r.warnings, [])
+    })
+  )
+
+  it.effect("delayed work: the bond work that finds devcom taken requeues itself after 1 s", () =>
+    Effect.gen(function* () {
+      let w: World | undefined
+      let tried: number | undefined
+      const live = yield* start(
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          w = yield* buildWorld(variantNamed("merged"), { devs: [PF, { name: "pf1", isEcpf: false }], lag: true, ibLoaded: true })
+          yield* bootInSwitchdev(w)
+          const lag = w.devs[0]!.lag!
+          const devcom = w.devs[0]!.devcom
+          yield* kernel.spawn(
+            "lag-user",
+            Effect.gen(function* () {
+              yield* devcom.downWrite
+              lag.bonded = true
+              tried = kernel.now()
+              yield* kernel.spawn("bond", mlx5DoBondWork(w!, lag))
+              yield* msleep(w!, 500)
+              yield* devcom.upWrite
+            })
+          )
+        })
+      )
+      const lag = w!.devs[0]!.lag!
+      const activeAt = yield* firstTime(live, () => lag.mode === "SHARED_FDB")
+      // The trylock failed when the bond work started; it slept 1 s (the lock was free after 500 ms).
+      assert.strictEqual(activeAt - tried!, 1000)
+      const r = yield* live.result
+      assert.deepStrictEqual(r.invariantViolations, [])
+    })
+  )
+})
+
+/** probe with prof_sel=4, then the user sets legacy and reloads: the mode after probe and after reload. */
+const profileRun = (variant: string) =>
+  Effect.gen(function* () {
+    const modes: Array<string> = []
+    const live = yield* start(
+      Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const w = yield* buildWorld(variantNamed(variant), { devs: [PF], lag: false, ibLoaded: true })
+        const dev = w.devs[0]!
+        const probe = yield* kernel.spawn("probe", probeOne(w, dev, true))
+        yield* kernel.join(probe)
+        modes.push(dev.esw.mode.peek())
+        const user = yield* kernel.spawn(
+          "user",
+          Effect.gen(function* () {
+            yield* devlinkEswitchSet(w, dev, "LEGACY")
+            yield* devlinkDevReload(w, dev)
+          })
+        )
+        yield* kernel.join(user)
+        yield* dev.esw.workQueue.flush
+        modes.push(dev.esw.mode.peek())
+      })
+    )
+    const r = yield* live.result
+    return { modes, r }
+  })
+
+describe("mlx5 on TestClock: the switchdev profile (V1 7/7)", () => {
+  it.effect("v1@7 boots into switchdev and comes back in switchdev after a devlink reload, overriding the user's legacy", () =>
+    Effect.gen(function* () {
+      const { modes, r } = yield* profileRun("v1@7")
+      assert.deepStrictEqual(modes, ["OFFLOADS", "OFFLOADS"])
+      assert.deepStrictEqual(r.warnings, [])
+    })
+  )
+
+  it.effect("without patch 7 (v1@6, merged) the device boots legacy and the reload keeps the user's legacy", () =>
+    Effect.gen(function* () {
+      for (const v of ["v1@6", "merged"]) {
+        const { modes } = yield* profileRun(v)
+        assert.deepStrictEqual(modes, ["LEGACY", "LEGACY"], v)
+      }
+    })
+  )
+})
+
+/** A scripted `Random`: LiveKernel's `kernel.choose` takes these branches, in order. */
+const scripted = (choices: ReadonlyArray<readonly [branch: number, of: number]>): Random.Random => {
+  let i = 0
+  return {
+    nextIntUnsafe: () => 0,
+    nextDoubleUnsafe: () => {
+      const [k, n] = choices[i++] ?? [0, 1]
+      return (k + 0.5) / n
+    }
+  }
+}
+
+/** One plain run of a named scenario; `stuck` when its tasks wait forever (10 s of TestClock later). */
+const runScenario = (scenario: string, variant: string, choices: ReadonlyArray<readonly [number, number]> = []) =>
+  Effect.gen(function* () {
+    const live = yield* start(model.scenario(scenario, variant).program)
+    const fiber = yield* Effect.forkChild(live.result)
+    yield* at(live, 10_000)
+    if (fiber.pollUnsafe() === undefined) return { stuck: true, invariants: [] as Array<string>, warnings: [] as ReadonlyArray<string> }
+    const r = yield* Fiber.join(fiber)
+    return { stuck: false, invariants: r.invariantViolations.map((v) => v.invariant), warnings: r.warnings }
+  }).pipe(Effect.provideService(Random.Random, scripted(choices)))
+
+describe("mlx5 on TestClock: the cover letter's defects, one deterministic run each", () => {
+  it.effect(
+    "(a) baseline: remove drains esw->work_queue under devlink while the worker waits for devlink — stuck; v1@4 and merged finish",
+    () =>
+      Effect.gen(function* () {
+        assert.isTrue((yield* runScenario("teardown-with-pending-work", "baseline")).stuck)
+        for (const v of ["v1@4", "merged"]) {
+          const r = yield* runScenario("teardown-with-pending-work", v)
+          assert.deepStrictEqual(r, { stuck: false, invariants: [], warnings: [] }, v)
+        }
+      })
+  )
+
+  it.effect("(b) v1@4: rmmod mlx5_ib racing SR-IOV enable/disable breaks the registry transitions; v1@5's guard fixes it", () =>
+    Effect.gen(function* () {
+      // reconfig = "sriov" (branch 1 of 6), mlx5_ib loaded initially (branch 1 of 2: the racing thread is rmmod)
+      const choices = [
+        [1, 6],
+        [1, 2]
+      ] as const
+      assert.include((yield* runScenario("ib-load-vs-reconfig", "v1@4", choices)).invariants, "registry-transitions")
+      assert.deepStrictEqual((yield* runScenario("ib-load-vs-reconfig", "v1@5", choices)).invariants, [])
+    })
+  )
+
+  it.effect("(c) mlx5_ib loaded after switchdev: no IB reps up to v1@5; v1@6's queued reload loads them", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual((yield* runScenario("late-ib-load", "v1@5")).invariants, ["registration-completeness"])
+      assert.deepStrictEqual((yield* runScenario("late-ib-load", "v1@6")).invariants, [])
+    })
+  )
+})
