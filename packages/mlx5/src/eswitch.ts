@@ -87,10 +87,11 @@ const mlx5EswQueryFunctions = (w: World, esw: Esw) =>
 /** The VF-count change itself, with the devlink lock held (both generations of the code). */
 const vfsChanged = (w: World, esw: Esw, newNumVfs: number) =>
   Effect.gen(function* () {
-    if (newNumVfs === esw.numVfs) return
+    if (newNumVfs === (yield* esw.numVfs.get)) return
     yield* repsBlock(w, esw)
-    // Number of VFs can only change from "0 to x" or "x to 0".
-    if (esw.numVfs > 0) yield* mlx5EswitchUnloadVfVports(w, esw, esw.numVfs)
+    // Number of VFs can only change from "0 to x" or "x to 0". (The C reads num_vfs again here.)
+    const numVfs = yield* esw.numVfs.get
+    if (numVfs > 0) yield* mlx5EswitchUnloadVfVports(w, esw, numVfs)
     else {
       const err = yield* mlx5EswitchLoadVfVports(w, esw, newNumVfs)
       if (err !== 0) {
@@ -98,7 +99,7 @@ const vfsChanged = (w: World, esw: Esw, newNumVfs: number) =>
         return
       }
     }
-    esw.numVfs = newNumVfs
+    yield* esw.numVfs.set(newNumVfs)
     yield* repsUnblock(w, esw)
   })
 
@@ -167,17 +168,9 @@ export const firmwareHostVfsChanged = (w: World, esw: Esw, hostNumVfs: number): 
 // Vports
 
 const vportEnable = (w: World, esw: Esw, vp: VportId) =>
-  fn(
-    w,
-    "mlx5_esw_vport_enable",
-    step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, enable)`, () => void (esw.enabled[vp] = true))
-  )
+  fn(w, "mlx5_esw_vport_enable", Effect.andThen(step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, enable)`), esw.enabled[vp].set(true)))
 const vportDisable = (w: World, esw: Esw, vp: VportId) =>
-  fn(
-    w,
-    "mlx5_esw_vport_disable",
-    step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, disable)`, () => void (esw.enabled[vp] = false))
-  )
+  fn(w, "mlx5_esw_vport_disable", Effect.andThen(step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, disable)`), esw.enabled[vp].set(false)))
 
 /** `mlx5_eswitch_load_pf_vf_vport()` / `mlx5_eswitch_load_sf_vport()`: enable, then (OFFLOADS) load its reps. */
 export const mlx5EswitchLoadVport = (w: World, esw: Esw, vp: VportId): Effect.Effect<number> =>
@@ -199,7 +192,7 @@ export const mlx5EswitchUnloadVport = (w: World, esw: Esw, vp: VportId): Effect.
     w,
     vp === "sf1" ? "mlx5_eswitch_unload_sf_vport" : "mlx5_eswitch_unload_pf_vf_vport",
     Effect.gen(function* () {
-      if (!esw.enabled[vp]) return
+      if (!(yield* esw.enabled[vp].get)) return
       if ((yield* esw.mode.read) === "OFFLOADS") yield* mlx5EswOffloadsRepUnload(w, esw, vp)
       yield* vportDisable(w, esw, vp)
     })
@@ -242,10 +235,10 @@ const eswOffloadsEnable = (w: World, esw: Esw) =>
       yield* step(w, "mlx5_cmd_exec", "esw_offloads_steering_init")
       let err = yield* mlx5EswOffloadsRepLoad(w, esw, "uplink")
       if (err !== 0) return err
-      esw.enabled.uplink = true
-      err = yield* fn(w, "mlx5_eswitch_enable_pf_vf_vports", mlx5EswitchLoadVfVports(w, esw, esw.numVfs))
+      yield* esw.enabled.uplink.set(true)
+      err = yield* fn(w, "mlx5_eswitch_enable_pf_vf_vports", mlx5EswitchLoadVfVports(w, esw, yield* esw.numVfs.get))
       if (err !== 0) {
-        esw.enabled.uplink = false
+        yield* esw.enabled.uplink.set(false)
         yield* mlx5EswOffloadsRepUnload(w, esw, "uplink")
       }
       return err
@@ -264,7 +257,7 @@ const eswOffloadsDisable = (w: World, esw: Esw) =>
       yield* fn(w, "mlx5_eswitch_disable_pf_vf_vports", mlx5EswitchUnloadVfVports(w, esw, VF_VPORTS.length))
       yield* mlx5EswitchUnloadVport(w, esw, "sf1")
       yield* mlx5EswOffloadsRepUnload(w, esw, "uplink")
-      esw.enabled.uplink = false
+      yield* esw.enabled.uplink.set(false)
       yield* step(w, "mlx5_cmd_exec", "esw_offloads_steering_cleanup")
     })
   )
@@ -279,14 +272,14 @@ export const mlx5EswitchEnableLocked = (w: World, esw: Esw, numVfs: number | "IG
     esw.dev.devlink.id,
     Effect.gen(function* () {
       yield* step(w, "mlx5_cmd_exec", "esw_acl_ns_init")
-      if (numVfs !== "IGNORE") esw.numVfs = numVfs
+      if (numVfs !== "IGNORE") yield* esw.numVfs.set(numVfs)
       const mode = yield* esw.mode.read
       const err =
         mode === "OFFLOADS"
           ? yield* eswOffloadsEnable(w, esw)
-          : yield* fn(w, "esw_legacy_enable", mlx5EswitchLoadVfVports(w, esw, esw.numVfs))
+          : yield* fn(w, "esw_legacy_enable", mlx5EswitchLoadVfVports(w, esw, yield* esw.numVfs.get))
       if (err !== 0) return err
-      esw.fdbCreated = true
+      yield* esw.fdbCreated.set(true)
       if (mode === "OFFLOADS" && esw.funcsNb)
         yield* fn(w, "mlx5_eswitch_event_handler_register", eqNotifierRegister(w, esw.funcsNb, esw.teardownEpoch))
       return 0
@@ -317,8 +310,8 @@ export const mlx5EswitchDisableLocked = (w: World, esw: Esw): Effect.Effect<void
       esw.teardownEpoch++ // ghost: the configuration's teardown begins
       yield* eventHandlerUnregister(w, esw)
       yield* mergedInvalidate(w, esw) // merged: after the notifiers are unregistered
-      if (esw.fdbCreated) {
-        esw.fdbCreated = false
+      if (yield* esw.fdbCreated.get) {
+        yield* esw.fdbCreated.set(false)
         if ((yield* esw.mode.read) === "OFFLOADS") yield* eswOffloadsDisable(w, esw)
         else yield* fn(w, "esw_legacy_disable", mlx5EswitchUnloadVfVports(w, esw, VF_VPORTS.length))
       }
@@ -335,16 +328,16 @@ export const mlx5EswitchEnable = (w: World, esw: Esw, numVfs: number): Effect.Ef
     esw.dev.devlink.id,
     Effect.gen(function* () {
       yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
-      const toggleLag = !esw.fdbCreated
+      const toggleLag = !(yield* esw.fdbCreated.get)
       if (toggleLag) yield* mlx5LagDisableChange(w, esw.dev)
       yield* v1Bump(w, esw)
       yield* mergedInvalidate(w, esw)
       yield* repsBlock(w, esw)
       let ret = 0
-      if (!esw.fdbCreated) ret = yield* mlx5EswitchEnableLocked(w, esw, numVfs)
+      if (!(yield* esw.fdbCreated.get)) ret = yield* mlx5EswitchEnableLocked(w, esw, numVfs)
       else if (!esw.dev.isEcpf) {
         ret = yield* mlx5EswitchLoadVfVports(w, esw, numVfs)
-        if (ret === 0) esw.numVfs = numVfs
+        if (ret === 0) yield* esw.numVfs.set(numVfs)
       } // ECPF: num_vfs would be EC VFs, not modelled
       yield* repsUnblock(w, esw)
       if (toggleLag) yield* mlx5LagEnableChange(w, esw.dev)
@@ -364,15 +357,15 @@ export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): E
       yield* fn(w, "devl_assert_locked", esw.dev.devlink.assertHeld)
       // "If driver is unloaded, this function is called twice by remove_one() and
       // mlx5_unload(). Prevent the second call." (num_ec_vfs: EC VFs are not modelled)
-      if (esw.numVfs === 0 && !clearVf) return
+      if ((yield* esw.numVfs.get) === 0 && !clearVf) return
       esw.teardownEpoch++
       yield* v1Bump(w, esw)
       yield* mergedInvalidate(w, esw)
       yield* repsBlock(w, esw)
-      if (!esw.dev.isEcpf) yield* mlx5EswitchUnloadVfVports(w, esw, esw.numVfs)
+      if (!esw.dev.isEcpf) yield* mlx5EswitchUnloadVfVports(w, esw, yield* esw.numVfs.get)
       yield* repsUnblock(w, esw)
       if ((yield* esw.mode.read) === "LEGACY") yield* mlx5EswitchDisableLocked(w, esw)
-      if (!esw.dev.isEcpf) esw.numVfs = 0
+      if (!esw.dev.isEcpf) yield* esw.numVfs.set(0)
     })
   )
 
@@ -467,7 +460,7 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
       let err = 0
       // mlx5_esw_try_lock(esw, true)
       if (!(yield* fn(w, "mlx5_esw_try_lock", esw.modeLock.downWriteTrylock))) err = -22
-      else if (esw.operationInProgress) {
+      else if (yield* esw.operationInProgress.get) {
         yield* esw.modeLock.upWrite
         err = -16
       }
@@ -476,7 +469,7 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
           yield* esw.modeLock.upWrite // same mode: nothing to do
         else {
           if (w.v.guard === "atomic") yield* repsBlock(w, esw) // V1: while still holding mode_lock
-          esw.operationInProgress = true
+          yield* esw.operationInProgress.set(true)
           yield* esw.modeLock.upWrite
           if (w.v.guard === "mutex") yield* repsBlock(w, esw) // merged: keep mode_lock and reps_lock unnested
           // From here to the merged unblock the guard is held (V1 took it above, under mode_lock).
@@ -505,7 +498,7 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
                   "esw_offloads_stop",
                   Effect.gen(function* () {
                     yield* eswModeChange(w, esw, "LEGACY")
-                    if (esw.numVfs > 0 && !dev.isEcpf) return yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
+                    if ((yield* esw.numVfs.get) > 0 && !dev.isEcpf) return yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
                     return 0
                   })
                 )
@@ -515,7 +508,7 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
           )
           if (w.v.guard === "mutex") yield* repsUnblock(w, esw)
           yield* esw.modeLock.downWrite
-          esw.operationInProgress = false
+          yield* esw.operationInProgress.set(false)
           if (w.v.guard === "atomic") yield* repsUnblock(w, esw)
           yield* fn(w, "mlx5_esw_unlock", esw.modeLock.upWrite)
         }

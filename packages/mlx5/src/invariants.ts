@@ -68,7 +68,7 @@ const loadedOutsideOffloads = (esw: Esw): string | undefined => {
       if (esw.reps[vp].data[t].state.peek() !== "LOADED") continue
       if (mode !== "OFFLOADS") return `${esw.name}:${vp}.${t} LOADED in ${mode}`
       if (esw.repOps[t].peek() === undefined) return `${esw.name}:${vp}.${t} LOADED with rep_ops[${t}] NULL`
-      if (!esw.enabled[vp]) return `${esw.name}:${vp}.${t} LOADED on a disabled vport`
+      if (!esw.enabled[vp].peek()) return `${esw.name}:${vp}.${t} LOADED on a disabled vport`
     }
   }
   return undefined
@@ -89,13 +89,13 @@ const dependencies = (esw: Esw): string | undefined => {
 }
 
 const completeness = (esw: Esw): string | undefined => {
-  if (esw.mode.peek() !== "OFFLOADS" || !esw.fdbCreated || esw.operationInProgress) return undefined
+  if (esw.mode.peek() !== "OFFLOADS" || !esw.fdbCreated.peek() || esw.operationInProgress.peek()) return undefined
   if (esw.workQueue.pendingCount() > 0 || esw.workQueue.runningCount() > 0) return undefined
   for (const t of REP_TYPES) {
     const registered = esw.repOps[t].peek() !== undefined && VPORTS.some((vp) => esw.reps[vp].data[t].state.peek() !== "UNREGISTERED")
     if (!registered) continue
     for (const vp of VPORTS) {
-      if (!esw.enabled[vp]) continue
+      if (!esw.enabled[vp].peek()) continue
       const s = esw.reps[vp].data[t].state.peek()
       if (s !== "LOADED") return `${esw.name}:${vp}.${t} is ${s} (registered, vport enabled, OFFLOADS, queue drained)`
     }

@@ -291,7 +291,7 @@ export const mlx5EswitchReloadRepsBlocked = (w: World, esw: Esw): Effect.Effect<
       if ((yield* esw.mode.read) !== "OFFLOADS") return
       if ((yield* mlx5EswOffloadsRepLoad(w, esw, "uplink")) !== 0) return
       for (const vp of ["vf1", "vf2", "sf1"] as const) {
-        if (!esw.enabled[vp]) continue
+        if (!(yield* esw.enabled[vp].get)) continue
         yield* mlx5EswOffloadsRepLoad(w, esw, vp)
       }
     })

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Atomic, type Kernel, Mutex, RwSemaphore, WaitQueue, Workqueue } from "@drvmodel/core"
+import { Atomic, Cell, type Kernel, Mutex, RwSemaphore, WaitQueue, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Variant } from "./variant.ts"
 
@@ -76,15 +76,15 @@ export interface Esw {
   readonly dev: Dev
   /** `esw->mode`: written under the devlink lock, read locklessly by mlx5_ib paths. */
   readonly mode: Atomic.Atomic<Mode>
-  /** `MLX5_ESW_FDB_CREATED` [devlink lock]. */
-  fdbCreated: boolean
+  /** `fdb_table.flags & MLX5_ESW_FDB_CREATED` [devlink lock] (a plain member: a kernel cell). */
+  readonly fdbCreated: Cell.Cell<boolean>
   /** `esw_funcs.num_vfs` [devlink lock]. */
-  numVfs: number
+  readonly numVfs: Cell.Cell<number>
   /** `vport->enabled` [devlink lock]. */
-  readonly enabled: Record<VportId, boolean>
+  readonly enabled: Record<VportId, Cell.Cell<boolean>>
   /** `mode_lock` and `eswitch_operation_in_progress` [mode_lock]. */
   readonly modeLock: RwSemaphore.RwSemaphore
-  operationInProgress: boolean
+  readonly operationInProgress: Cell.Cell<boolean>
   /** `esw->work_queue` (ordered: create_singlethread_workqueue). */
   readonly workQueue: Workqueue.Workqueue
   /** Merged: `work_queue_wait`. */
@@ -264,6 +264,9 @@ export const makeDev = (
     return dev
   })
 
+// Shown through the E-Switch's own probe (describeEsw), not one probe per member.
+const hidden = { hidden: true } as const
+
 const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Kernel> =>
   Effect.gen(function* () {
     const mode = yield* Atomic.make<Mode>(`${p}esw->mode`, "LEGACY")
@@ -287,11 +290,16 @@ const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Ker
       name: `${p}esw`,
       dev,
       mode,
-      fdbCreated: false,
-      numVfs: 0,
-      enabled: { uplink: false, vf1: false, vf2: false, sf1: false },
+      fdbCreated: yield* Cell.make(`${p}esw->fdb_table.flags.FDB_CREATED`, false, hidden),
+      numVfs: yield* Cell.make(`${p}esw->esw_funcs.num_vfs`, 0, hidden),
+      enabled: {
+        uplink: yield* Cell.make(`${p}vport[uplink]->enabled`, false, hidden),
+        vf1: yield* Cell.make(`${p}vport[vf1]->enabled`, false, hidden),
+        vf2: yield* Cell.make(`${p}vport[vf2]->enabled`, false, hidden),
+        sf1: yield* Cell.make(`${p}vport[sf1]->enabled`, false, hidden)
+      },
       modeLock,
-      operationInProgress: false,
+      operationInProgress: yield* Cell.make(`${p}esw->eswitch_operation_in_progress`, false, hidden),
       workQueue,
       workQueueWait,
       generation,
@@ -317,9 +325,9 @@ export const describeEsw = (esw: Esw): string => {
   const reps = VPORTS.map((vp) => {
     const r = esw.reps[vp]
     const s = (t: RepType) => r.data[t].state.peek()[0]
-    return `${vp}${esw.enabled[vp] ? "+" : "-"}${s("ETH")}${s("IB")}`
+    return `${vp}${esw.enabled[vp].peek() ? "+" : "-"}${s("ETH")}${s("IB")}`
   }).join(" ")
-  return `mode=${esw.mode.peek()} fdb=${esw.fdbCreated ? 1 : 0} vfs=${esw.numVfs} gen=${esw.generation.peek()} reps[${reps}]`
+  return `mode=${esw.mode.peek()} fdb=${esw.fdbCreated.peek() ? 1 : 0} vfs=${esw.numVfs.peek()} gen=${esw.generation.peek()} reps[${reps}]`
 }
 
 /** Runs `body` as kernel function `fn` of `component` (trace only). */

@@ -72,7 +72,7 @@ describe("mlx5 on TestClock: the model's timing", () => {
         })
       )
       const esw = w!.devs[0]!.esw
-      const changedAt = yield* firstTime(live, () => esw.numVfs === 2)
+      const changedAt = yield* firstTime(live, () => esw.numVfs.peek() === 2)
       assert.isDefined(locked)
       assert.strictEqual(unlocked! - locked!, 200)
       // Queued when the lock was taken: timeouts at +60, +120, +180 fail the trylock, +240 takes it.
