@@ -25,6 +25,7 @@ import * as Pool from "./Pool.ts"
 import * as Progress from "./Progress.ts"
 import * as ReportPages from "./ReportPages.ts"
 import * as Shard from "./Shard.ts"
+import * as Split from "./Split.ts"
 import * as Style from "./Style.ts"
 
 /** The version printed by `--version`. */
@@ -121,7 +122,17 @@ const explore = Command.make(
       Flag.withDescription("Shrink findings (fewest preemptions first); --no-shrink to skip"),
       Flag.withDefault(true)
     ),
-    out: Flag.String("out").pipe(Flag.withDescription("Directory to write counterexample JSON files to"), Flag.optional)
+    out: Flag.String("out").pipe(Flag.withDescription("Directory to write counterexample JSON files to"), Flag.optional),
+    jobs: Flag.Int("jobs").pipe(
+      Flag.withDescription(
+        "Worker threads for the segments of the exploration (random/PCT: 1000-schedule seed ranges; DFS: subtrees); default: the number of cores; the result does not depend on it"
+      ),
+      Flag.optional
+    ),
+    watchdog: Flag.Int("watchdog").pipe(
+      Flag.withDescription("Seconds a worker may go without reaching a scheduling point before it is terminated (0: never)"),
+      Flag.withDefault(60)
+    )
   },
   Effect.fn("explore")(function* (a) {
     const resolved = yield* Models.resolve(a.model, a.scenario, optionalToUndefined(a.variant))
@@ -147,14 +158,32 @@ const explore = Command.make(
     yield* Console.log(
       `explore ${a.scenario} (model ${a.model}, variant ${resolved.variant}): ${what}, up to ${plural(o.schedules, "schedule")}`
     )
+    const jobs = optionalToUndefined(a.jobs) ?? Pool.defaultJobs()
+    if (jobs < 1 || jobs > 1024) return yield* new InputError({ message: `--jobs must be an integer from 1 to 1024, got ${jobs}` })
+    if (a.watchdog < 0) return yield* new InputError({ message: `--watchdog must be 0 (off) or a number of seconds, got ${a.watchdog}` })
     Interrupt.install()
     const progress = Progress.make(`${a.scenario}/${resolved.variant}`, o.schedules, style)
-    const report = yield* Exploration.explore(resolved.scenario, o, {
-      variant: resolved.variant,
-      shouldStop: Interrupt.requestedStop,
-      onProgress: progress.update
-    })
+    // One segment: in this thread, as always. More: on worker threads (same result for any --jobs).
+    const segments = Split.plan(resolved.scenario, o)
+    const { report, stuck } =
+      segments.length === 1
+        ? {
+            report: yield* Exploration.explore(resolved.scenario, o, {
+              variant: resolved.variant,
+              shouldStop: Interrupt.requestedStop,
+              onProgress: progress.update
+            }),
+            stuck: []
+          }
+        : yield* Pool.explore(a.model, resolved.info.name, resolved.variant, o, segments, {
+            jobs,
+            watchdogMs: a.watchdog * 1000,
+            shouldStop: Interrupt.requestedStop,
+            onTick: progress.update
+          })
     progress.done()
+    for (const s of stuck) yield* Console.log(style.red(`stuck: ${Pool.stuckText(s)}`))
+    if (stuck.length > 0 && report.counterexamples.length === 0) return yield* setExitCode(1)
     const seconds = (report.elapsedMs / 1000).toFixed(1)
     const coverage = Coverage.describe(report)
     const stopped =

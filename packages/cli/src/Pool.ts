@@ -16,15 +16,17 @@
  * @since 0.1.0
  */
 import { availableParallelism } from "node:os"
-import type { Counterexample, Explorer } from "@drvmodel/core"
+import type { Counterexample, Explorer, Report } from "@drvmodel/core"
 import { Effect } from "effect"
 import { Tinypool } from "tinypool"
 import type { CellOutcome, CellTask } from "./CellWorker.ts"
 import { InputError, tryInput } from "./InputError.ts"
 import type * as Matrix from "./Matrix.ts"
 import * as Models from "./Models.ts"
+import type { SegmentOutcome, SegmentTask } from "./SegmentWorker.ts"
 import * as Shard from "./Shard.ts"
 import * as Slot from "./Slot.ts"
+import * as Split from "./Split.ts"
 
 /**
  * Options of a pooled matrix run.
@@ -161,20 +163,84 @@ export const matrix = (
 
 type Outcome = CellOutcome | { readonly _tag: "Stuck"; readonly stuck: Stuck }
 
-/** The dispatch loop: at most `jobs` tasks in flight, results by position. */
-const runUnits = async (
+/** The cells on the pool. */
+const runUnits = (
   modelName: string,
   units: ReadonlyArray<Shard.Unit>,
   jobs: number,
   options: PoolOptions
-): Promise<Array<Outcome | undefined>> => {
-  const outcomes: Array<Outcome | undefined> = new Array(units.length).fill(undefined)
-  if (units.length === 0) return outcomes
-  const threads = Math.min(jobs, units.length)
-  const pool = new Tinypool({ filename: options.worker ?? cellWorker, minThreads: threads, maxThreads: threads, idleTimeout: 1000 })
+): Promise<Array<Outcome | undefined>> =>
+  runTasks<CellTask, CellOutcome>({
+    worker: options.worker ?? cellWorker,
+    count: units.length,
+    jobs,
+    task: (index, control, slot) => ({
+      model: modelName,
+      scenario: units[index]!.scenario,
+      variant: units[index]!.variant,
+      ...(options.out !== undefined ? { out: options.out } : {}),
+      ...(options.shrinkBudget !== undefined ? { shrinkBudget: options.shrinkBudget } : {}),
+      control,
+      slot
+    }),
+    where: (index) => units[index]!,
+    ...(options.watchdogMs !== undefined ? { watchdogMs: options.watchdogMs } : {}),
+    ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+    ...(options.onTick ? { onTick: options.onTick } : {}),
+    progressOf: (o) => (o._tag === "Done" ? { runs: o.cell.schedules, findings: o.cell.counterexamples.length } : { runs: 0, findings: 0 }),
+    failure: (message) => ({ _tag: "Failed", message, input: false }),
+    onDone: (_, o) => {
+      if (o._tag === "Done") options.onCellDone?.(o.cell)
+      return o._tag !== "Failed"
+    }
+  })
+
+/**
+ * What `runTasks` needs: how to build task `index` (given the shared control
+ * word and its slot), which scenario and variant it explores (for the
+ * watchdog's report), and what its result says for the progress display.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TaskSpec<T, R> {
+  /** The worker module (its default export runs one task). */
+  readonly worker: string
+  readonly count: number
+  readonly jobs: number
+  readonly task: (index: number, control: SharedArrayBuffer, slot: SharedArrayBuffer) => T
+  readonly where: (index: number) => { readonly scenario: string; readonly variant: string }
+  readonly watchdogMs?: number
+  readonly shouldStop?: () => boolean
+  readonly onTick?: (p: Tick) => void
+  readonly progressOf: (result: R) => { readonly runs: number; readonly findings: number }
+  /** A result for a task whose worker failed. */
+  readonly failure: (message: string) => R
+  /** Told of each result as it comes; false stops launching tasks. */
+  readonly onDone?: (index: number, result: R) => boolean
+  /** Asked before launching task `index`: false skips it (its result stays undefined). */
+  readonly wanted?: (index: number) => boolean
+}
+
+/**
+ * Runs `count` tasks on at most `jobs` worker threads, results by index
+ * (undefined: not run, after a stop request). Polls each running task's slot
+ * ten times a second for the progress display, Ctrl-C and the watchdog.
+ *
+ * @category execution
+ * @since 0.1.0
+ */
+export const runTasks = async <T, R>(
+  spec: TaskSpec<T, R>
+): Promise<Array<R | { readonly _tag: "Stuck"; readonly stuck: Stuck } | undefined>> => {
+  type Out = R | { readonly _tag: "Stuck"; readonly stuck: Stuck }
+  const outcomes: Array<Out | undefined> = new Array(spec.count).fill(undefined)
+  if (spec.count === 0) return outcomes
+  const threads = Math.min(spec.jobs, spec.count)
+  const pool = new Tinypool({ filename: spec.worker, minThreads: threads, maxThreads: threads, idleTimeout: 1000 })
   const control = new SharedArrayBuffer(4)
   const stopWord = new Int32Array(control)
-  const watchdogMs = options.watchdogMs ?? 60_000
+  const watchdogMs = spec.watchdogMs ?? 60_000
   interface Running {
     readonly index: number
     readonly slot: SharedArrayBuffer
@@ -189,54 +255,49 @@ const runUnits = async (
   let doneRuns = 0
   let doneFindings = 0
   let stopping = false
-  let failed = false
+  let halted = false
   return await new Promise((resolve) => {
+    let finished = false
     const finish = () => {
+      if (finished) return
+      finished = true
       clearInterval(timer)
       // Terminating also stops workers still stuck after a stop request.
       void pool.destroy().finally(() => resolve(outcomes))
     }
     const launch = () => {
-      while (!stopping && !failed && running.size < threads && next < units.length) {
+      while (!stopping && !halted && running.size < threads && next < spec.count) {
         const index = next++
-        const unit = units[index]!
+        if (spec.wanted !== undefined && !spec.wanted(index)) continue
         const slot = Slot.make()
         const abort = new AbortController()
         const r: Running = { index, slot, abort, beat: 0, beatAt: performance.now() }
         running.add(r)
-        const task: CellTask = {
-          model: modelName,
-          scenario: unit.scenario,
-          variant: unit.variant,
-          ...(options.out !== undefined ? { out: options.out } : {}),
-          ...(options.shrinkBudget !== undefined ? { shrinkBudget: options.shrinkBudget } : {}),
-          control,
-          slot
-        }
-        ;(pool.run(task, { signal: abort.signal }) as Promise<CellOutcome>)
+        ;(pool.run(spec.task(index, control, slot), { signal: abort.signal }) as Promise<R>)
           .then(
-            (o) => o,
-            (e: unknown): Outcome =>
+            (o): Out => o,
+            (e: unknown): Out =>
               r.stuck !== undefined
                 ? { _tag: "Stuck", stuck: r.stuck }
-                : { _tag: "Failed", message: `worker: ${e instanceof Error ? e.message : String(e)}`, input: false }
+                : spec.failure(`worker: ${e instanceof Error ? e.message : String(e)}`)
           )
           .then((o) => {
             running.delete(r)
             outcomes[index] = o
             done++
-            if (o._tag === "Done") {
-              doneRuns += o.cell.schedules
-              doneFindings += o.cell.counterexamples.length
-              options.onCellDone?.(o.cell)
-            } else if (o._tag === "Failed") failed = true
+            if (r.stuck === undefined) {
+              const p = spec.progressOf(o as R)
+              doneRuns += p.runs
+              doneFindings += p.findings
+              if (spec.onDone !== undefined && !spec.onDone(index, o as R)) halted = true
+            }
             launch()
-            if (running.size === 0 && (next >= units.length || stopping || failed)) finish()
           })
       }
+      if (running.size === 0) finish()
     }
     const timer = setInterval(() => {
-      if (!stopping && options.shouldStop?.()) {
+      if (!stopping && spec.shouldStop?.()) {
         stopping = true
         Atomics.store(stopWord, 0, 1)
       }
@@ -251,17 +312,17 @@ const runUnits = async (
           r.beat = s.heartbeat
           r.beatAt = now
         } else if (watchdogMs > 0 && now - r.beatAt > watchdogMs && r.stuck === undefined) {
-          r.stuck = describeStuck(units[r.index]!, r.slot, (now - r.beatAt) / 1000)
+          r.stuck = describeStuck(spec.where(r.index), r.slot, (now - r.beatAt) / 1000)
           r.abort.abort()
         }
       }
-      options.onTick?.({ cells: done, total: units.length, running: running.size, runs, findings })
+      spec.onTick?.({ cells: done, total: spec.count, running: running.size, runs, findings })
     }, 100)
     launch()
   })
 }
 
-const describeStuck = (unit: Shard.Unit, slot: SharedArrayBuffer, seconds: number): Stuck => {
+const describeStuck = (unit: { readonly scenario: string; readonly variant: string }, slot: SharedArrayBuffer, seconds: number): Stuck => {
   const last = Slot.lastRun(slot)
   const step = last.prefix[last.prefix.length - 1]
   return {
@@ -307,3 +368,105 @@ const stuckCell = (s: Stuck, strategy: string): Matrix.Cell => ({
   elapsedMs: s.seconds * 1000,
   stuck: s
 })
+
+const segmentWorker = new URL(`./SegmentWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href
+
+/**
+ * Explores one cell split into segments (`Split.plan`) on `jobs` worker
+ * threads and merges them (`Split.merge`): the same report for every `jobs`.
+ * Segments no longer needed (past the first finding with `stopOnFirst`, past
+ * a DFS budget reached by the segments before) are not started.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Explorer } from "@drvmodel/core"
+ * import { Pool, Split } from "@drvmodel/cli"
+ * import { classic } from "@drvmodel/examples"
+ * const o = Explorer.options({ strategy: "random", schedules: 4000 })
+ * const segments = Split.plan(classic.scenario("abba", "buggy"), o)
+ * const { report } = await Effect.runPromise(Pool.explore("classic", "abba", "buggy", o, segments, { jobs: 2 }))
+ * ```
+ * @category execution
+ * @since 0.1.0
+ */
+export const explore = (
+  modelName: string,
+  scenario: string,
+  variant: string,
+  o: Explorer.ExploreOptions,
+  segments: ReadonlyArray<Split.Segment>,
+  options: {
+    readonly jobs?: number
+    readonly watchdogMs?: number
+    readonly shouldStop?: () => boolean
+    readonly onTick?: (p: Tick) => void
+    /**
+     * Segments run in this thread, in order, until this much time has passed (default 1000 ms);
+     * the rest go to the workers. A small exploration never pays for starting workers, and the
+     * result is the same either way: a segment computes the same wherever it runs.
+     */
+    readonly inProcessMs?: number
+  } = {}
+): Effect.Effect<{ readonly report: Report; readonly stuck: ReadonlyArray<Stuck> }, InputError> =>
+  Effect.gen(function* () {
+    const started = performance.now()
+    const results: Array<Split.SegmentResult | undefined> = new Array(segments.length).fill(undefined)
+    // Whether the segments 0..i-1, all done, already decide the result.
+    const decided = (i: number): boolean => {
+      let runs = 0
+      for (let j = 0; j < i; j++) {
+        const r = results[j]
+        if (r === undefined) return false
+        runs += r.runs
+        if (o.stopOnFirst && r.stopped === "found") return true
+      }
+      return o.strategy === "dfs" && runs >= o.schedules
+    }
+    const inProcessMs = options.inProcessMs ?? 1000
+    if (inProcessMs > 0) {
+      const resolved = yield* Models.resolve(modelName, scenario, variant)
+      for (const [i, segment] of segments.entries()) {
+        if (performance.now() - started >= inProcessMs || decided(i)) break
+        results[i] = yield* Split.run(resolved.scenario, o, segment, {
+          variant,
+          ...(options.shouldStop ? { shouldStop: options.shouldStop } : {})
+        })
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      }
+    }
+    const left = segments.some((_, i) => results[i] === undefined && !decided(i)) && !options.shouldStop?.()
+    const outcomes = yield* Effect.promise(() =>
+      !left
+        ? Promise.resolve([])
+        : runTasks<SegmentTask, SegmentOutcome>({
+            worker: segmentWorker,
+            count: segments.length,
+            jobs: options.jobs ?? defaultJobs(),
+            task: (index, control, slot) => ({ model: modelName, scenario, variant, options: o, segment: segments[index]!, control, slot }),
+            where: () => ({ scenario, variant }),
+            ...(options.watchdogMs !== undefined ? { watchdogMs: options.watchdogMs } : {}),
+            ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+            ...(options.onTick ? { onTick: options.onTick } : {}),
+            progressOf: (r) =>
+              r._tag === "Done" ? { runs: r.result.runs, findings: r.result.counterexamples.length } : { runs: 0, findings: 0 },
+            failure: (message) => ({ _tag: "Failed", message, input: false }),
+            onDone: (index, r) => {
+              if (r._tag === "Done") results[index] = r.result
+              return r._tag === "Done"
+            },
+            wanted: (index) => results[index] === undefined && !decided(index)
+          })
+    )
+    const stuck: Array<Stuck> = []
+    for (const out of outcomes) {
+      if (out === undefined) continue
+      if (out._tag === "Stuck") stuck.push(out.stuck)
+      else if (out._tag === "Failed") {
+        if (out.input) return yield* new InputError({ message: out.message })
+        return yield* Effect.die(new Error(out.message))
+      }
+    }
+    const done = results.filter((r): r is Split.SegmentResult => r !== undefined)
+    return { report: Split.merge(scenario, o, done, segments.length, performance.now() - started), stuck }
+  })

@@ -14,6 +14,8 @@ import type { Strategy } from "../Strategy.ts"
 interface Frame {
   readonly count: number
   index: number
+  /** A choice of the subtree's prefix: never backtracked. */
+  readonly fixed: boolean
   /** Preemptions used before this choice. */
   readonly before: number
   /** Position of the non-preempting candidate (-1 if the current task cannot run). */
@@ -21,16 +23,37 @@ interface Frame {
 }
 
 /**
+ * Options: the preemption bound; `prefix`, to search only the subtree whose
+ * first choices are these (indices in DFS order, as `path()` gives them);
+ * `frontier`, to backtrack only the first `frontier` choices (every later
+ * choice takes its first alternative): one run per subtree at that depth.
+ *
+ * Why subtrees partition the search (what lets several workers share one
+ * DFS): the search visits runs in lexicographic order of their choice
+ * indices, and which alternatives a choice offers depends only on the
+ * choices before it (the model is deterministic; the preemptions used are a
+ * function of the prefix). So the runs under the frontier prefixes P1 < P2 <
+ * … are disjoint, their union is the whole search, and searching P1's
+ * subtree, then P2's, … visits exactly the runs of one search, in its order.
+ * Tested against the unsplit search (packages/cli/test/split.test.ts).
+ *
  * @example
  * ```ts
  * import { DfsStrategy } from "@drvmodel/core"
  * const strategy = DfsStrategy.make({ preemptions: 2 })
+ * const subtree = DfsStrategy.make({ preemptions: 2, prefix: [0, 1] })
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: { readonly preemptions: number }): Strategy => {
+export const make = (options: {
+  readonly preemptions: number
+  readonly prefix?: ReadonlyArray<number>
+  readonly frontier?: number
+}): Strategy & { readonly path: () => ReadonlyArray<number> } => {
   const bound = Math.max(0, options.preemptions)
+  const prefix = options.prefix ?? []
+  const frontier = options.frontier ?? Number.POSITIVE_INFINITY
   const frames: Array<Frame> = []
   let started = false
   let exhausted = false
@@ -49,6 +72,14 @@ export const make = (options: { readonly preemptions: number }): Strategy => {
         // Backtrack to the deepest frame with an affordable untried alternative.
         while (frames.length > 0) {
           const f = frames[frames.length - 1]!
+          if (f.fixed) {
+            frames.length = 0
+            break
+          }
+          if (frames.length > frontier) {
+            frames.pop()
+            continue
+          }
           let k = f.index + 1
           while (k < f.count && f.before + cost(f, k) > bound) k++
           if (k < f.count) {
@@ -73,7 +104,15 @@ export const make = (options: { readonly preemptions: number }): Strategy => {
               message: `DFS: step ${depth} had ${f.count} choices on an earlier run and ${count} now: the model is not deterministic`
             })
           }
-        } else frames.push({ count, index: 0, before: used, current })
+        } else {
+          const index = depth < prefix.length ? prefix[depth]! : 0
+          if (index >= count) {
+            throw new ScheduleDivergence({
+              message: `DFS: the subtree's choice ${depth} is ${index} of ${count}: the model is not deterministic`
+            })
+          }
+          frames.push({ count, index, before: used, current, fixed: depth < prefix.length })
+        }
         const f = frames[depth++]!
         used = f.before + cost(f, f.index)
         return order(current, f.index)
@@ -89,6 +128,7 @@ export const make = (options: { readonly preemptions: number }): Strategy => {
     finished: (r) => {
       if (r.hitStepLimit) truncated++
     },
-    coverage: () => ({ _tag: "Bounded", exhausted, preemptionBound: bound, truncatedRuns: truncated })
+    coverage: () => ({ _tag: "Bounded", exhausted, preemptionBound: bound, truncatedRuns: truncated }),
+    path: () => frames.map((f) => f.index)
   }
 }
