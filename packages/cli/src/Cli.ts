@@ -10,7 +10,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { type Counterexample, Explorer, Finding, Render, Shrink, type Trace } from "@drvmodel/core"
-import { Cause, Console, Effect, Option } from "effect"
+import { Cause, Console, Context, Effect, Option, Ref } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import * as Coverage from "./Coverage.ts"
 import * as Exploration from "./Exploration.ts"
@@ -31,26 +31,28 @@ import * as Style from "./Style.ts"
 /** The version printed by `--version`. */
 export const version = "0.1.0"
 
-let exitCode = 0
+/**
+ * The exit code the running command has recorded (0 clean, 1 findings, 130
+ * interrupted without a verdict): one per invocation of `main`.
+ *
+ * @category services
+ * @since 0.2.0
+ */
+export class RecordedExitCode extends Context.Service<RecordedExitCode, Ref.Ref<number>>()("@drvmodel/cli/Cli/RecordedExitCode") {}
 
 /**
  * Records the exit code of the command being run (0 clean, 1 findings).
  *
+ * @example
+ * ```ts
+ * import { Cli } from "@drvmodel/cli"
+ * const found = Cli.setExitCode(1)
+ * ```
  * @category lifecycle
  * @since 0.1.0
  */
-export const setExitCode = (code: number): Effect.Effect<void> =>
-  Effect.sync(() => {
-    exitCode = code
-  })
-
-/**
- * The exit code recorded by the last command.
- *
- * @category lifecycle
- * @since 0.1.0
- */
-export const recordedExitCode = (): number => exitCode
+export const setExitCode = (code: number): Effect.Effect<void, never, RecordedExitCode> =>
+  Effect.flatMap(RecordedExitCode, (ref) => Ref.set(ref, code))
 
 const style = Style.detect()
 
@@ -161,7 +163,7 @@ const explore = Command.make(
     const jobs = optionalToUndefined(a.jobs) ?? Pool.defaultJobs()
     if (jobs < 1 || jobs > 1024) return yield* new InputError({ message: `--jobs must be an integer from 1 to 1024, got ${jobs}` })
     if (a.watchdog < 0) return yield* new InputError({ message: `--watchdog must be 0 (off) or a number of seconds, got ${a.watchdog}` })
-    Interrupt.install()
+    const stop = yield* Interrupt.Stop
     const progress = Progress.make(`${a.scenario}/${resolved.variant}`, o.schedules, style)
     // One segment: in this thread, as always. More: on worker threads (same result for any --jobs).
     const segments = Split.plan(resolved.scenario, o)
@@ -170,7 +172,7 @@ const explore = Command.make(
         ? {
             report: yield* Exploration.explore(resolved.scenario, o, {
               variant: resolved.variant,
-              shouldStop: Interrupt.requestedStop,
+              shouldStop: stop.requested,
               onProgress: progress.update
             }),
             stuck: []
@@ -178,7 +180,7 @@ const explore = Command.make(
         : yield* Pool.explore(a.model, resolved.info.name, resolved.variant, o, segments, {
             jobs,
             watchdogMs: a.watchdog * 1000,
-            shouldStop: Interrupt.requestedStop,
+            shouldStop: stop.requested,
             onTick: progress.update
           })
     progress.done()
@@ -271,7 +273,7 @@ const matrix = Command.make(
     yield* Console.log(
       `matrix: model ${model.name}, ${plural(model.scenarios.length, "scenario")} x ${plural(model.variants.length, "variant")}${shard !== undefined ? `, shard ${Shard.format(shard)} (${plural(total, "cell")})` : ""}, ${plural(Math.min(jobs, total), "worker")}`
     )
-    Interrupt.install()
+    const stop = yield* Interrupt.Stop
     yield* removeStaleCounterexamples(a.out)
     const progress = Progress.cells("matrix", total, style)
     const { result, counterexamples, stuck } = yield* Pool.matrix(a.model, {
@@ -280,7 +282,7 @@ const matrix = Command.make(
       shrinkBudget: a.shrinkBudget,
       ...(shard !== undefined ? { shard } : {}),
       watchdogMs: a.watchdog * 1000,
-      shouldStop: Interrupt.requestedStop,
+      shouldStop: stop.requested,
       onTick: progress.update,
       onCellDone: (cell) => {
         if (!style.tty) {
@@ -783,50 +785,43 @@ const oneLine = (s: string) => s.split("\n")[0]!
 
 /**
  * Runs the command on the process arguments and returns the exit code:
- * 0 clean, 1 findings, 2 bad input or usage, 3 internal error.
+ * 0 clean, 1 findings, 2 bad input or usage, 3 internal error, 130
+ * interrupted without a verdict. A stop request (`Interrupt.Stop`) ends an
+ * exploration or a matrix between two batches of runs; `Interrupt.exitCode`
+ * turns Ctrl-C (fiber interruption) into one.
  *
  * @example
  * ```ts
  * import { NodeRuntime, NodeServices } from "@effect/platform-node"
  * import { Effect } from "effect"
  * import { Cli } from "@drvmodel/cli"
- * Cli.main.pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+ * import { Interrupt } from "@drvmodel/cli"
+ * Interrupt.exitCode(Cli.main).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
  * ```
  * @category commands
  * @since 0.1.0
  */
-export const main: Effect.Effect<number, never, Command.Environment> = Command.run(command, { version }).pipe(
-  Effect.map(() => recordedExitCode()),
-  Effect.catchCause((cause) =>
-    Effect.gen(function* () {
-      const error = Cause.squash(cause)
-      if (error instanceof InputError) {
-        yield* Console.error(`drvmodel: error: ${error.message}`)
-        return 2
-      }
-      if (CliError.isCliError(error)) {
-        // Usage errors: effect/cli already printed the help and the error.
-        return 2
-      }
-      if (Cause.hasInterruptsOnly(cause)) return exitCode === 0 ? 130 : exitCode
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-      yield* Console.error(`drvmodel: internal error: ${oneLine(message)}`)
-      return 3
-    })
-  ),
-  Effect.tap((code) =>
-    Effect.sync(() => {
-      finalCode = code
-    })
+export const main: Effect.Effect<number, never, Command.Environment | Interrupt.Stop> = Effect.gen(function* () {
+  // Per invocation: the recorded exit code (no module state).
+  const recorded = yield* Ref.make(0)
+  return yield* Command.run(command, { version }).pipe(
+    Effect.provideService(RecordedExitCode, recorded),
+    Effect.andThen(Ref.get(recorded)),
+    Effect.catchCause((cause) =>
+      Effect.gen(function* () {
+        const error = Cause.squash(cause)
+        if (error instanceof InputError) {
+          yield* Console.error(`drvmodel: error: ${error.message}`)
+          return 2
+        }
+        if (CliError.isCliError(error)) {
+          // Usage errors: effect/cli already printed the help and the error.
+          return 2
+        }
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        yield* Console.error(`drvmodel: internal error: ${oneLine(message)}`)
+        return 3
+      })
+    )
   )
-)
-
-let finalCode: number | undefined
-
-/**
- * The exit code of `main` once it has finished (undefined before).
- *
- * @category lifecycle
- * @since 0.1.0
- */
-export const finalExitCode = (): number | undefined => finalCode
+})

@@ -56,8 +56,6 @@ export type PartialResult = typeof PartialResult.Type
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 
-let digest: string | undefined
-
 /**
  * sha256 over the TypeScript sources of packages/ and examples/ (paths and
  * contents, sorted): two shards agree on it only if they ran the same code.
@@ -71,7 +69,6 @@ let digest: string | undefined
  * @since 0.1.0
  */
 export const sourceDigest = (): string => {
-  if (digest !== undefined) return digest
   const files: Array<string> = []
   const walk = (dir: string) => {
     let entries: Array<fs.Dirent>
@@ -95,8 +92,8 @@ export const sourceDigest = (): string => {
     hash.update(fs.readFileSync(path.join(root, f)))
     hash.update("\0")
   }
-  digest = hash.digest("hex")
-  return digest
+  // Not cached: computed once per shard written or merged (no module state).
+  return hash.digest("hex")
 }
 
 /**

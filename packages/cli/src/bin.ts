@@ -2,24 +2,30 @@
 /**
  * Entry point of the `drvmodel` command.
  *
- * The command runs uninterruptibly: Ctrl-C is handled by `Interrupt` (stop
- * at the next batch, still print and write what was found), and the exit
- * code is the command's own (0 clean, 1 findings, 2 bad input or usage).
+ * Ctrl-C interrupts the main fiber (`NodeRuntime.runMain`); the command
+ * turns that into a stop between two batches of runs (`Interrupt.graceful`)
+ * and still prints and writes what was found. The exit code is the one
+ * `Cli.main` computes (0 clean, 1 findings, 2 bad input or usage, 3
+ * internal, 130 interrupted without a verdict): it travels as the fiber's
+ * failure value, `Interrupt.ExitCode`, because an interrupted fiber keeps a
+ * failure but not a success value.
  *
  * @since 0.1.0
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import * as Cli from "./Cli.ts"
+import { ExitCode, exitCode } from "./Interrupt.ts"
 
-Cli.main.pipe(
-  Effect.uninterruptible,
+exitCode(Cli.main).pipe(
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {
-      if (Exit.isSuccess(exit)) return onExit(exit.value as number)
-      if (Cause.hasInterruptsOnly(exit.cause)) return onExit(Cli.finalExitCode() ?? 130)
+      if (Exit.isSuccess(exit)) return onExit(0)
+      const code = exit.cause.reasons.find((r) => Cause.isFailReason(r) && r.error instanceof ExitCode)
+      if (code !== undefined && Cause.isFailReason(code)) return onExit((code.error as ExitCode).code)
+      if (Cause.hasInterruptsOnly(exit.cause)) return onExit(130)
       return onExit(3)
     }
   })
