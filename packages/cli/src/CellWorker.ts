@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
+
 import type { Counterexample } from "@drvmodel/core"
+import { NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { InputError } from "./InputError.ts"
 import * as LockOrderCell from "./LockOrderCell.ts"
@@ -78,6 +80,8 @@ export const compute = (task: CellTask): Effect.Effect<CellOutcome> =>
     slot.setState(Slot.State.done)
     return { _tag: "Done", cell, counterexamples } as CellOutcome
   }).pipe(
+    // The worker thread's own platform services (files are written from here).
+    Effect.provide(NodeServices.layer),
     Effect.exit,
     Effect.map((exit): CellOutcome => {
       if (Exit.isSuccess(exit)) return exit.value

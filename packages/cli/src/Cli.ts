@@ -7,10 +7,9 @@
  *
  * @since 0.1.0
  */
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { type Counterexample, Explorer, Finding, Render, Shrink, type Trace } from "@drvmodel/core"
-import { Cause, Console, Context, Effect, Option, Ref } from "effect"
+import { Cause, Console, Context, Effect, FileSystem, Option, Ref } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import * as Coverage from "./Coverage.ts"
 import * as Exploration from "./Exploration.ts"
@@ -375,10 +374,14 @@ const merge = Command.make(
     out: Flag.String("out").pipe(Flag.withDescription("Report directory"), Flag.withDefault("report"))
   },
   Effect.fn("merge")(function* (a) {
+    const fs = yield* FileSystem.FileSystem
     const { result, counterexamples, files } = yield* Partial.merge(a.dirs, a.out)
     yield* removeStaleCounterexamples(a.out)
     for (const f of files) {
-      const text = yield* tryInput(() => fs.readFileSync(f.from, "utf8"), `merge: ${f.from}`)
+      const text = yield* Effect.mapError(
+        fs.readFileString(f.from),
+        (e) => new InputError({ message: `merge: cannot read ${f.from}: ${e.reason._tag === "NotFound" ? "no such file" : e.message}` })
+      )
       yield* Files.write(f.to, text)
     }
     yield* Console.log(`merge: ${plural(a.dirs.length, "shard")}, ${plural(result.cells.length, "cell")} of model ${result.model}`)
@@ -393,21 +396,16 @@ const merge = Command.make(
 
 /** Removes counterexample files of an earlier matrix run, so the directory matches matrix.json. */
 const removeStaleCounterexamples = (dir: string) =>
-  Effect.sync(() => {
-    let entries: Array<string>
-    try {
-      entries = fs.readdirSync(dir)
-    } catch {
-      return
-    }
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    // A directory that does not exist (yet) has nothing stale.
+    const entries = yield* Effect.orElseSucceed(fs.readDirectory(dir), (): ReadonlyArray<string> => [])
     for (const e of entries) {
       if (!e.endsWith(".json") || e === "matrix.json") continue
       const file = path.join(dir, e)
-      try {
-        if (fs.readFileSync(file, "utf8").includes('"drvmodel-counterexample/1"')) fs.rmSync(file)
-      } catch {
-        // not ours or unreadable: leave it
-      }
+      const text = yield* Effect.orElseSucceed(fs.readFileString(file), () => "")
+      // Not ours, unreadable or not removable: leave it.
+      if (text.includes('"drvmodel-counterexample/1"')) yield* Effect.ignore(fs.remove(file))
     }
   })
 
@@ -626,14 +624,18 @@ const stateTrace = (
   )
 
 /** In a directory, a JSON file that parses and does not claim to be a counterexample is someone else's: skip it. */
-const isCounterexampleFile = (file: string): boolean => {
-  try {
-    const json = JSON.parse(fs.readFileSync(file, "utf8")) as unknown
-    return typeof json === "object" && json !== null && "format" in json
-  } catch {
-    return true
-  }
-}
+const isCounterexampleFile = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.option(fs.readFileString(file))
+    if (Option.isNone(text)) return true
+    try {
+      const json = JSON.parse(text.value) as unknown
+      return typeof json === "object" && json !== null && "format" in json
+    } catch {
+      return true
+    }
+  })
 
 const flagOrFile = (flag: string | undefined, file: Files.CounterexampleFile) =>
   flag ?? file.model ?? Models.infer(file.counterexample.scenario, file.counterexample.variant)
@@ -675,22 +677,19 @@ const report = Command.make(
     model: modelOverride
   },
   Effect.fn("report")(function* (a) {
-    const stat = yield* Effect.sync(() => {
-      try {
-        return fs.statSync(a.input)
-      } catch {
-        return undefined
-      }
-    })
+    const fs = yield* FileSystem.FileSystem
+    const stat = Option.getOrUndefined(yield* Effect.option(fs.stat(a.input)))
     if (stat === undefined) return yield* new InputError({ message: `cannot read ${a.input}: no such file or directory` })
     const model = optionalToUndefined(a.model)
     const needsState = a.format === "html" || a.format === "mermaid"
-    if (stat.isDirectory()) {
-      const files = fs
-        .readdirSync(a.input)
+    if (stat.type === "Directory") {
+      const candidates = (yield* Effect.mapError(
+        fs.readDirectory(a.input),
+        (e) => new InputError({ message: `cannot read ${a.input}: ${e.message}` })
+      ))
         .filter((f) => f.endsWith(".json") && f !== "matrix.json" && !f.endsWith(".trace.json"))
-        .filter((f) => isCounterexampleFile(path.join(a.input, f)))
         .sort()
+      const files = yield* Effect.filter(candidates, (f) => isCounterexampleFile(path.join(a.input, f)))
       let written = 0
       for (const f of files) {
         const file = path.join(a.input, f)

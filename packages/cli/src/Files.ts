@@ -5,10 +5,8 @@
  *
  * @since 0.1.0
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { Explorer, Schedule } from "@drvmodel/core"
-import { Effect, Schema } from "effect"
+import { Effect, FileSystem, Path, type PlatformError, Schema } from "effect"
 import { InputError } from "./InputError.ts"
 
 /**
@@ -47,23 +45,23 @@ export const describeSchemaError = (error: unknown): string => {
   return `at ${where}: ${what}`
 }
 
-const readJson = (file: string): Effect.Effect<unknown, InputError> =>
-  Effect.suspend(() => {
-    let text: string
+/** Why a file operation failed, in a few words: `no such file`, `it is a directory`, `EACCES`... */
+const why = (e: PlatformError.PlatformError): string => {
+  const reason = e.reason
+  if (reason._tag === "BadArgument") return reason.description ?? "bad argument"
+  if (reason._tag === "NotFound") return "no such file"
+  const code = (reason.cause as NodeJS.ErrnoException | undefined)?.code
+  return code === "EISDIR" ? "it is a directory" : (code ?? reason.description ?? reason._tag)
+}
+
+const readJson = (file: string): Effect.Effect<unknown, InputError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.mapError(fs.readFileString(file), (e) => new InputError({ message: `cannot read ${file}: ${why(e)}` }))
     try {
-      text = fs.readFileSync(file, "utf8")
+      return JSON.parse(text) as unknown
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      return Effect.fail(
-        new InputError({
-          message: `cannot read ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(code ?? e)}`
-        })
-      )
-    }
-    try {
-      return Effect.succeed(JSON.parse(text) as unknown)
-    } catch (e) {
-      return Effect.fail(new InputError({ message: `${file} is not valid JSON (truncated or edited?): ${(e as Error).message}` }))
+      return yield* new InputError({ message: `${file} is not valid JSON (truncated or edited?): ${(e as Error).message}` })
     }
   })
 
@@ -98,7 +96,7 @@ export const decodeCounterexample = (json: unknown, file: string): Effect.Effect
  * @category decoding
  * @since 0.1.0
  */
-export const load = (file: string): Effect.Effect<Loaded, InputError> =>
+export const load = (file: string): Effect.Effect<Loaded, InputError, FileSystem.FileSystem> =>
   Effect.flatMap(readJson(file), (json): Effect.Effect<Loaded, InputError> => {
     if (typeof json === "object" && json !== null && !Array.isArray(json) && !("format" in json) && "steps" in json) {
       const r = Schema.decodeUnknownExit(Schedule.Schedule)(json)
@@ -117,7 +115,7 @@ export const load = (file: string): Effect.Effect<Loaded, InputError> =>
  * @category decoding
  * @since 0.1.0
  */
-export const loadCounterexample = (file: string): Effect.Effect<CounterexampleFile, InputError> =>
+export const loadCounterexample = (file: string): Effect.Effect<CounterexampleFile, InputError, FileSystem.FileSystem> =>
   Effect.flatMap(load(file), (l) =>
     l._tag === "Counterexample"
       ? Effect.succeed(l)
@@ -161,13 +159,10 @@ export const nameFor = (
  * @category encoding
  * @since 0.1.0
  */
-export const write = (file: string, text: string): Effect.Effect<void, InputError> =>
-  Effect.suspend(() => {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true })
-      fs.writeFileSync(file, text)
-      return Effect.void
-    } catch (e) {
-      return Effect.fail(new InputError({ message: `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }))
-    }
-  })
+export const write = (file: string, text: string): Effect.Effect<void, InputError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+    yield* fs.writeFileString(file, text)
+  }).pipe(Effect.mapError((e) => new InputError({ message: `cannot write ${file}: ${why(e)}` })))

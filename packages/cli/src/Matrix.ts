@@ -26,7 +26,7 @@ import {
   type ScenarioInfo,
   Shrink
 } from "@drvmodel/core"
-import { Effect } from "effect"
+import { Effect, type FileSystem, type Path } from "effect"
 import * as Coverage from "./Coverage.ts"
 import * as Exploration from "./Exploration.ts"
 import * as Files from "./Files.ts"
@@ -220,7 +220,11 @@ export const runCell = (
   modelName: string,
   o: Explorer.ExploreOptions,
   options: MatrixOptions = {}
-): Effect.Effect<{ readonly cell: Cell; readonly counterexamples: ReadonlyArray<Counterexample> }, InputError> =>
+): Effect.Effect<
+  { readonly cell: Cell; readonly counterexamples: ReadonlyArray<Counterexample> },
+  InputError,
+  FileSystem.FileSystem | Path.Path
+> =>
   Effect.gen(function* () {
     const { model, info, variant, scenario } = resolved
     const analyses = options.analyses ?? []
@@ -320,7 +324,11 @@ export const runCell = (
 export const run = (
   modelName: string,
   options: MatrixOptions = {}
-): Effect.Effect<{ readonly result: MatrixResult; readonly counterexamples: ReadonlyArray<Counterexample> }, InputError> =>
+): Effect.Effect<
+  { readonly result: MatrixResult; readonly counterexamples: ReadonlyArray<Counterexample> },
+  InputError,
+  FileSystem.FileSystem | Path.Path
+> =>
   Effect.gen(function* () {
     const started = performance.now()
     const model = yield* tryInput(() => Models.get(modelName))

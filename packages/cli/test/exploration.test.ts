@@ -1,5 +1,6 @@
 import { Explorer } from "@drvmodel/core"
 import { classic } from "@drvmodel/examples"
+import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Coverage, Exploration, Matrix, Models } from "../src/index.ts"
@@ -60,7 +61,7 @@ describe("matrix cells", () => {
       assert.strictEqual(cell.verdict, "finding")
       assert.deepStrictEqual(cell.kinds, ["lock-order:potential"])
       assert.deepStrictEqual(cell.lockOrder, { runs: cell.schedules })
-    })
+    }).pipe(Effect.provide(NodeServices.layer))
   )
 
   it.effect("clean cells say how clean: DFS exhaustion, the PCT bound", () =>

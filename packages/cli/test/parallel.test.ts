@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { LockOrderCell, Matrix, Partial, Pool, ReportPages, Shard } from "../src/index.ts"
@@ -71,7 +72,9 @@ let reference: { dir: string } | undefined
 const inProcess = async () => {
   if (reference !== undefined) return reference
   const dir = tmp()
-  const { result, counterexamples } = await Effect.runPromise(Matrix.run("classic", { out: dir, analyses: [LockOrderCell.analysis()] }))
+  const { result, counterexamples } = await Effect.runPromise(
+    Matrix.run("classic", { out: dir, analyses: [LockOrderCell.analysis()] }).pipe(Effect.provide(NodeServices.layer))
+  )
   fs.writeFileSync(path.join(dir, "matrix.json"), `${JSON.stringify(result, null, 2)}\n`)
   const report = ReportPages.render(result, counterexamples, `pnpm drvmodel matrix --model classic --out ${dir}`)
   fs.writeFileSync(path.join(dir, "README.md"), report.readme)
