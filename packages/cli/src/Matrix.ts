@@ -314,9 +314,10 @@ export const runCell = (
  *
  * @example
  * ```ts
+ * import { NodeServices } from "@effect/platform-node"
  * import { Effect } from "effect"
  * import { Matrix } from "@drvmodel/cli"
- * const result = Effect.runPromise(Matrix.run("classic", { out: "report" }))
+ * const result = Effect.runPromise(Matrix.run("classic", { out: "report" }).pipe(Effect.provide(NodeServices.layer)))
  * ```
  * @category execution
  * @since 0.1.0
