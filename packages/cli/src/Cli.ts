@@ -10,7 +10,7 @@
 import * as path from "node:path"
 import { type Counterexample, Explorer, Finding, Render, Shrink, type Trace } from "@drvmodel/core"
 import { Cause, Console, Context, Effect, FileSystem, Option, Ref } from "effect"
-import { Argument, CliError, Command, Flag } from "effect/cli"
+import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as Coverage from "./Coverage.ts"
 import * as Exploration from "./Exploration.ts"
 import * as Files from "./Files.ts"
@@ -148,6 +148,9 @@ const explore = Command.make(
       ...(a.stopOnFirst ? { stopOnFirst: true } : {}),
       ...(a.bounded ? { bounded: true } : {})
     })
+    const out = optionalToUndefined(a.out)
+    // Checked (and created) before exploring: a bad --out must not cost the exploration.
+    if (out !== undefined) yield* Files.prepareOutDir(out)
     const what =
       o.strategy === "dfs"
         ? `dfs, preemption bound ${o.preemptions}`
@@ -189,16 +192,17 @@ const explore = Command.make(
     const coverage = Coverage.describe(report)
     const stopped =
       report.stopped === "interrupted"
-        ? " (interrupted by Ctrl-C: partial results)"
+        ? " (interrupted: partial results)"
         : report.stopped === "exhausted"
           ? coverage.kind === "dpor" && coverage.exhausted !== true
             ? " (search finished, NOT exhaustive)"
             : " (space exhausted)"
           : ""
-    const cxs = a.shrink
-      ? Matrix.shrinkAll(resolved.scenario, o, report.counterexamples).map((s) => s.counterexample)
-      : report.counterexamples
-    const out = optionalToUndefined(a.out)
+    // Interrupted: write the evidence as found, promptly, instead of shrinking it first.
+    const cxs =
+      a.shrink && report.stopped !== "interrupted"
+        ? Matrix.shrinkAll(resolved.scenario, o, report.counterexamples).map((s) => s.counterexample)
+        : report.counterexamples
     if (cxs.length === 0) {
       const explored =
         coverage.kind === "dpor"
@@ -221,7 +225,8 @@ const explore = Command.make(
       }
       yield* printFinding(cx, replay)
     }
-    return yield* setExitCode(1)
+    // Interrupted is the conventional 130 even with findings: the search did not finish.
+    return yield* setExitCode(report.stopped === "interrupted" ? 130 : 1)
   })
 ).pipe(
   Command.withDescription("Explore the interleavings of one scenario on one variant"),
@@ -240,6 +245,9 @@ const explore = Command.make(
 
 // -----------------------------------------------------------------------------
 // matrix
+
+/** Upper bound of a shrink budget: far beyond any useful one, it keeps absurd values out. */
+const maxReplays = 10_000_000
 
 const matrix = Command.make(
   "matrix",
@@ -261,6 +269,8 @@ const matrix = Command.make(
     )
   },
   Effect.fn("matrix")(function* (a) {
+    if (a.shrinkBudget < 0 || a.shrinkBudget > maxReplays)
+      return yield* new InputError({ message: `--shrink-budget must be between 0 and ${maxReplays}, got ${a.shrinkBudget}` })
     const model = yield* tryInput(() => Models.get(a.model))
     yield* Models.requireScenarios(model)
     const shardText = optionalToUndefined(a.shard)
@@ -269,6 +279,8 @@ const matrix = Command.make(
     const jobs = optionalToUndefined(a.jobs) ?? Pool.defaultJobs()
     if (jobs < 1 || jobs > 1024) return yield* new InputError({ message: `--jobs must be an integer from 1 to 1024, got ${jobs}` })
     const total = Shard.select(Shard.units(model), shard).length
+    // Checked (and created) before any cell runs: a bad --out must not cost the matrix.
+    yield* Files.prepareOutDir(a.out)
     yield* Console.log(
       `matrix: model ${model.name}, ${plural(model.scenarios.length, "scenario")} x ${plural(model.variants.length, "variant")}${shard !== undefined ? `, shard ${Shard.format(shard)} (${plural(total, "cell")})` : ""}, ${plural(Math.min(jobs, total), "worker")}`
     )
@@ -358,7 +370,8 @@ const writeMatrix = (result: Matrix.MatrixResult, counterexamples: ReadonlyArray
     yield* Console.log(
       `\n${plural(result.cells.length, "cell")}, ${findings.length} with findings; wrote ${path.join(out, "matrix.json")} and ${path.join(out, "README.md")} in ${(result.elapsedMs / 1000).toFixed(1)}s${result.interrupted ? " (interrupted: partial matrix)" : ""}`
     )
-    return findings.length > 0 ? 1 : result.interrupted ? 130 : 0
+    // Interrupted is the conventional 130 even with findings: the matrix is incomplete.
+    return result.interrupted ? 130 : findings.length > 0 ? 1 : 0
   })
 
 // -----------------------------------------------------------------------------
@@ -454,6 +467,27 @@ const replay = Command.make(
       skipped = l.skipped
       return l.result
     }, a.file)
+    // A counterexample replayed as recorded whose schedule ran out before its finding: the file
+    // was cut short (or edited). That is no clean result: say so, as bad input.
+    const sameFinding =
+      r.outcome._tag === "Found" && Finding.signatureOf(r.outcome.finding.problem) === Finding.signatureOf(recorded.finding.problem)
+    if (
+      loaded._tag === "Counterexample" &&
+      !a.lenient &&
+      resolved.variant === recorded.variant &&
+      !sameFinding &&
+      r.schedule.steps.length > recorded.schedule.steps.length
+    ) {
+      const then =
+        r.outcome._tag === "Found"
+          ? `found something else (${r.outcome.finding.summary})`
+          : r.outcome._tag === "StepLimit"
+            ? "hit the step limit"
+            : "finished without a finding"
+      return yield* new InputError({
+        message: `${a.file}: the schedule ends after ${plural(recorded.schedule.steps.length, "step")}, before the recorded finding (${recorded.finding.summary}, at step ${recorded.finding.step}); run on without preemption, the run ${then}`
+      })
+    }
     const lenient = a.lenient ? ` (lenient: ${plural(skipped, "recorded step")} skipped)` : ""
     yield* Console.log(
       `replay ${a.file}: scenario ${recorded.scenario}, model ${modelName}, variant ${resolved.variant}: ${plural(r.steps, "step")}, ${plural(r.preemptions, "preemption")}${lenient}`
@@ -532,7 +566,8 @@ const shrink = Command.make(
     const cx = file.counterexample
     const resolved = yield* Models.resolve(modelName, cx.scenario, cx.variant)
     const o = yield* Models.optionsFor(resolved.info)
-    if (a.budget < 1) return yield* new InputError({ message: `--budget must be at least 1, got ${a.budget}` })
+    if (a.budget < 1 || a.budget > maxReplays)
+      return yield* new InputError({ message: `--budget must be between 1 and ${maxReplays}, got ${a.budget}` })
     // A strict replay first: a schedule that no longer fits the model is named as such.
     yield* tryInput(
       () => Effect.runSync(Explorer.replay(resolved.scenario, cx.schedule, { maxSteps: o.maxSteps, livelockBound: o.livelockBound })),
@@ -783,6 +818,25 @@ export const command = Command.make("drvmodel").pipe(
 const oneLine = (s: string) => s.split("\n")[0]!
 
 /**
+ * A usage error as one line: the first error effect/cli found (it names the flag or argument),
+ * its suggestion if it has one, and where the full usage is. The default presenter prints the
+ * whole help page with the error at the bottom.
+ */
+export const usageLine = (commandPath: ReadonlyArray<string>, errors: ReadonlyArray<{ readonly message: string }>): string => {
+  const first = errors[0]?.message ?? "invalid invocation"
+  const suggestion = /Did you mean this\?\s+(\S+)/.exec(first)?.[1]
+  const what = oneLine(first).replace(/\.$/, "")
+  return `drvmodel: error: ${what}${suggestion !== undefined ? `; did you mean ${suggestion}?` : ""} (see: ${commandPath.join(" ")} --help)`
+}
+
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Console.error(usageLine(event.commandPath, event.errors))
+      : CliOutput.defaultPresenter.present(event)
+}
+
+/**
  * Runs the command on the process arguments and returns the exit code:
  * 0 clean, 1 findings, 2 bad input or usage, 3 internal error, 130
  * interrupted without a verdict. A stop request (`Interrupt.Stop`) ends an
@@ -804,6 +858,7 @@ export const main: Effect.Effect<number, never, Command.Environment | Interrupt.
   // Per invocation: the recorded exit code (no module state).
   const recorded = yield* Ref.make(0)
   return yield* Command.run(command, { version }).pipe(
+    Effect.provideService(CliOutput.Presenter, presenter),
     Effect.provideService(RecordedExitCode, recorded),
     Effect.andThen(Ref.get(recorded)),
     Effect.catchCause((cause) =>
@@ -814,7 +869,7 @@ export const main: Effect.Effect<number, never, Command.Environment | Interrupt.
           return 2
         }
         if (CliError.isCliError(error)) {
-          // Usage errors: effect/cli already printed the help and the error.
+          // Usage errors: the presenter already printed the one line (or the help page, for a bare `drvmodel`).
           return 2
         }
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)

@@ -30,7 +30,10 @@ export interface CoverageInfo {
   readonly missBound?: number
 }
 
-const pct = (x: number): string => (x >= 0.001 ? `${(x * 100).toPrecision(2)}%` : x === 0 ? "0%" : `${x.toExponential(1)}`)
+const pct = (x: number): string =>
+  x >= 0.995 ? "100%" : x >= 0.001 ? `${(x * 100).toPrecision(2)}%` : x === 0 ? "0%" : `${x.toExponential(1)}`
+/** A large count: digits up to a million, then 1.2e+9. */
+const count = (n: number): string => (n < 1e6 ? String(n) : n.toExponential(1))
 
 /**
  * Describes a report's coverage.
@@ -84,7 +87,7 @@ export const describe = (report: Report): CoverageInfo => {
         steps: c.maxSteps,
         perRun: g.perRun,
         missBound: g.missBound,
-        text: `PCT d=${c.depth}: each run finds a given depth-${c.depth} bug with p >= 1/(n*k^(d-1)) = 1/${denominator} (n=${c.maxTasks} tasks, k=${c.maxSteps} steps); after ${report.runs} clean runs the chance of having missed one is <= ${pct(g.missBound)}`
+        text: `PCT d=${c.depth}: each run finds a given depth-${c.depth} bug with p >= 1/(n*k^(d-1)) = 1/${count(denominator)} (n=${c.maxTasks} tasks, k=${c.maxSteps} steps); after ${report.runs} clean runs the chance of having missed one is <= ${pct(g.missBound)}`
       }
     }
     case "Sampled":

@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Explorer, Schedule } from "@drvmodel/core"
 import { Effect, FileSystem, Path, type PlatformError, Schema } from "effect"
 import { InputError } from "./InputError.ts"
@@ -54,9 +56,20 @@ const why = (e: PlatformError.PlatformError): string => {
   return code === "EISDIR" ? "it is a directory" : (code ?? reason.description ?? reason._tag)
 }
 
+/** Counterexamples with their traces are well under a megabyte; anything this large is not one. */
+const maxFileBytes = 64 * 2 ** 20
+
 const readJson = (file: string): Effect.Effect<unknown, InputError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    // Checked first: reading a FIFO or a device (/dev/zero) would block or never end.
+    const info = yield* Effect.mapError(fs.stat(file), (e) => new InputError({ message: `cannot read ${file}: ${why(e)}` }))
+    if (info.type === "File" && Number(info.size) > maxFileBytes)
+      return yield* new InputError({
+        message: `${file} is ${Math.round(Number(info.size) / 2 ** 20)} MB: too large for a drvmodel file (limit ${maxFileBytes / 2 ** 20} MB)`
+      })
+    if (info.type !== "File" && info.type !== "Directory")
+      return yield* new InputError({ message: `cannot read ${file}: not a regular file` })
     const text = yield* Effect.mapError(fs.readFileString(file), (e) => new InputError({ message: `cannot read ${file}: ${why(e)}` }))
     try {
       return JSON.parse(text) as unknown
@@ -153,6 +166,71 @@ export const nameFor = (
     .map((x) => x!.replace(/[^A-Za-z0-9@._-]+/g, "-"))
     .join("--")}${suffix}`
 
+const errno = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? String(e)
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Not Node's
+ * `mkdirSync(dir, { recursive: true })`: under /proc that call never returns.
+ */
+const makeDirs = (dir: string): void => {
+  const missing: Array<string> = []
+  for (let p = path.resolve(dir); !fs.existsSync(p); p = path.dirname(p)) {
+    missing.push(p)
+    if (path.dirname(p) === p) break
+  }
+  for (const p of missing.reverse()) fs.mkdirSync(p)
+}
+
+/**
+ * Checks an output directory before any work is done, and creates it: an
+ * existing file, a path under a regular file, an unwritable or uncreatable
+ * directory is an `InputError` naming the problem. Every call here returns
+ * promptly (no recursive mkdir).
+ *
+ * @example
+ * ```ts
+ * import { Files } from "@drvmodel/cli"
+ * Files.prepareOutDir("found") // Effect<void, InputError>
+ * ```
+ * @category encoding
+ * @since 0.1.0
+ */
+export const prepareOutDir = (dir: string, flag = "--out"): Effect.Effect<void, InputError> =>
+  Effect.suspend(() => {
+    const fail = (why: string) => Effect.fail(new InputError({ message: `${flag} ${dir}: ${why}` }))
+    const abs = path.resolve(dir)
+    // The nearest existing ancestor decides: it must be a directory we may write in.
+    let existing = abs
+    while (true) {
+      let stat: fs.Stats | undefined
+      try {
+        stat = fs.statSync(existing)
+      } catch (e) {
+        const code = errno(e)
+        if (code === "ENOTDIR") return fail("a parent is a regular file, not a directory")
+        if (code !== "ENOENT") return fail(`cannot use it (${code})`)
+      }
+      if (stat !== undefined) {
+        if (!stat.isDirectory())
+          return fail(existing === abs ? "exists and is a file, not a directory" : `${existing} is a regular file, not a directory`)
+        break
+      }
+      if (path.dirname(existing) === existing) return fail("no existing parent directory")
+      existing = path.dirname(existing)
+    }
+    try {
+      fs.accessSync(existing, fs.constants.W_OK)
+    } catch {
+      return fail(`${existing} is not writable`)
+    }
+    try {
+      makeDirs(abs)
+    } catch (e) {
+      return fail(`cannot create it (${errno(e)})`)
+    }
+    return Effect.void
+  })
+
 /**
  * Writes a text file, creating its directory.
  *
@@ -163,6 +241,10 @@ export const write = (file: string, text: string): Effect.Effect<void, InputErro
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    yield* fs.makeDirectory(path.dirname(file), { recursive: true })
-    yield* fs.writeFileString(file, text)
-  }).pipe(Effect.mapError((e) => new InputError({ message: `cannot write ${file}: ${why(e)}` })))
+    // One level at a time: a recursive mkdir never returns under /proc.
+    yield* Effect.try({
+      try: () => makeDirs(path.dirname(file)),
+      catch: (e) => new InputError({ message: `cannot write ${file}: ${errno(e)}` })
+    })
+    yield* Effect.mapError(fs.writeFileString(file, text), (e) => new InputError({ message: `cannot write ${file}: ${why(e)}` }))
+  })

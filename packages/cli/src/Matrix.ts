@@ -247,7 +247,11 @@ export const runCell = (
       dpor !== undefined && (verified || dpor.stopped === "interrupted") ? dpor : yield* Exploration.explore(scenario, o, hooks)
     const found =
       dpor !== undefined && report !== dpor ? mergeFindings(report.counterexamples, dpor.counterexamples) : report.counterexamples
-    const shrunk = shrinkAll(scenario, o, found, options.shrinkBudget)
+    // Interrupted: keep the evidence as found, and stop promptly instead of shrinking.
+    const shrunk =
+      report.stopped === "interrupted"
+        ? found.map((counterexample) => ({ counterexample, replays: 0 }))
+        : shrinkAll(scenario, o, found, options.shrinkBudget)
     const listed: Array<CellCounterexample> = []
     const used = new Set<string>()
     for (const { counterexample: cx, replays } of shrunk) {

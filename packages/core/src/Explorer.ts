@@ -59,11 +59,12 @@ export interface Scenario {
   readonly defaults?: Partial<ExploreOptions>
 }
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+/** An integer in [minimum, maximum]: the upper bounds keep absurd values (a depth of 10^9) out. */
+const IntIn = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
 
 /**
- * Explorer options, validated: a bad value is an error naming the field.
+ * Explorer options, validated: a bad value is an error naming the field. The upper bounds are
+ * far beyond any useful value (a PCT depth of 10 or a preemption bound of 5 is already large).
  *
  * @category models
  * @since 0.1.0
@@ -71,26 +72,26 @@ const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 export const ExploreOptions = Schema.Struct({
   strategy: Schema.Literals(["random", "pct", "dfs", "dpor"]),
   /** Maximum number of executions. */
-  schedules: PositiveInt,
-  seed: NonNegativeInt,
+  schedules: IntIn(1, 100_000_000),
+  seed: IntIn(0, 2 ** 32 - 1),
   /** PCT depth d. */
-  depth: PositiveInt,
+  depth: IntIn(1, 32),
   /** DFS preemption bound (and DPOR's, when `bounded`). */
-  preemptions: NonNegativeInt,
+  preemptions: IntIn(0, 64),
   /** DPOR: also apply the preemption bound (bounded DPOR; never exhaustive). */
   bounded: Schema.Boolean,
   /** Steps per execution before it is cut short. */
-  maxSteps: PositiveInt,
+  maxSteps: IntIn(1, 10_000_000),
   /** Steps without progress (only retries) that make a livelock. */
-  livelockBound: PositiveInt,
+  livelockBound: IntIn(1, 10_000_000),
   /**
    * Effect run-loop steps a task may take between two scheduling points; past it the run ends
    * with a `Runaway` finding (a loop that never reaches a point would hang the run). Generous:
    * model code between two points takes a few hundred (mlx5 and the classic examples: at most 157).
    */
-  maxOpsBetweenPoints: PositiveInt,
+  maxOpsBetweenPoints: IntIn(1, 1_000_000_000),
   /** Wall-clock budget in milliseconds (0: none), checked between runs. */
-  timeLimitMs: NonNegativeInt,
+  timeLimitMs: IntIn(0, 7 * 24 * 3600 * 1000),
   /**
    * When a pending timeout may expire: `idle` (only when nothing else can run) or `any` (at any
    * step once its task waits — both orders of a timeout and other CPUs' work are explored).
@@ -99,7 +100,7 @@ export const ExploreOptions = Schema.Struct({
   /** Stop at the first finding. */
   stopOnFirst: Schema.Boolean,
   /** Distinct findings to keep. */
-  maxFindings: PositiveInt
+  maxFindings: IntIn(1, 10_000)
 })
 /** @category models @since 0.1.0 */
 export type ExploreOptions = typeof ExploreOptions.Type
