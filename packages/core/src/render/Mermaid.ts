@@ -16,8 +16,8 @@ import * as Timeline from "./Timeline.ts"
 
 /**
  * Escapes text for a Mermaid message or note: `;` and `#` are syntax,
- * `<`, `>` and `&` would be read as HTML on GitHub, and a newline ends the
- * statement.
+ * `<`, `>` and `&` would be read as HTML on GitHub, a newline ends the
+ * statement and backticks could close the Markdown fence around it.
  *
  * @example
  * ```ts
@@ -28,7 +28,7 @@ import * as Timeline from "./Timeline.ts"
  * @since 0.1.0
  */
 export const escapeText = (s: string): string =>
-  s.replace(/[#;<>&:"%{}\n\r]/g, (c) => {
+  s.replace(/[#;<>&:"%{}`\n\r]/g, (c) => {
     switch (c) {
       case "#":
         return "#35;"
@@ -50,6 +50,9 @@ export const escapeText = (s: string): string =>
         return "#123;"
       case "}":
         return "#125;"
+      case "`":
+        // A run of backticks would close the Markdown fence around the diagram.
+        return "#96;"
       default:
         return " "
     }
