@@ -39,7 +39,8 @@ const shCommands = (): Array<Array<string>> =>
         .split(/\s+/)
     )
 
-describe("README", () => {
+// Real commands: a generous per-test limit, so a loaded machine does not fail them (no timing is asserted).
+describe("README", { timeout: 600_000 }, () => {
   it.effect("the worked example: explore finds and writes the deadlock, report writes the HTML, the fix replays clean", () =>
     Effect.sync(() => {
       const cwd = tmp()

@@ -21,7 +21,8 @@ const check = (cases: ReadonlyArray<Case>) =>
 
 const classic = ["--model", "classic"]
 
-describe("bad input: one line, exit 2", () => {
+// Dozens of processes: a generous per-test limit, so a loaded machine does not fail them (no timing is asserted).
+describe("bad input: one line, exit 2", { timeout: 600_000 }, () => {
   it.effect("arguments: unknown names, flags, values, missing and out-of-range numbers", () =>
     Effect.suspend(() => {
       const cases: ReadonlyArray<Case> = [
