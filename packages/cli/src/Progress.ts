@@ -1,9 +1,10 @@
 /**
  * Progress of a long exploration. On a terminal: a bar on stderr with runs
  * done, findings so far, rate and time left, redrawn at most ten times a
- * second; the time left is an upper bound, since a search may end before its
- * budget. Elsewhere: a plain line every ten seconds with runs, budget and time
- * so far (no estimate), so CI logs show life without noise. Wall-clock time is used here only, never by the explorer.
+ * second; the time left is the budget's at the current rate, and a search may
+ * end before its budget. Elsewhere: a plain line every ten seconds with runs,
+ * budget and time so far (no estimate), so CI logs show life without noise.
+ * Wall-clock time is used here only, never by the explorer.
  *
  * @since 0.1.0
  */
@@ -45,14 +46,14 @@ export const make = (label: string, total: number, style: Style, stream: NodeJS.
   let lastDraw = 0
   let drawn = false
   // The budget is an upper bound (DFS may exhaust its space, a search may stop at a finding), so
-  // the time left is one too, and is labelled so.
+  // the time left is labelled as the budget's, at the current rate.
   const line = (runs: number, findings: number) => {
     const elapsed = performance.now() - started
     const rate = elapsed > 0 ? (runs * 1000) / elapsed : 0
     const left = rate > 0 ? ((total - runs) * 1000) / rate : Number.POSITIVE_INFINITY
     return {
       elapsed,
-      text: `${runs}/${total} runs, ${findings} finding${findings === 1 ? "" : "s"}, ${Math.round(rate)} runs/s, at most ${duration(left)} left`,
+      text: `${runs}/${total} runs, ${findings} finding${findings === 1 ? "" : "s"}, ${Math.round(rate)} runs/s, up to ~${duration(left)} left`,
       plain: `${runs} runs (budget ${total}), ${findings} finding${findings === 1 ? "" : "s"}, ${Math.round(rate)} runs/s, ${duration(elapsed)} so far`
     }
   }
