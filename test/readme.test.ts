@@ -202,7 +202,7 @@ describe("README", { timeout: 600_000 }, () => {
         })
       }
       assert.include(readme, 'name: "remove-under-lock"')
-      const report = Explorer.explore(removeUnderLock, Explorer.options({ strategy: "dfs", preemptions: 2 }))
+      const report = Effect.runSync(Explorer.explore(removeUnderLock, Explorer.options({ strategy: "dfs", preemptions: 2 })))
       const expected = /report\.counterexamples\[0\]\?\.finding\.summary\n\/\/ => "([^"]+)"/.exec(readme)?.[1]
       assert.isDefined(expected)
       assert.strictEqual(report.counterexamples[0]?.finding.summary, expected)
