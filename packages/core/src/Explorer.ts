@@ -76,8 +76,8 @@ export const ExploreOptions = Schema.Struct({
   seed: IntIn(0, 2 ** 32 - 1),
   /** PCT depth d. */
   depth: IntIn(1, 32),
-  /** DFS preemption bound (and DPOR's, when `bounded`). */
-  preemptions: IntIn(0, 64),
+  /** DFS preemption bound (and DPOR's, when `bounded`); at least the steps of a run means unbounded. */
+  preemptions: IntIn(0, 10_000_000),
   /** DPOR: also apply the preemption bound (bounded DPOR; never exhaustive). */
   bounded: Schema.Boolean,
   /** Steps per execution before it is cut short. */
