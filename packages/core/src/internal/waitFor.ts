@@ -1,24 +1,42 @@
 import type { BlockedTask, WaitEdge } from "../Finding.ts"
 
 /**
- * Finds one cycle in the wait-for graph of stuck tasks (task -> holder of the
- * resource it waits for). Deterministic: tasks are visited in the given order.
+ * Finds one cycle in the wait-for graph of stuck tasks. A task has an edge to
+ * every holder of the resource it waits for that is itself stuck (or to
+ * itself): a rw-semaphore held by several readers gives several edges, and a
+ * cycle may run through any of them, not only the first (issue 14, item 7).
+ *
+ * Depth-first search with the usual white/grey/black colouring, so the graph
+ * is walked once: O(tasks + edges). Deterministic: start tasks in the given
+ * order, holders in the order the resource lists them.
  */
 export const findCycle = (blocked: ReadonlyArray<BlockedTask>): ReadonlyArray<WaitEdge> => {
   const byTask = new Map(blocked.map((b) => [b.task, b]))
-  for (const start of blocked) {
-    const path: Array<WaitEdge> = []
-    const seen = new Map<string, number>()
-    let cur: BlockedTask | undefined = start
-    while (cur !== undefined && cur.resource !== undefined) {
-      seen.set(cur.task, path.length)
-      const holder: string | undefined = cur.holders.find((h) => byTask.has(h) || h === cur!.task)
-      if (holder === undefined) break
-      path.push({ task: cur.task, resource: cur.resource, holder })
-      const at = seen.get(holder)
+  const done = new Set<string>()
+  const onPath = new Map<string, number>()
+  const path: Array<WaitEdge> = []
+  const visit = (b: BlockedTask): ReadonlyArray<WaitEdge> | undefined => {
+    if (b.resource === undefined) return undefined
+    onPath.set(b.task, path.length)
+    for (const holder of b.holders) {
+      if (holder !== b.task && !byTask.has(holder)) continue
+      path.push({ task: b.task, resource: b.resource, holder })
+      const at = onPath.get(holder)
       if (at !== undefined) return path.slice(at)
-      cur = byTask.get(holder)
+      if (!done.has(holder)) {
+        const found = visit(byTask.get(holder)!)
+        if (found !== undefined) return found
+      }
+      path.pop()
     }
+    onPath.delete(b.task)
+    done.add(b.task)
+    return undefined
+  }
+  for (const start of blocked) {
+    if (done.has(start.task)) continue
+    const found = visit(start)
+    if (found !== undefined) return found
   }
   return []
 }
