@@ -205,8 +205,11 @@ export class Kernel extends Context.Service<
     /**
      * Record an access to a kernel cell by the running task (see `Cell`): part of the step's
      * footprint and, unless `ghost`, checked for data races. Outside a task: an observer's read.
+     * `free` is the free of a slab object (`Slab`, a write): an access with no happens-before order
+     * with it is a use-after-free, reported as `use-after-free: <freed> still reached by …`, where
+     * `freed` (e.g. `cfg#1 freed after grace period`) says what was freed and how.
      */
-    readonly access: (key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost") => void
+    readonly access: (key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost" | "free", freed?: string) => void
     /** Name of the task whose operation is being applied (valid inside `Op.apply`). */
     readonly current: () => string
     /**
@@ -214,6 +217,11 @@ export class Kernel extends Context.Service<
      * valid); undefined outside any task. Used by checks that must not add a point (lock contracts).
      */
     readonly running: () => string | undefined
+    /**
+     * The modelled call stack of the running task (`Kernel.call` frames, innermost last), for
+     * reports that name the function (use-after-free). Optional: the plain `LiveKernel` keeps none.
+     */
+    readonly where?: () => ReadonlyArray<string>
     /** Locks currently held by a task. */
     readonly heldBy: (task: string) => ReadonlyArray<HeldLock>
     /** Check `invariant` during this run (after every step, or at quiescence). */

@@ -14,7 +14,13 @@ import { Schema } from "effect"
 export const HeldLock = Schema.Struct({
   resource: Schema.String,
   lockClass: Schema.String,
-  mode: Schema.Literals(["write", "read"])
+  mode: Schema.Literals(["write", "read"]),
+  /**
+   * Holding it makes the task's context atomic (an RCU read-side critical section, a spinlock):
+   * the report made when the holder reaches an operation that may sleep, e.g.
+   * `WARNING: suspicious RCU usage: Illegal context switch in RCU read-side critical section`.
+   */
+  atomic: Schema.optionalKey(Schema.String)
 })
 /** @category models @since 0.1.0 */
 export type HeldLock = typeof HeldLock.Type

@@ -6,9 +6,11 @@ import {
   Kernel,
   Mutex,
   type OpObserver,
+  Rcu,
   RwSemaphore,
   type Scenario,
   Sched,
+  Slab,
   WaitQueue,
   Workqueue
 } from "@drvmodel/core"
@@ -54,6 +56,8 @@ describe("footprints", () => {
           const q = yield* WaitQueue.make("q")
           const wq = yield* Workqueue.make("wq")
           const w = Workqueue.work("w", Effect.void)
+          const rcu = yield* Rcu.make()
+          const p = yield* rcu.pointer("p", yield* Slab.kmalloc("o1", 1))
           const other = yield* kernel.spawn(
             "other",
             Effect.gen(function* () {
@@ -63,6 +67,10 @@ describe("footprints", () => {
               yield* q.wakeUpAll
               yield* c.complete
               yield* c.completeAll
+              yield* rcu.readLock
+              const o = yield* p.dereference
+              if (o !== null) yield* o.read
+              yield* rcu.readUnlock
             })
           )
           yield* m.lock
@@ -89,6 +97,16 @@ describe("footprints", () => {
           yield* Sched.msleep(1)
           yield* kernel.join(other)
           yield* wq.destroy
+          const old = p.peek()!
+          yield* p.assign(yield* Slab.kmalloc("o2", 2))
+          yield* rcu.synchronize
+          yield* rcu.callRcu("cb", Effect.void)
+          yield* rcu.kfreeRcu(old)
+          yield* rcu.barrier
+          yield* m.lock
+          yield* p.dereferenceProtected(m)
+          yield* m.unlock
+          yield* p.accessPointer
         }),
         1
       )
@@ -100,6 +118,16 @@ describe("footprints", () => {
         assert.ok(seen.has(l), l)
       }
       assert.deepStrictEqual([...seen.get("join(other)")!], ["read:task:other"])
+      for (const l of [
+        "synchronize_rcu() wait",
+        "rcu_barrier() wait",
+        "rcu_core()",
+        "rcu_core() done",
+        "kfree_rcu(o1)",
+        "rcu_read_lock()"
+      ]) {
+        assert.ok(seen.has(l), l)
+      }
       assert.ok(seen.has("down_write(s)"))
     })
   )

@@ -17,22 +17,43 @@ const secondReader: Explorer.Scenario = {
     const never = yield* Completion.make("never")
     const firstIn = yield* Completion.make("first-in")
     const bothIn = yield* Completion.make("both-in")
-    yield* kernel.spawn("t1", kernel.call("demo", "t1", Effect.gen(function* () {
-      yield* r.downRead
-      yield* firstIn.complete
-      yield* never.wait
-    })))
-    yield* kernel.spawn("t2", kernel.call("demo", "t2", Effect.gen(function* () {
-      yield* firstIn.wait
-      yield* r.downRead
-      yield* bothIn.complete
-      yield* m.lock
-    })))
-    yield* kernel.spawn("t3", kernel.call("demo", "t3", Effect.gen(function* () {
-      yield* m.lock
-      yield* bothIn.wait
-      yield* r.downWrite
-    })))
+    yield* kernel.spawn(
+      "t1",
+      kernel.call(
+        "demo",
+        "t1",
+        Effect.gen(function* () {
+          yield* r.downRead
+          yield* firstIn.complete
+          yield* never.wait
+        })
+      )
+    )
+    yield* kernel.spawn(
+      "t2",
+      kernel.call(
+        "demo",
+        "t2",
+        Effect.gen(function* () {
+          yield* firstIn.wait
+          yield* r.downRead
+          yield* bothIn.complete
+          yield* m.lock
+        })
+      )
+    )
+    yield* kernel.spawn(
+      "t3",
+      kernel.call(
+        "demo",
+        "t3",
+        Effect.gen(function* () {
+          yield* m.lock
+          yield* bothIn.wait
+          yield* r.downWrite
+        })
+      )
+    )
   })
 }
 
@@ -43,9 +64,7 @@ describe("wait-for cycle (issue 14, item 7)", () => {
       // The interesting deadlocks: t3 in down_write(R) while both readers hold it.
       const throughR = report.counterexamples.flatMap((c) => {
         const problem = c.finding.problem
-        return problem._tag === "Deadlock" && problem.blocked.some((b) => b.task === "t3" && b.resource === "R")
-          ? [problem]
-          : []
+        return problem._tag === "Deadlock" && problem.blocked.some((b) => b.task === "t3" && b.resource === "R") ? [problem] : []
       })
       assert.isAbove(throughR.length, 0, "the scenario deadlocks with t3 waiting for R")
       for (const problem of throughR) {
@@ -59,5 +78,6 @@ describe("wait-for cycle (issue 14, item 7)", () => {
           ]
         )
       }
-    }))
+    })
+  )
 })

@@ -491,7 +491,7 @@ export class Engine {
   }
 
   /** A kernel cell access by the running task (or, outside any task, an invariant's read). */
-  private access(key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost"): void {
+  private access(key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost" | "free", freed?: string): void {
     const fiber = Fiber.getCurrent()
     const task = fiber === undefined ? undefined : this.byFiber.get(fiber)
     if (task === undefined) {
@@ -506,7 +506,8 @@ export class Engine {
       marked: kind === "marked",
       step: Math.max(0, this.step - 1),
       func: task.stack[task.stack.length - 1],
-      holds: task.holds
+      holds: task.holds,
+      ...(kind === "free" ? { free: freed ?? key } : {})
     })
     if (race !== undefined && this.finding === undefined) this.finding = this.makeFinding(raceProblem(race))
   }
@@ -710,12 +711,28 @@ export class Engine {
     if (this.finding === undefined) this.finding = this.makeFinding({ _tag: "Defect", task, message: `WARNING: ${message}` })
   }
 
+  /**
+   * might_sleep(): an operation that may sleep, reached while the task holds something that makes
+   * its context atomic (`HeldLock.atomic`), is reported when it is reached — as the kernel's
+   * might_sleep() / rcu_sleep_check() do on every call — whether or not it would block now.
+   */
+  private sleepCheck(task: Task, op: Op<unknown>): void {
+    const atomic = task.held.find((h) => h.atomic !== undefined)
+    if (atomic === undefined || this.finding !== undefined) return
+    const func = task.stack[task.stack.length - 1]
+    const held = task.held.map((h) => h.lockClass).join(", ")
+    const message = `${atomic.atomic}: ${op.label}${func !== undefined ? ` in ${func}` : ""}; held: ${held}`
+    if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "warn", task: task.name, name: message })
+    this.finding = this.makeFinding({ _tag: "Defect", task: task.name, message })
+  }
+
   private makeKernel(): Kernel["Service"] {
     // The register function runs on the calling fiber, so the current fiber names the task.
     const point = <A>(op: Op<A>): Effect.Effect<A> =>
       Effect.callback<A>((resume) => {
         const task = this.taskOf(Fiber.getCurrent()!)
         task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } }
+        if (task.held.length > 0 && mightSleep(op as Op<unknown>)) this.sleepCheck(task, op as Op<unknown>)
       })
     const spawn = (name: string, body: Effect.Effect<void, unknown, Kernel>, options?: SpawnOptions) =>
       Effect.withFiber((parent) =>
@@ -804,7 +821,7 @@ export class Engine {
         }
       },
       now: () => this.readClock(),
-      access: (key, mode, kind) => this.access(key, mode, kind),
+      access: (key, mode, kind, freed) => this.access(key, mode, kind, freed),
       current: () => {
         if (this.currentTask === undefined) throw new Error("Kernel.current() is only valid inside Op.apply")
         return this.currentTask.name
@@ -812,6 +829,11 @@ export class Engine {
       running: () => {
         const fiber = Fiber.getCurrent()
         return fiber === undefined ? undefined : this.byFiber.get(fiber)?.name
+      },
+      where: () => {
+        const fiber = Fiber.getCurrent()
+        const task = fiber === undefined ? undefined : this.byFiber.get(fiber)
+        return task === undefined ? [] : task.stack.slice()
       },
       heldBy: (task) => this.byName.get(task)?.held ?? [],
       invariant: (inv) => {
@@ -842,6 +864,14 @@ const noHeld: ReadonlyArray<HeldLock> = []
 const noTasks: Array<Task> = []
 /** Suffix of a candidate (and schedule step) that lets a pending timeout expire now. */
 const TIMEOUT = " [timeout]"
+
+/**
+ * Whether an operation may sleep (might_sleep()): it can block (it has `enabled`) or waits for
+ * time (a deadline), and it is not a busy-wait or an idle daemon's wait; or it is cond_resched(),
+ * which the kernel checks as might_resched().
+ */
+const mightSleep = (op: Op<unknown>): boolean =>
+  ((op.enabled !== undefined || op.deadline !== undefined) && op.busyWait !== true && op.idle !== true) || op.name === "cond_resched"
 
 const endStreak = (task: Task): void => {
   task.retrying = false
@@ -904,9 +934,14 @@ const raceAccess = (a: Race["first"]) => ({
   ...(a.func !== undefined ? { func: a.func } : {})
 })
 
-const raceProblem = (race: Race): Problem => ({
-  _tag: "DataRace",
-  cell: race.cell,
-  first: raceAccess(race.first),
-  second: raceAccess(race.second)
-})
+const raceProblem = (race: Race): Problem => {
+  // A free with no happens-before order with an access of the object: the access can come after
+  // it (KASAN's use-after-free), whichever order this run took. Reported as the access's task.
+  const free = race.first.free !== undefined ? race.first : race.second.free !== undefined ? race.second : undefined
+  if (free !== undefined) {
+    const user = free === race.first ? race.second : race.first
+    const where = user.func === undefined ? user.task : `${user.task} in ${user.func}`
+    return { _tag: "Defect", task: user.task, message: `WARNING: use-after-free: ${free.free} still reached by ${where}` }
+  }
+  return { _tag: "DataRace", cell: race.cell, first: raceAccess(race.first), second: raceAccess(race.second) }
+}

@@ -19,6 +19,8 @@ export interface CellAccess {
   readonly step: number
   readonly func: string | undefined
   readonly holds: ReadonlyArray<string>
+  /** The free of a slab object (what was freed, and how): it conflicts with every access. */
+  readonly free?: string
 }
 
 /** Two conflicting accesses with no happens-before order between them. */
@@ -99,7 +101,8 @@ export class HappensBefore {
     }
     const c = this.clocks[task]!
     const ordered = (e: Epoch) => e.task === task || (c[e.task] ?? 0) >= e.time
-    const conflicts = (e: Epoch) => !ordered(e) && !(e.access.marked && access.marked)
+    const freeing = access.free !== undefined
+    const conflicts = (e: Epoch) => !ordered(e) && (freeing || e.access.free !== undefined || !(e.access.marked && access.marked))
     const epoch: Epoch = { task, time: c[task]!, access }
     if (s.write !== undefined && conflicts(s.write)) return { cell, first: s.write.access, second: access }
     if (access.mode === "write") {
