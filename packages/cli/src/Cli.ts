@@ -263,6 +263,12 @@ const matrix = Command.make(
       Flag.withDescription("Compute only shard i of n (i/n, 1-based) and write a partial result to --out; combine with `drvmodel merge`"),
       Flag.optional
     ),
+    variant: Flag.String("variant").pipe(
+      Flag.withDescription(
+        "Only this variant (repeatable; listed, or composed as <base>+<flag>[=value]…, e.g. merged+v1-guard; see `drvmodel list`); default: every listed variant"
+      ),
+      Flag.atLeast(0)
+    ),
     watchdog: Flag.Int("watchdog").pipe(
       Flag.withDescription("Seconds a cell may go without reaching a scheduling point before its worker is terminated (0: never)"),
       Flag.withDefault(60)
@@ -271,9 +277,14 @@ const matrix = Command.make(
   Effect.fn("matrix")(function* (a) {
     if (a.shrinkBudget < 0 || a.shrinkBudget > maxReplays)
       return yield* new InputError({ message: `--shrink-budget must be between 0 and ${maxReplays}, got ${a.shrinkBudget}` })
-    const model = yield* tryInput(() => Models.get(a.model))
+    const chosen = a.variant.length > 0 ? a.variant : undefined
+    const listed = yield* tryInput(() => Models.get(a.model))
+    const model = chosen === undefined ? listed : yield* tryInput(() => Models.withVariants(listed, chosen), `model ${a.model}`)
     yield* Models.requireScenarios(model)
     const shardText = optionalToUndefined(a.shard)
+    // A shard's partial.json and `merge` know the model's cells only: a chosen set of variants is one run.
+    if (shardText !== undefined && chosen !== undefined)
+      return yield* new InputError({ message: "--shard cannot be combined with --variant (a shard is a slice of the whole matrix)" })
     const shard = shardText === undefined ? undefined : yield* tryInput(() => Shard.parse(shardText))
     if (a.watchdog < 0) return yield* new InputError({ message: `--watchdog must be 0 (off) or a number of seconds, got ${a.watchdog}` })
     const jobs = optionalToUndefined(a.jobs) ?? Pool.defaultJobs()
@@ -289,6 +300,7 @@ const matrix = Command.make(
     const progress = Progress.cells("matrix", total, style)
     const { result, counterexamples, stuck } = yield* Pool.matrix(a.model, {
       jobs,
+      ...(chosen !== undefined ? { variants: chosen } : {}),
       out: a.out,
       shrinkBudget: a.shrinkBudget,
       ...(shard !== undefined ? { shard } : {}),
@@ -329,7 +341,7 @@ const matrix = Command.make(
       )
       return yield* setExitCode(findings > 0 ? 1 : result.interrupted ? 130 : 0)
     }
-    return yield* setExitCode(yield* writeMatrix(result, counterexamples, a.out, matrixCommand(a.model, a.out)))
+    return yield* setExitCode(yield* writeMatrix(result, counterexamples, a.out, matrixCommand(a.model, a.out, chosen)))
   })
 ).pipe(
   Command.withDescription(
@@ -339,13 +351,18 @@ const matrix = Command.make(
     { command: "drvmodel matrix", description: "The mlx5 findings matrix into report/, on every core" },
     { command: "drvmodel matrix --model classic --out /tmp/classic-report --jobs 1", description: "The classic patterns on one worker" },
     {
+      command: "drvmodel matrix --variant merged --variant merged+v1-guard --out /tmp/what-if",
+      description: "Two columns: merged, and merged with V1's atomic guard (a variant composed from rule flags)"
+    },
+    {
       command: "drvmodel matrix --shard 2/3 --out shard-2",
       description: "One third of the cells (on one of three machines); then `drvmodel merge`"
     }
   ])
 )
 
-const matrixCommand = (model: string, out: string) => `pnpm drvmodel matrix --model ${model}${out !== "report" ? ` --out ${out}` : ""}`
+const matrixCommand = (model: string, out: string, variants: ReadonlyArray<string> = []) =>
+  `pnpm drvmodel matrix --model ${model}${variants.map((v) => ` --variant ${v}`).join("")}${out !== "report" ? ` --out ${out}` : ""}`
 
 /** Writes matrix.json and README.md, prints the table and the findings; returns the exit code. */
 const writeMatrix = (result: Matrix.MatrixResult, counterexamples: ReadonlyArray<Counterexample>, out: string, command: string) =>
@@ -775,6 +792,17 @@ const list = Command.make(
     yield* Console.log(style.bold("variants:"))
     const vw = Math.max(0, ...model.variants.map((v) => v.name.length))
     for (const v of model.variants) yield* Console.log(`  ${v.name.padEnd(vw)}  ${v.description}`)
+    const flags = model.variantFlags ?? []
+    if (flags.length > 0) {
+      yield* Console.log(
+        `\n${style.bold("variant flags")} (compose a variant: --variant <base>+<flag>[=value]…, e.g. ${model.variants.at(-1)?.name ?? "base"}+${flags.find((f) => f.values.length === 0)?.name ?? flags[0]!.name}; a boolean flag alone means =true):`
+      )
+      const fw = Math.max(0, ...flags.map((f) => f.name.length))
+      for (const f of flags) {
+        const values = f.values.length > 0 ? ` [${f.values.join("|")}]` : ""
+        yield* Console.log(`  ${f.name.padEnd(fw)}  ${f.description}${style.dim(values)}`)
+      }
+    }
     yield* Console.log(`\n${style.bold("scenarios:")}`)
     if (model.scenarios.length === 0) yield* Console.log("  (none yet)")
     for (const s of model.scenarios) {

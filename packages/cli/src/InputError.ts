@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Explorer, UnknownName } from "@drvmodel/core"
+import { Explorer, InvalidVariant, UnknownName } from "@drvmodel/core"
 import { Data, Effect } from "effect"
 
 /**
@@ -35,6 +35,7 @@ export const asInputError = (e: unknown, context?: string): InputError => {
   const prefix = context !== undefined ? `${context}: ` : ""
   if (e instanceof InputError) return e
   if (e instanceof UnknownName) return new InputError({ message: `${prefix}${e.message}` })
+  if (e instanceof InvalidVariant) return new InputError({ message: `${prefix}${e.message}` })
   if (e instanceof Explorer.InvalidOptions) return new InputError({ message: `${prefix}${e.message}` })
   if (e instanceof Explorer.ScheduleDivergence) {
     return new InputError({ message: `${prefix}the schedule does not fit the model: ${e.message}` })

@@ -147,6 +147,8 @@ export interface MatrixOptions {
   readonly onCellStart?: (scenario: string, variant: string, options: Explorer.ExploreOptions) => void
   readonly onProgress?: (p: { readonly runs: number; readonly findings: number }) => void
   readonly onCellDone?: (cell: Cell) => void
+  /** Only these variants (listed or composed), in this order (default: the model's). */
+  readonly variants?: ReadonlyArray<string>
 }
 
 /**
@@ -336,7 +338,8 @@ export const run = (
 > =>
   Effect.gen(function* () {
     const started = performance.now()
-    const model = yield* tryInput(() => Models.get(modelName))
+    const listed = yield* tryInput(() => Models.get(modelName))
+    const model = options.variants === undefined ? listed : yield* tryInput(() => Models.withVariants(listed, options.variants!))
     yield* Models.requireScenarios(model)
     const cells: Array<Cell> = []
     const all: Array<Counterexample> = []
@@ -409,7 +412,7 @@ export const detailText = (cell: Cell): string => {
 /**
  * The matrix as a terminal table: scenarios down, variants across, two lines
  * per row. Invariant kinds are abbreviated as I1, I2... with a legend below,
- * so that nine variants fit a wide terminal.
+ * so that eleven variants fit a wide terminal.
  *
  * @category rendering
  * @since 0.1.0

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Explorer, type Model, type Scenario, type ScenarioInfo, UnknownName } from "@drvmodel/core"
+import { type Described, Explorer, type Model, type Scenario, type ScenarioInfo, UnknownName } from "@drvmodel/core"
 import { classic } from "@drvmodel/examples"
 import { model as mlx5 } from "@drvmodel/mlx5"
 import { Effect } from "effect"
@@ -81,16 +81,54 @@ export const resolve = (modelName: string, scenario: string, variant?: string): 
         model.scenarios.map((s) => s.name)
       )
     }
-    const v = variant ?? model.variants[0]?.name
-    if (v === undefined || !model.variants.some((x) => x.name === v)) {
-      throw new UnknownName(
-        "variant",
-        v ?? "",
-        model.variants.map((x) => x.name)
-      )
-    }
+    const v = variantOf(model, variant ?? model.variants[0]?.name ?? "").name
     return { model, info, variant: v, scenario: model.scenario(scenario, v) }
   }, `model ${modelName}`)
+
+/**
+ * A variant of a model by name: a listed one, or one the model composes
+ * (`merged+v1-guard`); throws `UnknownName` / `InvalidVariant`.
+ *
+ * @example
+ * ```ts
+ * import { Models } from "@drvmodel/cli"
+ * Models.variantOf(Models.get("classic"), "buggy").name // => "buggy"
+ * ```
+ * @category getters
+ * @since 0.2.0
+ */
+export const variantOf = (model: Model, name: string): Described => {
+  const listed = model.variants.find((x) => x.name === name)
+  if (listed !== undefined) return listed
+  if (model.variant !== undefined) return model.variant(name)
+  throw new UnknownName(
+    "variant",
+    name,
+    model.variants.map((x) => x.name)
+  )
+}
+
+/**
+ * The model with only the given variants (listed or composed), in that
+ * order: what `matrix --variant` runs. Throws for a bad name.
+ *
+ * @example
+ * ```ts
+ * import { Models } from "@drvmodel/cli"
+ * Models.withVariants(Models.get("classic"), ["fixed"]).variants.length // => 1
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const withVariants = (model: Model, names: ReadonlyArray<string>): Model => {
+  const chosen = names.map((n) => variantOf(model, n))
+  const seen = new Set<string>()
+  for (const v of chosen) {
+    if (seen.has(v.name)) throw new InputError({ message: `variant "${v.name}" given twice` })
+    seen.add(v.name)
+  }
+  return { ...model, variants: chosen }
+}
 
 /**
  * Finds the model of a counterexample that does not name one: the first
@@ -102,7 +140,14 @@ export const resolve = (modelName: string, scenario: string, variant?: string): 
 export const infer = (scenario: string, variant: string | undefined): ModelName | undefined =>
   modelNames.find((n) => {
     const m = models[n]
-    return m.scenarios.some((s) => s.name === scenario) && (variant === undefined || m.variants.some((v) => v.name === variant))
+    if (!m.scenarios.some((s) => s.name === scenario)) return false
+    if (variant === undefined) return true
+    try {
+      variantOf(m, variant)
+      return true
+    } catch {
+      return false
+    }
   })
 
 /**

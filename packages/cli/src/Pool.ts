@@ -41,6 +41,8 @@ export interface PoolOptions {
   readonly shrinkBudget?: number
   /** Compute only this shard's cells. */
   readonly shard?: Shard.Shard
+  /** Only these variants (listed or composed, `merged+v1-guard`), in this order (default: the model's). */
+  readonly variants?: ReadonlyArray<string>
   /** Terminate a task that reaches no scheduling point for this long (0: never). Default 60 s. */
   readonly watchdogMs?: number
   readonly shouldStop?: () => boolean
@@ -118,7 +120,8 @@ export const matrix = (
 > =>
   Effect.gen(function* () {
     const started = performance.now()
-    const model = yield* tryInput(() => Models.get(modelName))
+    const listed = yield* tryInput(() => Models.get(modelName))
+    const model = options.variants === undefined ? listed : yield* tryInput(() => Models.withVariants(listed, options.variants!))
     yield* Models.requireScenarios(model)
     const jobs = options.jobs ?? defaultJobs()
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) {

@@ -81,6 +81,30 @@ describe("bad input: one line, exit 2", { timeout: 600_000 }, () => {
           ["matrix", ...classic, "--shrink-budget", "-1"],
           ["--shrink-budget", "between 0 and"]
         ],
+        // Variants composed from rule flags: unknown flag, unknown value, a value missing, a base
+        // that does not exist, a combination the model cannot run — each named, before any work.
+        [
+          ["explore", "late-ib-load", "--variant", "merged+gaurd=atomic"],
+          ['variant "merged+gaurd=atomic"', 'unknown flag "gaurd"', "guard", "v1-guard"]
+        ],
+        [
+          ["explore", "late-ib-load", "--variant", "merged+guard=spinlock"],
+          ['unknown value "spinlock" of flag "guard"', "none, atomic, mutex"]
+        ],
+        [
+          ["explore", "late-ib-load", "--variant", "merged+wq-trylock"],
+          ['flag "wq-trylock" needs a value', "block, spin, waitqueue"]
+        ],
+        [
+          ["explore", "late-ib-load", "--variant", "v9+guard=atomic"],
+          ['unknown variant "v9"', "merged"]
+        ],
+        [["explore", "late-ib-load", "--variant", "baseline+load-work-on-register"], ["load-work-on-register needs wq-dispatch"]],
+        [["matrix", "--variant", "merged+gaurd", "--out", "/tmp/drvmodel-badinput-never-written"], ['unknown flag "gaurd"']],
+        [
+          ["matrix", "--variant", "merged", "--shard", "1/2", "--out", "/tmp/drvmodel-badinput-never-written"],
+          ["--shard cannot be combined with --variant"]
+        ],
         [
           ["report", "x.json", "--format", "pdf"],
           ["--format", '"pdf"', "html"]

@@ -271,6 +271,63 @@ describe("drvmodel", () => {
     })
   )
 
+  it.effect(
+    "a variant composed from rule flags: listed by `list`, recorded in the counterexample file, replayed from it",
+    () =>
+      Effect.sync(() => {
+        const listing = run("list")
+        assert.strictEqual(listing.code, 0, listing.err)
+        assert.include(listing.out, "variant flags (compose a variant: --variant <base>+<flag>[=value]")
+        assert.match(listing.out, /\n {2}guard +representor guard.*\[none\|atomic\|mutex\]/)
+        assert.match(listing.out, /\n {2}v1-guard +shorthand for guard=atomic\+mode-set-guard-order=underModeLock/)
+        const dir = tmp()
+        const found = run(
+          "explore",
+          "late-ib-load",
+          "--variant",
+          "merged+v1-guard",
+          "--stop-on-first",
+          "--no-shrink",
+          "--jobs",
+          "1",
+          "--out",
+          dir
+        )
+        assert.strictEqual(found.code, 1, found.err)
+        assert.include(found.out, "variant merged+v1-guard")
+        const [file] = fs.readdirSync(dir).filter((f) => f.endsWith(".json"))
+        assert.isDefined(file)
+        const cx = JSON.parse(fs.readFileSync(path.join(dir, file!), "utf8")) as { model: string; variant: string }
+        assert.strictEqual(cx.model, "mlx5")
+        assert.strictEqual(cx.variant, "merged+v1-guard")
+        const replayed = run("replay", path.join(dir, file!))
+        assert.strictEqual(replayed.code, 1, replayed.err)
+        assert.include(replayed.out, "variant merged+v1-guard")
+        assert.include(replayed.out, "INVARIANT BROKEN")
+      }),
+    // Four processes of the mlx5 model: a generous limit for a loaded machine (no timing is asserted).
+    120_000
+  )
+
+  it.effect(
+    "matrix --variant: only the chosen variants, in that order, and the README's command says so",
+    () =>
+      Effect.sync(() => {
+        const dir = tmp()
+        const r = run("matrix", "--model", "classic", "--variant", "fixed", "--jobs", "1", "--out", dir)
+        assert.strictEqual(r.code, 0, r.err)
+        const m = JSON.parse(fs.readFileSync(path.join(dir, "matrix.json"), "utf8")) as {
+          variants: Array<string>
+          cells: Array<{ variant: string }>
+        }
+        assert.deepStrictEqual(m.variants, ["fixed"])
+        assert.isAbove(m.cells.length, 0)
+        for (const c of m.cells) assert.strictEqual(c.variant, "fixed")
+        assert.include(fs.readFileSync(path.join(dir, "README.md"), "utf8"), "matrix --model classic --variant fixed")
+      }),
+    120_000
+  )
+
   it.effect("report: text to stdout, html and chrome trace to files, a whole directory", () =>
     Effect.sync(() => {
       const dir = tmp()

@@ -32,6 +32,18 @@ export interface ScenarioInfo extends Described {
 }
 
 /**
+ * A rule flag a model's variants are built from, as `list` shows it: its
+ * name on the command line and the values it takes (`true`/`false` for a
+ * boolean flag).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface VariantFlag extends Described {
+  readonly values: ReadonlyArray<string>
+}
+
+/**
  * A model of a driver design.
  *
  * @example
@@ -58,6 +70,45 @@ export interface Model {
   readonly footprints?: "complete"
   /** The runnable scenario for a variant; throws `UnknownName` for a bad name. */
   readonly scenario: (scenario: string, variant: string) => Scenario
+  /**
+   * Variants composed on the command line from a listed one and rule flags,
+   * `<base>+<flag>[=value]…` (`merged+guard=atomic`): the flags (and
+   * shorthands) a composition may name, as `list` shows them.
+   */
+  readonly variantFlags?: ReadonlyArray<VariantFlag>
+  /**
+   * Resolves a variant by name, a composed one included, to its canonical
+   * name and description (what matrices and counterexample files record);
+   * throws `UnknownName` for an unknown base and `InvalidVariant` for a bad
+   * flag or value. Omitted: only the listed variants exist.
+   */
+  readonly variant?: (name: string) => Described
+}
+
+/**
+ * A composed variant that names an unknown flag, a value the flag does not
+ * take, or a combination the model cannot run (a Schema tagged error, thrown
+ * by `Model.variant` and `Model.scenario`).
+ *
+ * @example
+ * ```ts
+ * import { InvalidVariant } from "@drvmodel/core"
+ * const e = new InvalidVariant("merged+gaurd", 'unknown flag "gaurd"; known: guard, wq-trylock')
+ * e.message // => 'variant "merged+gaurd": unknown flag "gaurd"; known: guard, wq-trylock'
+ * ```
+ * @category errors
+ * @since 0.2.0
+ */
+export class InvalidVariant extends Schema.TaggedError<InvalidVariant>()("InvalidVariant", {
+  variant: Schema.String,
+  reason: Schema.String
+}) {
+  constructor(variant: string, reason: string) {
+    super({ variant, reason })
+  }
+  override get message(): string {
+    return `variant "${this.variant}": ${this.reason}`
+  }
 }
 
 /**

@@ -468,10 +468,10 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
         if ((yield* esw.mode.read) === target)
           yield* esw.modeLock.upWrite // same mode: nothing to do
         else {
-          if (w.v.guard === "atomic") yield* repsBlock(w, esw) // V1: while still holding mode_lock
+          if (w.v.modeSetGuardOrder === "underModeLock") yield* repsBlock(w, esw) // V1: while still holding mode_lock
           yield* esw.operationInProgress.set(true)
           yield* esw.modeLock.upWrite
-          if (w.v.guard === "mutex") yield* repsBlock(w, esw) // merged: keep mode_lock and reps_lock unnested
+          if (w.v.modeSetGuardOrder === "unnested") yield* repsBlock(w, esw) // V2, merged: keep mode_lock and reps_lock unnested
           // From here to the merged unblock the guard is held (V1 took it above, under mode_lock).
           err = yield* LockContract.assume(
             repsGuard(w, esw),
@@ -506,10 +506,10 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
               return err
             })
           )
-          if (w.v.guard === "mutex") yield* repsUnblock(w, esw)
+          if (w.v.modeSetGuardOrder === "unnested") yield* repsUnblock(w, esw)
           yield* esw.modeLock.downWrite
           yield* esw.operationInProgress.set(false)
-          if (w.v.guard === "atomic") yield* repsUnblock(w, esw)
+          if (w.v.modeSetGuardOrder === "underModeLock") yield* repsUnblock(w, esw)
           yield* fn(w, "mlx5_esw_unlock", esw.modeLock.upWrite)
         }
       }

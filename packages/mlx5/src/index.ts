@@ -1,18 +1,19 @@
 /**
  * The mlx5 E-Switch representor lifecycle model: the driver before the
- * series (`baseline`), each cumulative V1 patch level (`v1@1` … `v1@7`) and
- * the `merged` net-next code, with named scenarios and the invariants of
- * domain.md §5.1.
+ * series (`baseline`), each cumulative V1 patch level (`v1@1` … `v1@7`),
+ * reps `v2` and `v3` and the `merged` net-next code (= v3), plus variants
+ * composed from rule flags (`merged+v1-guard`), with named scenarios and the
+ * invariants of domain.md §5.1.
  *
  * @since 0.1.0
  */
 import { type Model, UnknownName } from "@drvmodel/core"
 import { scenarioDefs, scenarioFor, scenarioInfos } from "./scenarios.ts"
-import { variantNamed, variants } from "./variant.ts"
+import { variantFlags, variantNamed, variants } from "./variant.ts"
 
 export { INVARIANTS } from "./invariants.ts"
 export type { Variant } from "./variant.ts"
-export { variantNamed, variants } from "./variant.ts"
+export { composeVariant, variantFlags, variantNamed, variants } from "./variant.ts"
 
 /**
  * The model: variants (patch levels) and scenarios.
@@ -29,9 +30,15 @@ export { variantNamed, variants } from "./variant.ts"
  */
 export const model: Model = {
   name: "mlx5",
-  description: "mlx5 E-Switch representor lifecycle and work-queue deadlock (net/mlx5 V1 series, 7 patches, and the merged code)",
+  description:
+    "mlx5 E-Switch representor lifecycle and work-queue deadlock (net/mlx5 V1 series, 7 patches, reps V2 and V3, and the merged code)",
   variants: variants.map((v) => ({ name: v.name, description: v.description })),
   scenarios: scenarioInfos,
+  variantFlags,
+  variant: (name) => {
+    const v = variantNamed(name)
+    return { name: v.name, description: v.description }
+  },
   scenario: (name, variant) => {
     const d = scenarioDefs.find((s) => s.name === name)
     if (d === undefined)

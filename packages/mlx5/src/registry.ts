@@ -238,8 +238,9 @@ export const mlx5EswitchRegisterVportReps = (w: World, esw: Esw, ops: RepOps, t:
   )
 
 /**
- * `mlx5_eswitch_unregister_vport_reps()`: pre-merge unloads only in OFFLOADS
- * and leaves `rep_ops[type]` set; merged always unloads and clears it.
+ * `mlx5_eswitch_unregister_vport_reps()`: before reps V3 it unloads only in
+ * OFFLOADS (V2 reads the mode under `reps_lock`); V3/merged always unloads.
+ * Before reps V2 `rep_ops[type]` stays set; V2 on clears it.
  */
 export const mlx5EswitchUnregisterVportReps = (w: World, esw: Esw, t: RepType, nested = false): Effect.Effect<void> =>
   call(
@@ -266,7 +267,7 @@ export const mlx5EswitchUnregisterVportReps = (w: World, esw: Esw, t: RepType, n
               )
             }
             for (const vp of XA_ORDER) yield* setState(w, esw.reps[vp], t, "unregister", "UNREGISTERED")
-            if (w.v.unregisterAlwaysUnloads) yield* esw.repOps[t].set(undefined)
+            if (w.v.unregisterClearsOps) yield* esw.repOps[t].set(undefined) // reps V2 4/7 on
           })
         )
       )

@@ -1,5 +1,5 @@
-import { Explorer, Finding, RandomStrategy, UnknownName } from "@drvmodel/core"
-import { model } from "@drvmodel/mlx5"
+import { Explorer, Finding, InvalidVariant, RandomStrategy, UnknownName } from "@drvmodel/core"
+import { composeVariant, model, type Variant, variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 
@@ -46,17 +46,94 @@ const firstLevelWithout = (has: (variant: string) => boolean): string | undefine
 }
 
 describe("mlx5 model contract", () => {
-  it.effect("lists 9 variants and 8 scenarios; unknown names throw UnknownName", () =>
+  it.effect("lists 11 variants and 8 scenarios; unknown names throw UnknownName", () =>
     Effect.sync(() => {
-      assert.deepStrictEqual(VARIANTS, ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "merged"])
+      assert.deepStrictEqual(VARIANTS, ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "v2", "v3", "merged"])
       assert.strictEqual(model.scenarios.length, 8)
       for (const s of model.scenarios) {
         assert.isTrue(s.invariants.length > 0, s.name)
         assert.isDefined(s.defaults.schedules, s.name)
       }
       assert.throws(() => model.scenario("nope", "baseline"), UnknownName)
-      assert.throws(() => model.scenario("late-ib-load", "v2"), UnknownName)
+      assert.throws(() => model.scenario("late-ib-load", "v4"), UnknownName)
     })
+  )
+})
+
+describe("variants as rule flags: reps V2, V3, composition", () => {
+  const flagsOf = (v: Variant) => {
+    const { description: _d, name: _n, ...flags } = v
+    return flags
+  }
+  const differing = (a: Variant, b: Variant) =>
+    Object.keys(flagsOf(a)).filter(
+      (k) => flagsOf(a)[k as keyof ReturnType<typeof flagsOf>] !== flagsOf(b)[k as keyof ReturnType<typeof flagsOf>]
+    )
+  it.effect("v3 is merged exactly; v2 differs only in the unregister mode check and the profile (notes §3)", () =>
+    Effect.sync(() => {
+      assert.deepStrictEqual(flagsOf(variantNamed("v3")), flagsOf(variantNamed("merged")))
+      assert.deepStrictEqual(differing(variantNamed("v2"), variantNamed("merged")).sort(), ["switchdevProfile", "unregisterAlwaysUnloads"])
+      const v2 = variantNamed("v2")
+      assert.strictEqual(v2.guard, "mutex")
+      assert.strictEqual(v2.modeSetGuardOrder, "unnested")
+      assert.isTrue(v2.lagDropsLdevLock && v2.unwindNewlyLoaded && v2.unregisterClearsOps && v2.lagReloadContOnFail)
+      assert.isFalse(v2.unregisterAlwaysUnloads)
+      // V1 keeps rep_ops set and takes the guard under mode_lock
+      assert.isFalse(variantNamed("v1@7").unregisterClearsOps)
+      assert.strictEqual(variantNamed("v1@5").modeSetGuardOrder, "underModeLock")
+    })
+  )
+  it.effect("<base>+<flag>[=value]: flags override the base, the name is the spec, a shorthand sets several flags", () =>
+    Effect.sync(() => {
+      const w = composeVariant("merged+v1-guard")
+      assert.strictEqual(w.name, "merged+v1-guard")
+      assert.deepStrictEqual(differing(w, variantNamed("merged")).sort(), ["guard", "modeSetGuardOrder"])
+      assert.strictEqual(w.guard, "atomic")
+      assert.strictEqual(w.modeSetGuardOrder, "underModeLock")
+      assert.include(w.description, "merged with v1-guard")
+      const x = composeVariant("v1@7+unwind-newly-loaded+switchdev-profile=false+wq-trylock=waitqueue+generation-bumps=merged")
+      assert.deepStrictEqual(differing(x, variantNamed("v1@7")).sort(), [
+        "generationBumps",
+        "switchdevProfile",
+        "unwindNewlyLoaded",
+        "wqTrylock"
+      ])
+      assert.strictEqual(variantNamed("merged+guard=atomic").guard, "atomic")
+      assert.strictEqual(model.variant?.("v2+unregister-always-unloads").name, "v2+unregister-always-unloads")
+    })
+  )
+  it.effect("a bad flag, value or combination throws InvalidVariant naming it; a bad base UnknownName", () =>
+    Effect.sync(() => {
+      const message = (spec: string) => {
+        try {
+          composeVariant(spec)
+        } catch (e) {
+          assert.instanceOf(e, InvalidVariant, spec)
+          return (e as InvalidVariant).message
+        }
+        return assert.fail(`${spec} was accepted`)
+      }
+      assert.include(message("merged+gaurd=atomic"), 'unknown flag "gaurd"')
+      assert.include(message("merged+guard=spin"), 'unknown value "spin" of flag "guard"')
+      assert.include(message("merged+guard"), 'flag "guard" needs a value')
+      assert.include(message("merged+v1-guard=true"), 'shorthand "v1-guard" takes no value')
+      assert.include(message("baseline+wq-trylock=spin"), "needs wq-dispatch")
+      assert.include(message("v1@7+generation-bumps=merged"), "needs wq-trylock=waitqueue")
+      assert.throws(() => composeVariant("v9+guard=atomic"), UnknownName)
+      assert.throws(() => model.scenario("late-ib-load", "merged+nope"), InvalidVariant)
+    })
+  )
+  it.effect(
+    "a composed variant runs its flags: merged+v1-guard's what-if re-entry spins on reps_conf_state instead of self-deadlocking on reps_lock",
+    () =>
+      Effect.sync(() => {
+        const spun = runs("guard-reentry", "merged+v1-guard", 12).filter((r) => r.choices === "peer-walk=1")
+        assert.isTrue(spun.length > 0)
+        for (const r of spun) assert.strictEqual(r.kind, "livelock")
+        const locked = runs("guard-reentry", "merged", 12).filter((r) => r.choices === "peer-walk=1")
+        assert.isTrue(locked.length > 0)
+        for (const r of locked) assert.strictEqual(r.kind, "deadlock")
+      })
   )
 })
 
