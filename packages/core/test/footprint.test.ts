@@ -7,6 +7,7 @@ import {
   Mutex,
   type OpObserver,
   Rcu,
+  Refcount,
   RwSemaphore,
   type Scenario,
   Sched,
@@ -107,6 +108,23 @@ describe("footprints", () => {
           yield* p.dereferenceProtected(m)
           yield* m.unlock
           yield* p.accessPointer
+          const r = yield* Refcount.make("r", 0)
+          yield* r.incNotZero
+          yield* r.set(1)
+          yield* r.incNotZero
+          yield* r.inc
+          yield* r.add(1)
+          yield* r.read
+          yield* r.dec
+          yield* r.decAndTest
+          yield* r.decAndTest
+          const k = yield* Refcount.kref("k", Effect.void)
+          yield* k.get
+          yield* k.getUnlessZero
+          yield* k.read
+          yield* k.put
+          yield* k.put
+          yield* k.put
         }),
         1
       )
@@ -118,6 +136,8 @@ describe("footprints", () => {
         assert.ok(seen.has(l), l)
       }
       assert.deepStrictEqual([...seen.get("join(other)")!], ["read:task:other"])
+      for (const l of ["refcount_inc_not_zero(r)", "refcount_dec_and_test(r)", "kref_put(k)", "kref_get_unless_zero(k)"])
+        assert.ok(seen.has(l), l)
       for (const l of [
         "synchronize_rcu() wait",
         "rcu_barrier() wait",
