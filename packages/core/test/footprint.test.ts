@@ -13,7 +13,8 @@ import {
   Sched,
   Slab,
   WaitQueue,
-  Workqueue
+  Workqueue,
+  WwMutex
 } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -118,6 +119,17 @@ describe("footprints", () => {
           yield* r.dec
           yield* r.decAndTest
           yield* r.decAndTest
+          const cls = yield* WwMutex.wdClass("ww")
+          const wa = yield* cls.mutex("wa")
+          const wb = yield* cls.mutex("wb")
+          const ctx = yield* cls.acquireInit("ctx")
+          yield* wa.lock(ctx)
+          yield* wa.lock(ctx)
+          yield* wb.trylock(ctx)
+          yield* wb.unlock
+          yield* wa.unlock
+          yield* ctx.done
+          yield* ctx.fini
           const k = yield* Refcount.kref("k", Effect.void)
           yield* k.get
           yield* k.getUnlessZero
@@ -136,6 +148,8 @@ describe("footprints", () => {
         assert.ok(seen.has(l), l)
       }
       assert.deepStrictEqual([...seen.get("join(other)")!], ["read:task:other"])
+      // ww_mutex_lock_slow is ww_mutex_lock's op under another name (it needs a -EDEADLK first).
+      for (const l of ["ww_mutex_lock(wa, ctx)", "ww_mutex_trylock(wb, ctx)", "ww_acquire_fini(ctx)"]) assert.ok(seen.has(l), l)
       for (const l of ["refcount_inc_not_zero(r)", "refcount_dec_and_test(r)", "kref_put(k)", "kref_get_unless_zero(k)"])
         assert.ok(seen.has(l), l)
       for (const l of [
