@@ -108,6 +108,34 @@ describe("dpor", () => {
       })
   )
 
+  it.effect(
+    "generated programs with RCU (sections, synchronize_rcu, kfree_rcu, call_rcu, kept pointers), refcounts and ww_mutex back-off: same terminal states and findings as unbounded DFS",
+    () =>
+      Effect.sync(() => {
+        let compared = 0
+        let rcu = 0
+        for (let seed = 1; seed <= 60; seed++) {
+          const a = program(seed, { extended: true })
+          if (!/rcu|"ref"|"ww"/.test(a.text)) continue
+          const reference = dfs(a.scenario, 2000)
+          if (reference.stopped !== "exhausted") continue
+          const b = program(seed, { extended: true })
+          const reduced = dpor(b.scenario)
+          const what = `seed ${seed}:\n${a.text}`
+          assert.isTrue(classesOf(reduced).exhausted, what)
+          assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
+          assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
+          assert.isAtMost(reduced.runs, reference.runs, what)
+          compared++
+          if (a.text.includes('"rcu')) rcu++
+        }
+        assert.isAtLeast(compared, 25)
+        // RCU's footprints are the subtle ones (readers commute with each other, not with a grace
+        // period's start); programs with findings are compared in rcu.test.ts.
+        assert.isAtLeast(rcu, 12)
+      })
+  )
+
   // Two tasks each raise and lower their own flag; a safety invariant forbids both raised.
   // The steps commute, but the invariant sees the states in between: DPOR must keep them ordered.
   const flags = (checked: boolean) =>

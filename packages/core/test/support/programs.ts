@@ -2,13 +2,16 @@
  * Small generated programs for the DPOR soundness tests: random mixes of
  * mutexes (blocking, nested, trylock), atomics (inc, read, set, cmpxchg and a
  * cmpxchg retry loop), kernel cells (plain and marked), workqueue items,
- * completions with timeouts, sleeps and data choices, over 2–4 tasks. Each
- * program records its terminal state (what every task observed, and the final
- * values) into a collector, read through steps so that no invariant observes it.
+ * completions with timeouts, sleeps and data choices, over 2–4 tasks; with
+ * `extended`, also RCU (read-side sections through an RCU pointer, updates
+ * freeing the old object after synchronize_rcu or with kfree_rcu / call_rcu),
+ * refcounts and ww_mutex acquisitions with back-off. Each program records its
+ * terminal state (what every task observed, and the final values) into a
+ * collector, read through steps so that no invariant observes it.
  */
 
 import type { Explorer } from "@drvmodel/core"
-import { Atomic, Cell, Completion, Kernel, Mutex, Sched, Workqueue } from "@drvmodel/core"
+import { Atomic, Cell, Completion, Kernel, Mutex, Rcu, Refcount, Sched, Slab, Workqueue, WwMutex } from "@drvmodel/core"
 import { Effect } from "effect"
 
 type Instr =
@@ -26,6 +29,10 @@ type Instr =
   | { readonly k: "sleep" }
   | { readonly k: "complete" }
   | { readonly k: "waitTimeout" }
+  | { readonly k: "rcuRead"; readonly keep: boolean }
+  | { readonly k: "rcuUpdate"; readonly free: "synchronize" | "kfree_rcu" | "call_rcu" }
+  | { readonly k: "ref"; readonly inc: boolean }
+  | { readonly k: "ww"; readonly order: 0 | 1 }
 
 /** mulberry32: a tiny seeded generator (the test's own, not the explorer's). */
 const prng = (seed: number) => {
@@ -39,9 +46,22 @@ const prng = (seed: number) => {
   }
 }
 
-const gen = (rnd: () => number, depth: number): Instr => {
+const gen = (rnd: () => number, depth: number, extended = false): Instr => {
   const int = (n: number) => Math.floor(rnd() * n)
   const kinds = depth > 0 ? 14 : 12
+  // Extended programs draw one of four more kinds half of the time (plain programs keep their streams).
+  if (extended && rnd() < 0.5) {
+    switch (int(4)) {
+      case 0:
+        return { k: "rcuRead", keep: rnd() < 0.5 }
+      case 1:
+        return { k: "rcuUpdate", free: (["synchronize", "kfree_rcu", "call_rcu"] as const)[int(3)]! }
+      case 2:
+        return { k: "ref", inc: rnd() < 0.5 }
+      default:
+        return { k: "ww", order: int(2) as 0 | 1 }
+    }
+  }
   switch (int(kinds)) {
     case 0:
       return { k: "inc", a: int(2) }
@@ -89,11 +109,14 @@ export interface Generated {
  * const p = program(1)
  * ```
  */
-export const program = (seed: number): Generated => {
+export const program = (seed: number, options?: { readonly extended?: boolean }): Generated => {
+  const extended = options?.extended === true
   const rnd = prng(seed)
-  const tasks = 2 + Math.floor(rnd() * 3)
-  const length = tasks === 2 ? 1 + Math.floor(rnd() * 3) : tasks === 3 ? 1 + Math.floor(rnd() * 2) : 1
-  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1)))
+  // Extended programs have two tasks: their instructions take more steps (grace periods, back-off).
+  const tasks = extended ? 2 : 2 + Math.floor(rnd() * 3)
+  const length = tasks === 2 ? 1 + Math.floor(rnd() * (extended ? 2 : 3)) : tasks === 3 ? 1 + Math.floor(rnd() * 2) : 1
+  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1, extended)))
+  const uses = (k: string) => JSON.stringify(bodies).includes(`"${k}"`)
   const usesQueue = JSON.stringify(bodies).includes('"queue"')
   const concurrent = rnd() < 0.5
   const terminal = new Set<string>()
@@ -110,6 +133,14 @@ export const program = (seed: number): Generated => {
       const wq = usesQueue ? yield* Workqueue.make("wq", { maxActive: concurrent ? 2 : 1 }) : undefined
       const works = [0, 1].map((w) => Workqueue.work(`work${w}`, Effect.asVoid(Atomic.inc(atomics[w]!))))
       const logs: Array<Array<string>> = bodies.map(() => [])
+      // RCU, refcount and ww_mutex state, made only when a program uses them (a domain spawns its
+      // callback task).
+      const rcu = uses("rcuRead") || uses("rcuUpdate") ? yield* Rcu.make() : undefined
+      let objects = 0
+      const ptr = rcu === undefined ? undefined : yield* rcu.pointer("P", yield* Slab.kmalloc(`obj${objects++}`, 0))
+      const refs = uses("ref") ? yield* Refcount.make("R", 4) : undefined
+      const ww = uses("ww") ? yield* WwMutex.wdClass("W") : undefined
+      const wws = ww === undefined ? [] : [yield* ww.mutex("W0"), yield* ww.mutex("W1")]
       const run = (log: Array<string>, i: Instr): Effect.Effect<void, never, Kernel> =>
         Effect.gen(function* () {
           switch (i.k) {
@@ -172,6 +203,57 @@ export const program = (seed: number): Generated => {
             case "waitTimeout":
               log.push(`w=${yield* done.waitTimeout(2)}`)
               return
+            case "rcuRead": {
+              yield* rcu!.readLock
+              const o = yield* ptr!.dereference
+              log.push(`r=${o === null ? "null" : yield* o.read}`)
+              yield* rcu!.readUnlock
+              if (i.keep && o !== null) log.push(`kept=${yield* o.read}`)
+              return
+            }
+            case "rcuUpdate": {
+              // Updaters serialise on M0, as rcu_dereference_protected says.
+              yield* locks[0]!.lock
+              const old = yield* ptr!.dereferenceProtected(locks[0]!)
+              const n = objects++
+              yield* ptr!.assign(yield* Slab.kmalloc(`obj${n}`, n))
+              yield* locks[0]!.unlock
+              if (old === null) return
+              if (i.free === "synchronize") {
+                yield* rcu!.synchronize
+                yield* Slab.kfree(old)
+              } else if (i.free === "kfree_rcu") yield* rcu!.kfreeRcu(old)
+              else yield* rcu!.callRcu("free_obj", Slab.kfree(old))
+              return
+            }
+            case "ref":
+              if (i.inc) yield* refs!.inc
+              else log.push(`last=${yield* refs!.decAndTest}`)
+              return
+            case "ww": {
+              const ctx = yield* ww!.acquireInit(`ctx${log.length}`)
+              const objs = i.order === 0 ? [wws[0]!, wws[1]!] : [wws[1]!, wws[0]!]
+              let contended: WwMutex.WwMutex | undefined
+              const taken: Array<WwMutex.WwMutex> = []
+              for (let n = 0; n < objs.length; n++) {
+                const o = objs[n]!
+                if (o === contended) continue
+                if ((yield* o.lock(ctx)) === 0) {
+                  taken.push(o)
+                  continue
+                }
+                log.push("edeadlk")
+                for (const t of taken.splice(0)) yield* t.unlock
+                yield* o.lockSlow(ctx)
+                taken.push(o)
+                contended = o
+                n = -1
+              }
+              yield* ctx.done
+              for (const t of taken.splice(0)) yield* t.unlock
+              yield* ctx.fini
+              return
+            }
           }
         })
       const handles = []
@@ -187,7 +269,11 @@ export const program = (seed: number): Generated => {
       }
       for (const h of handles) yield* kernel.join(h)
       if (wq !== undefined) yield* wq.destroy
-      const values = [yield* atomics[0]!.read, yield* atomics[1]!.read, yield* cells[0]!.readOnce, yield* cells[1]!.readOnce]
+      // Extended programs read the final values without points (every task has been joined, so
+      // nothing can change them): fewer steps to interleave.
+      const values = extended
+        ? [atomics[0]!.peek(), atomics[1]!.peek(), cells[0]!.peek(), cells[1]!.peek(), refs?.peek() ?? 0]
+        : [yield* atomics[0]!.read, yield* atomics[1]!.read, yield* cells[0]!.readOnce, yield* cells[1]!.readOnce]
       terminal.add(JSON.stringify({ values, logs }))
     })
   }
