@@ -7,15 +7,27 @@
  *
  * @since 0.2.0
  */
+
+import type { Cell } from "@drvmodel/core"
 import { Atomic, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
-import type { Esw, HostWork, World } from "./world.ts"
+import type { Esw, HostWork, LoadFate, World } from "./world.ts"
 import { call, condResched } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
 
+/** `atomic_inc(generation)`, remembering where (ghost, for the late-load fate's report). */
+export const bumpGeneration = (w: World, esw: Esw, by: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const g = yield* Atomic.inc(esw.generation)
+    // The kernel function the bump is made in: the innermost traced frame other than the bump itself.
+    const caller = [...(w.kernel.where?.() ?? [])].reverse().find((f) => f !== by)
+    yield* esw.lastBump.set(`generation ${g - 1}→${g} by ${by}${caller !== undefined ? ` in ${caller}` : ""} (task ${w.kernel.running() ?? "?"})`)
+  })
+
 /** `atomic_inc(&esw->generation)` at a V1 operation boundary (patch 4). */
-export const v1Bump = (w: World, esw: Esw) => (w.v.generationBumps === "v1" ? Effect.asVoid(Atomic.inc(esw.generation)) : Effect.void)
+export const v1Bump = (w: World, esw: Esw) =>
+  w.v.generationBumps === "v1" ? bumpGeneration(w, esw, "atomic_inc(&esw->generation)") : Effect.void
 
 /** Merged `mlx5_eswitch_invalidate_wq()`: `atomic_inc(generation)` + `wake_up_all(work_queue_wait)`. */
 export const mergedInvalidate = (w: World, esw: Esw) =>
@@ -24,7 +36,7 @@ export const mergedInvalidate = (w: World, esw: Esw) =>
         w,
         "mlx5_eswitch_invalidate_wq",
         Effect.gen(function* () {
-          yield* Atomic.inc(esw.generation)
+          yield* bumpGeneration(w, esw, "mlx5_eswitch_invalidate_wq")
           yield* esw.workQueueWait!.wakeUpAll
         })
       )
@@ -55,6 +67,19 @@ export const currentUnderLock = (w: World, esw: Esw, item: HostWork) =>
     show: (b) => (b ? "current" : "stale")
   })
 
+/** Ghost: a registration's queued load ran or was dropped (only if no later registration replaced the record). */
+const recordFate = (esw: Esw, item: HostWork, what: "ran" | "before devl_trylock" | "under the devlink lock", seenGen = 0) =>
+  Effect.gen(function* () {
+    const f = item.fate
+    if (f === undefined || (yield* f.cell.get) !== f.queued) return
+    const { by, workGen } = f.queued as { by: string; workGen: number }
+    yield* f.cell.set(
+      what === "ran"
+        ? { kind: "ran", by, workGen }
+        : { kind: "dropped-stale", by, workGen, seenGen, where: what, bump: yield* esw.lastBump.get }
+    )
+  })
+
 /**
  * Patch 3 `esw_wq_handler()`: take the devlink lock (baseline way: blocking;
  * patch 4: staleness check then devl_trylock + cond_resched; merged: the same
@@ -70,13 +95,17 @@ const eswWqHandler = (w: World, esw: Esw, item: HostWork, func: Effect.Effect<vo
       if (w.v.wqTrylock === "block") yield* devlink.lock
       else {
         while (true) {
-          if ((yield* esw.generation.read) !== item.workGen) return // stale: free without touching the lock
+          const gen = yield* esw.generation.read
+          if (gen !== item.workGen) return yield* recordFate(esw, item, "before devl_trylock", gen) // stale: free without touching the lock
           if (yield* devlink.trylock) break
           if (w.v.wqTrylock === "spin") yield* condResched(w)
           else yield* esw.workQueueWait!.waitEventTimeout(() => esw.generation.peek() !== item.workGen, "work_gen != generation", 60)
         }
       }
-      if (yield* currentUnderLock(w, esw, item)) yield* func
+      if (yield* currentUnderLock(w, esw, item)) {
+        yield* recordFate(esw, item, "ran")
+        yield* func
+      } else yield* recordFate(esw, item, "under the devlink lock", esw.generation.peek())
       yield* devlink.unlock
     })
   )
@@ -85,13 +114,27 @@ const eswWqHandler = (w: World, esw: Esw, item: HostWork, func: Effect.Effect<vo
  * Patch 3 `mlx5_esw_add_work()`: stamp the current generation, queue
  * `esw_wq_handler` for `func`. The single enqueue point.
  */
-export const mlx5EswAddWork = (w: World, esw: Esw, funcName: string, func: Effect.Effect<void>, epoch?: number): Effect.Effect<void> =>
+export const mlx5EswAddWork = (
+  w: World,
+  esw: Esw,
+  funcName: string,
+  func: Effect.Effect<void>,
+  epoch?: number,
+  fate?: { readonly cell: Cell.Cell<LoadFate | undefined>; readonly by: string }
+): Effect.Effect<void> =>
   fn(
     w,
     "mlx5_esw_add_work",
     Effect.gen(function* () {
       const workGen = yield* esw.generation.read
-      const item: HostWork = { func: funcName, workGen, epoch: epoch ?? esw.teardownEpoch }
+      const queued: LoadFate | undefined = fate && { kind: "queued", by: fate.by, workGen }
+      if (fate && queued) yield* fate.cell.set(queued)
+      const item: HostWork = {
+        func: funcName,
+        workGen,
+        epoch: epoch ?? esw.teardownEpoch,
+        ...(fate && queued ? { fate: { cell: fate.cell, queued } } : {})
+      }
       yield* esw.workQueue.queueWork(Workqueue.work(`esw_wq_handler(${funcName})`, eswWqHandler(w, esw, item, func)))
     })
   )

@@ -7,10 +7,10 @@
  *
  * @since 0.1.0
  */
-import { Atomic, LockContract, Workqueue } from "@drvmodel/core"
+import { LockContract, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import { mlx5RescanDriversLocked } from "./aux.ts"
-import { currentUnderLock, mergedInvalidate, mlx5EswAddWork, v1Bump } from "./esw_wq.ts"
+import { bumpGeneration, currentUnderLock, mergedInvalidate, mlx5EswAddWork, v1Bump } from "./esw_wq.ts"
 import { mlx5LagDisableChange, mlx5LagEnableChange } from "./lag.ts"
 import { type DevlinkHeld, DevlinkLock, locked, type RepsHeld } from "./locks.ts"
 import { mlx5EswOffloadsRepLoad, mlx5EswOffloadsRepUnload, repsBlock, repsGuard, repsUnblock } from "./registry.ts"
@@ -294,7 +294,7 @@ const eventHandlerUnregister = (w: World, esw: Esw) =>
     Effect.gen(function* () {
       if (esw.funcsNb === undefined || (yield* esw.mode.read) !== "OFFLOADS") return
       yield* eqNotifierUnregister(w, esw.funcsNb)
-      if (w.v.generationBumps === "baseline") yield* Atomic.inc(esw.generation)
+      if (w.v.generationBumps === "baseline") yield* bumpGeneration(w, esw, "mlx5_eswitch_event_handler_unregister")
     })
   )
 

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Described } from "@drvmodel/core"
-import type { Esw, World } from "./world.ts"
+import type { Esw, LoadFate, World } from "./world.ts"
 import { describeEsw, REP_TYPES, VPORTS } from "./world.ts"
 
 /** Invariant names used in the findings matrix as `invariant:<name>`. */
@@ -97,10 +97,31 @@ const completeness = (esw: Esw): string | undefined => {
     for (const vp of VPORTS) {
       if (!esw.enabled[vp].peek()) continue
       const s = esw.reps[vp].data[t].state.peek()
-      if (s !== "LOADED") return `${esw.name}:${vp}.${t} is ${s} (registered, vport enabled, OFFLOADS, queue drained)`
+      if (s !== "LOADED") {
+        const cause = s === "REGISTERED" ? fateText(esw.loadFate[t].peek()) : undefined
+        return `${esw.name}:${vp}.${t} is ${s} (registered, vport enabled, OFFLOADS, queue drained)${cause !== undefined ? `; ${cause}` : ""}`
+      }
     }
   }
   return undefined
+}
+
+/**
+ * What the last registration's load came to, as the run recorded it (never
+ * from the variant's name): the two causes of late-ib-load (notes §6).
+ */
+const fateText = (f: LoadFate | undefined): string | undefined => {
+  if (f === undefined) return undefined
+  switch (f.kind) {
+    case "no-loader":
+      return `cause: no loader — ${f.by} only stored the ops and marked the reps REGISTERED; nothing queued a load`
+    case "queued":
+      return `cause: the load queued by ${f.by} (mlx5_eswitch_reload_reps, work_gen ${f.workGen}) has not run`
+    case "ran":
+      return `cause: the load queued by ${f.by} (mlx5_eswitch_reload_reps, work_gen ${f.workGen}) ran; nothing loaded the rep after it`
+    case "dropped-stale":
+      return `cause: load dropped as stale — ${f.by} queued mlx5_eswitch_reload_reps at work_gen ${f.workGen}; esw_wq_handler saw generation ${f.seenGen} ${f.where} and freed it${f.bump !== undefined ? ` (last bump: ${f.bump})` : ""}`
+  }
 }
 
 const userModePreserved = (esw: Esw): string | undefined => {

@@ -16,7 +16,12 @@ import { call, msleep, step } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "lag", name, body)
 
-/** Merged (V3 4/7): run `body` with `ldev->lock` dropped, `mode_changes_in_progress` raised as the gate. */
+/**
+ * Reps V2 3/7 = V3 4/7 `mlx5_lag_drop_lock_for_reps()` … `mlx5_lag_retake_lock_after_reps()`
+ * [devcom write + ldev->lock]: raise `mode_changes_in_progress` (the gate device add/remove and the
+ * bond work observe), drop `ldev->lock`, run `body`, retake it and lower the gate. Before that patch
+ * `body` runs under the caller's `ldev->lock`.
+ */
 const withLdevDropped = <A>(w: World, lag: Lag, body: Effect.Effect<A>): Effect.Effect<A> =>
   w.v.lagDropsLdevLock
     ? Effect.gen(function* () {
@@ -29,66 +34,100 @@ const withLdevDropped = <A>(w: World, lag: Lag, body: Effect.Effect<A>): Effect.
       })
     : body
 
-/** `mlx5_lag_remove_devices()`: hide the IB aux devices on every PF and rescan. */
-const mlx5LagRemoveDevices = (w: World, lag: Lag) =>
-  fn(
-    w,
-    "mlx5_lag_remove_devices",
-    Effect.forEach(
-      lag.pfs,
-      (pf) =>
-        Effect.gen(function* () {
-          if (pf.flags.disableAllAdev) return
-          pf.flags.disableIbAdev = true
-          yield* mlx5RescanDriversLocked(w, pf)
-        }),
-      { discard: true }
+/**
+ * `mlx5_lag_rescan_devices_locked(ldev, enable)` (reps V2 3/7): the DISABLE_IB_ADEV flag of every
+ * PF is written under `ldev->lock`, then one window with the lock dropped rescans them all. Before
+ * that patch `mlx5_lag_add_devices` / `remove_devices` set the flag and rescan PF by PF under it.
+ */
+const mlx5LagRescanDevicesLocked = (w: World, lag: Lag, enable: boolean) =>
+  Effect.gen(function* () {
+    const pfs = lag.pfs.filter((pf) => !pf.flags.disableAllAdev)
+    if (!w.v.lagDropsLdevLock) {
+      for (const pf of pfs) {
+        pf.flags.disableIbAdev = !enable
+        yield* mlx5RescanDriversLocked(w, pf)
+      }
+      return
+    }
+    for (const pf of pfs) pf.flags.disableIbAdev = !enable
+    yield* fn(
+      w,
+      "mlx5_lag_rescan_devices_locked",
+      withLdevDropped(
+        w,
+        lag,
+        Effect.forEach(pfs, (pf) => mlx5RescanDriversLocked(w, pf), { discard: true })
+      )
     )
-  )
+  })
+
+/** `mlx5_lag_remove_devices()`: hide the IB aux devices on every PF and rescan. */
+const mlx5LagRemoveDevices = (w: World, lag: Lag) => fn(w, "mlx5_lag_remove_devices", mlx5LagRescanDevicesLocked(w, lag, false))
 
 /** `mlx5_lag_add_devices()`: unhide and rescan every PF. */
-const mlx5LagAddDevices = (w: World, lag: Lag) =>
-  fn(
-    w,
-    "mlx5_lag_add_devices",
-    Effect.forEach(
-      lag.pfs,
-      (pf) =>
-        Effect.gen(function* () {
-          if (pf.flags.disableAllAdev) return
-          pf.flags.disableIbAdev = false
-          yield* mlx5RescanDriversLocked(w, pf)
-        }),
-      { discard: true }
-    )
-  )
+const mlx5LagAddDevices = (w: World, lag: Lag) => fn(w, "mlx5_lag_add_devices", mlx5LagRescanDevicesLocked(w, lag, true))
 
 /**
- * Reload IB reps on every LAG PF. Patch 1's `mlx5_lag_reload_ib_reps(ldev,
- * flags)` stops at the first error (merged: unwind paths continue); baseline's
- * open-coded copies stop on activation and continue on unwind. Patch 5 /
- * merged bracket each PF with its guard.
+ * Unhide (`enable`) or hide dev0's IB aux device and rescan it: reps V2 3/7's
+ * `mlx5_lag_rescan_dev_locked()` (skips a DISABLE_ALL_ADEV device, flag written under `ldev->lock`,
+ * rescan with the lock dropped); before it, open-coded in `mlx5_do_bond` / `enable_mpesw` (flag +
+ * rescan under `ldev->lock`, no DISABLE_ALL_ADEV check).
  */
-export const mlx5LagReloadIbReps = (w: World, lag: Lag, skipDisableAll: boolean, path: "activate" | "unwind"): Effect.Effect<number> =>
-  fn(
+const mlx5LagRescanDevLocked = (w: World, lag: Lag, dev: Dev, enable: boolean) =>
+  w.v.lagDropsLdevLock
+    ? fn(
+        w,
+        "mlx5_lag_rescan_dev_locked",
+        Effect.gen(function* () {
+          if (dev.flags.disableAllAdev) return
+          dev.flags.disableIbAdev = !enable
+          yield* withLdevDropped(w, lag, mlx5RescanDriversLocked(w, dev))
+        })
+      )
+    : Effect.gen(function* () {
+        dev.flags.disableIbAdev = !enable
+        yield* mlx5RescanDriversLocked(w, dev)
+      })
+
+/** The loop over the LAG PFs: each PF's E-Switch guard (patch 5 on) around `mlx5_eswitch_reload_ib_reps`. */
+const reloadIbRepsLoop = (w: World, lag: Lag, skipDisableAll: boolean, stop: boolean) =>
+  Effect.gen(function* () {
+    let first = 0
+    for (const pf of lag.pfs) {
+      if (skipDisableAll && pf.flags.disableAllAdev) continue
+      yield* repsBlock(w, pf.esw)
+      const ret = yield* mlx5EswitchReloadIbReps(w, pf.esw)
+      yield* repsUnblock(w, pf.esw)
+      if (ret !== 0) {
+        if (stop) return ret
+        first ||= ret
+      }
+    }
+    return first
+  })
+
+/**
+ * Reload IB reps on every LAG PF; the caller holds the devcom write lock and `ldev->lock`. Patch
+ * 1's `mlx5_lag_reload_ib_reps(ldev, flags)` stops at the first error (reps V2 on: unwind paths
+ * continue); baseline's open-coded copies stop on activation and continue on unwind. Patch 5 on
+ * brackets each PF with its guard. Reps V2 3/7 on (`mlx5_lag_reload_ib_reps_from_locked`): the
+ * helper itself drops `ldev->lock` around the loop (`mlx5_lag_reload_ib_reps_unlocked`), so the
+ * guard (`reps_lock`) is never taken under `ldev->lock` (order reps_lock → ldev->lock).
+ */
+export const mlx5LagReloadIbReps = (w: World, lag: Lag, skipDisableAll: boolean, path: "activate" | "unwind"): Effect.Effect<number> => {
+  const stop = path === "activate" || (w.v.lagReloadHelper && !w.v.lagReloadContOnFail)
+  if (w.v.lagDropsLdevLock)
+    return fn(
+      w,
+      "mlx5_lag_reload_ib_reps_from_locked",
+      withLdevDropped(w, lag, fn(w, "mlx5_lag_reload_ib_reps_unlocked", reloadIbRepsLoop(w, lag, skipDisableAll, stop)))
+    )
+  return fn(
     w,
     w.v.lagReloadHelper ? "mlx5_lag_reload_ib_reps" : "mlx5_eswitch_reload_ib_reps loop",
-    Effect.gen(function* () {
-      const stop = path === "activate" || (w.v.lagReloadHelper && !w.v.lagReloadContOnFail)
-      let first = 0
-      for (const pf of lag.pfs) {
-        if (skipDisableAll && pf.flags.disableAllAdev) continue
-        yield* repsBlock(w, pf.esw)
-        const ret = yield* mlx5EswitchReloadIbReps(w, pf.esw)
-        yield* repsUnblock(w, pf.esw)
-        if (ret !== 0) {
-          if (stop) return ret
-          first ||= ret
-        }
-      }
-      return first
-    })
+    reloadIbRepsLoop(w, lag, skipDisableAll, stop)
   )
+}
 
 /** `mlx5_deactivate_lag()` / `mlx5_activate_lag()`: firmware commands. */
 const setLagMode = (w: World, lag: Lag, mode: Lag["mode"]) =>
@@ -101,17 +140,11 @@ export const mlx5DisableLag = (w: World, lag: Lag): Effect.Effect<void> =>
     "mlx5_disable_lag",
     Effect.gen(function* () {
       const shared = lag.mode !== "NONE"
-      if (shared) yield* withLdevDropped(w, lag, mlx5LagRemoveDevices(w, lag))
+      if (shared) yield* mlx5LagRemoveDevices(w, lag)
       yield* fn(w, "mlx5_deactivate_lag", setLagMode(w, lag, "NONE"))
       if (!shared) return
-      yield* withLdevDropped(
-        w,
-        lag,
-        Effect.gen(function* () {
-          yield* mlx5LagAddDevices(w, lag)
-          yield* mlx5LagReloadIbReps(w, lag, true, "unwind")
-        })
-      )
+      yield* mlx5LagAddDevices(w, lag)
+      yield* mlx5LagReloadIbReps(w, lag, true, "unwind")
     })
   )
 
@@ -130,35 +163,15 @@ export const mlx5DoBond = (w: World, lag: Lag): Effect.Effect<void> =>
         for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== "OFFLOADS") shared = false
         if (!shared) return // [inferred] RoCE LAG (no representors) is not modelled
         const dev0 = lag.pfs[0]!
-        yield* withLdevDropped(w, lag, mlx5LagRemoveDevices(w, lag))
+        yield* mlx5LagRemoveDevices(w, lag)
         yield* fn(w, "mlx5_activate_lag", setLagMode(w, lag, "SHARED_FDB"))
-        const err = yield* withLdevDropped(
-          w,
-          lag,
-          Effect.gen(function* () {
-            dev0.flags.disableIbAdev = false
-            yield* mlx5RescanDriversLocked(w, dev0)
-            return yield* mlx5LagReloadIbReps(w, lag, false, "activate")
-          })
-        )
+        yield* mlx5LagRescanDevLocked(w, lag, dev0, true)
+        const err = yield* mlx5LagReloadIbReps(w, lag, false, "activate")
         if (err !== 0) {
-          yield* withLdevDropped(
-            w,
-            lag,
-            Effect.gen(function* () {
-              dev0.flags.disableIbAdev = true
-              yield* mlx5RescanDriversLocked(w, dev0)
-            })
-          )
+          yield* mlx5LagRescanDevLocked(w, lag, dev0, false)
           yield* fn(w, "mlx5_deactivate_lag", setLagMode(w, lag, "NONE"))
-          yield* withLdevDropped(
-            w,
-            lag,
-            Effect.gen(function* () {
-              yield* mlx5LagAddDevices(w, lag)
-              yield* mlx5LagReloadIbReps(w, lag, false, "unwind")
-            })
-          )
+          yield* mlx5LagAddDevices(w, lag)
+          yield* mlx5LagReloadIbReps(w, lag, false, "unwind")
         }
       } else if (!lag.bonded && active) yield* mlx5DisableLag(w, lag)
     })
@@ -248,17 +261,10 @@ export const mlx5MpeswWorkEnable = (w: World, lag: Lag): Effect.Effect<number> =
           "enable_mpesw",
           Effect.gen(function* () {
             const dev0 = lag.pfs[0]!
-            yield* withLdevDropped(w, lag, mlx5LagRemoveDevices(w, lag))
+            yield* mlx5LagRemoveDevices(w, lag)
             yield* fn(w, "mlx5_activate_lag", setLagMode(w, lag, "MPESW"))
-            return yield* withLdevDropped(
-              w,
-              lag,
-              Effect.gen(function* () {
-                dev0.flags.disableIbAdev = false
-                yield* mlx5RescanDriversLocked(w, dev0)
-                return yield* mlx5LagReloadIbReps(w, lag, false, "activate")
-              })
-            )
+            yield* mlx5LagRescanDevLocked(w, lag, dev0, true)
+            return yield* mlx5LagReloadIbReps(w, lag, false, "activate")
           })
         )
       }

@@ -233,7 +233,11 @@ export const mlx5EswitchRegisterVportReps = (w: World, esw: Esw, ops: RepOps, t:
     nested ? "mlx5_eswitch_register_vport_reps_nested" : "mlx5_eswitch_register_vport_reps",
     Effect.gen(function* () {
       yield* LockContract.withLock(repsGuard(w, esw, nested), registerBlocked(w, esw, ops, t))
-      if (w.v.loadWorkOnRegister) yield* mlx5EswAddWork(w, esw, "mlx5_eswitch_reload_reps", mlx5EswitchReloadReps(w, esw))
+      // Ghost: what this registration leaves to load its reps (the completeness report names it).
+      const by = `mlx5_eswitch_register_vport_reps(REP_${t}) in task ${w.kernel.running() ?? "?"}`
+      if (w.v.loadWorkOnRegister)
+        yield* mlx5EswAddWork(w, esw, "mlx5_eswitch_reload_reps", mlx5EswitchReloadReps(w, esw), undefined, { cell: esw.loadFate[t], by })
+      else yield* esw.loadFate[t].set({ kind: "no-loader", by })
     })
   )
 

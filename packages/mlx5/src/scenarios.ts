@@ -186,7 +186,7 @@ const RECONFIG = ["mode-set", "sriov", "vf-events", "sf", "lag-reload", "devlink
 const ibLoadVsReconfig: ScenarioDef = {
   name: "ib-load-vs-reconfig",
   description:
-    "A device in switchdev; mlx5_ib is loaded (modprobe) or unloaded (rmmod) — kernel.choose('mlx5_ib') — while one reconfiguration runs — kernel.choose('reconfig'): mode set switchdev→legacy→switchdev; SR-IOV 2 VFs on then off (PF); host VF-count events 0→2→0 (ECPF); SF port add then del; a LAG IB-rep reload (mlx5_lag_reload_ib_reps under devcom + ldev->lock, single-PF ldev [inferred reduction of a LAG transition]); a devlink dev reload (driver_reinit, default profile: aux devices detached, E-Switch disabled, the device comes back in legacy).",
+    "A device in switchdev; mlx5_ib is loaded (modprobe) or unloaded (rmmod) — kernel.choose('mlx5_ib') — while one reconfiguration runs — kernel.choose('reconfig'): mode set switchdev→legacy→switchdev; SR-IOV 2 VFs on then off (PF); host VF-count events 0→2→0 (ECPF); SF port add then del; a LAG IB-rep reload (the transition holds devcom + ldev->lock and calls mlx5_lag_reload_ib_reps, which from reps V2 3/7 on — v2, v3, merged — drops ldev->lock itself around the per-PF guard + reload as mlx5_lag_reload_ib_reps_from_locked; single-PF ldev [inferred reduction of a LAG transition]); a devlink dev reload (driver_reinit, default profile: aux devices detached, E-Switch disabled, the device comes back in legacy).",
   defaults: { strategy: "random", schedules: 600, seed: 3 },
   invariants: ALL,
   program: (v) =>

@@ -68,7 +68,27 @@ export interface HostWork {
   readonly workGen: number
   /** The configuration the item belongs to: `esw.teardownEpoch` when queued, or when its notifier was registered. */
   readonly epoch: number
+  /** A registration's load (patch 6): the fate cell to update, and the record this item wrote there. */
+  readonly fate?: { readonly cell: Cell.Cell<LoadFate | undefined>; readonly queued: LoadFate }
 }
+
+/**
+ * Ghost: what became of the load asked for by the last registration of a rep
+ * type (notes §6), so that a completeness report names the mechanism it saw:
+ * no loader at all, or a queued load that was dropped as stale (and which
+ * bump made it stale), or one that ran.
+ */
+export type LoadFate =
+  | { readonly kind: "no-loader"; readonly by: string }
+  | { readonly kind: "queued" | "ran"; readonly by: string; readonly workGen: number }
+  | {
+      readonly kind: "dropped-stale"
+      readonly by: string
+      readonly workGen: number
+      readonly seenGen: number
+      readonly where: "before devl_trylock" | "under the devlink lock"
+      readonly bump: string | undefined
+    }
 
 /** `struct mlx5_eswitch`. */
 export interface Esw {
@@ -100,6 +120,10 @@ export interface Esw {
   /** `offloads.rep_ops[type]`: written by register/unregister without a lock. */
   readonly repOps: Record<RepType, Atomic.Atomic<RepOps | undefined>>
   readonly reps: Record<VportId, Rep>
+  /** Ghost: the fate of the load the last registration of each type asked for (`LoadFate`). */
+  readonly loadFate: Record<RepType, Cell.Cell<LoadFate | undefined>>
+  /** Ghost: the last generation bump, `g→g+1 by <function> (task <task>)`. */
+  readonly lastBump: Cell.Cell<string | undefined>
   /**
    * Ghost configuration epoch: incremented when a teardown (disable_locked,
    * disable_sriov, cleanup) begins. Work from the function-change notifier
@@ -266,6 +290,7 @@ export const makeDev = (
 
 // Shown through the E-Switch's own probe (describeEsw), not one probe per member.
 const hidden = { hidden: true } as const
+const ghostHidden = { hidden: true, ghost: true } as const
 
 const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Kernel> =>
   Effect.gen(function* () {
@@ -308,6 +333,11 @@ const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Ker
       repsLock,
       repOps,
       reps: {} as Record<VportId, Rep>,
+      loadFate: {
+        ETH: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[ETH]`, undefined, ghostHidden),
+        IB: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[IB]`, undefined, ghostHidden)
+      },
+      lastBump: yield* Cell.make<string | undefined>(`${p}ghost:last-generation-bump`, undefined, ghostHidden),
       teardownEpoch: 0
     } satisfies Esw
     for (const vp of VPORTS) {

@@ -194,6 +194,87 @@ describe("defect (c): late-ib-load", () => {
   )
 })
 
+describe("late-ib-load: the report names the mechanism it observed (issue 13 item 6)", () => {
+  const messages = (variant: string) =>
+    explore("late-ib-load", variant).counterexamples.flatMap((c) =>
+      c.finding.problem._tag === "InvariantViolation" && c.finding.problem.invariant === "registration-completeness"
+        ? [c.finding.problem.message]
+        : []
+    )
+  it.effect("baseline … v1@5: no loader; v1@6 … merged: the queued load dropped as stale, with the bump that did it", () =>
+    Effect.sync(() => {
+      for (const v of ["baseline", "v1@5"]) {
+        const m = messages(v)
+        assert.isTrue(m.length > 0, v)
+        for (const x of m) {
+          assert.include(x, "uplink.IB is REGISTERED", v)
+          assert.include(x, "cause: no loader — mlx5_eswitch_register_vport_reps(REP_IB) in task modprobe", v)
+        }
+      }
+      for (const [v, bump] of [
+        ["v1@6", "by atomic_inc(&esw->generation) in mlx5_eswitch_enable (task sriov)"],
+        ["merged", "by mlx5_eswitch_invalidate_wq in mlx5_eswitch_enable (task sriov)"]
+      ] as const) {
+        const m = messages(v)
+        assert.isTrue(m.length > 0, v)
+        for (const x of m) {
+          assert.include(x, "cause: load dropped as stale — mlx5_eswitch_register_vport_reps(REP_IB) in task modprobe queued", v)
+          assert.include(x, bump, v)
+        }
+      }
+    })
+  )
+  it.effect("the cause comes from what the run did, not the variant's name: composed variants swap it", () =>
+    Effect.sync(() => {
+      // v1@6 without its load work: no loader; v1@5 with it (the worker exists since v1@3): dropped or loaded.
+      for (const x of messages("v1@6+load-work-on-register=false")) assert.include(x, "cause: no loader")
+      assert.isTrue(messages("v1@6+load-work-on-register=false").length > 0)
+      const m = messages("v1@5+load-work-on-register")
+      assert.isTrue(m.length > 0)
+      for (const x of m) assert.include(x, "cause: load dropped as stale")
+    })
+  )
+})
+
+describe("lag-reload branch of ib-load-vs-reconfig: where ldev->lock is held (notes §2.4)", () => {
+  /** The guard acquisitions of the lag-reload task: for each, whether ldev->lock was held with it. */
+  const guardTakes = (variant: string) => {
+    const s = model.scenario("ib-load-vs-reconfig", variant)
+    const takes: Array<boolean> = []
+    for (let seed = 0; seed < 60; seed++) {
+      const r = Explorer.runOnce(s.program, Effect.runSync(RandomStrategy.make({ seed })).next()!, { maxSteps: 5000, livelockBound: 400 })
+      const lag = r.schedule.steps.some((x) => x._tag === "Choose" && x.label === "reconfig" && x.index === 4)
+      if (!lag) continue
+      for (const e of r.trace) {
+        if (e.task !== "lag-reload" || e.kind !== "op" || e.resource === undefined) continue
+        if (!/reps_(lock|conf_state)$/.test(e.resource) || !(e.holds ?? []).includes(e.resource)) continue
+        takes.push((e.holds ?? []).includes("ldev->lock"))
+      }
+    }
+    return takes
+  }
+  it.effect("V1 takes each PF's guard under ldev->lock; from reps V2 3/7 on the helper drops ldev->lock first", () =>
+    Effect.sync(() => {
+      for (const v of ["v1@5", "v1@7"]) {
+        const t = guardTakes(v)
+        assert.isTrue(t.length > 0, v)
+        assert.isTrue(
+          t.every((held) => held),
+          v
+        )
+      }
+      for (const v of ["v2", "v3", "merged"]) {
+        const t = guardTakes(v)
+        assert.isTrue(t.length > 0, v)
+        assert.isTrue(
+          t.every((held) => !held),
+          `${v}: reps_lock taken with ldev->lock held`
+        )
+      }
+    })
+  )
+})
+
 describe("defect (b): ib-load-vs-reconfig", () => {
   it.effect("baseline breaks registry-transitions; it stops at v1@5 (the guard)", () =>
     Effect.sync(() => {
