@@ -22,7 +22,9 @@ export const bumpGeneration = (w: World, esw: Esw, by: string): Effect.Effect<vo
     const g = yield* Atomic.inc(esw.generation)
     // The kernel function the bump is made in: the innermost traced frame other than the bump itself.
     const caller = [...(w.kernel.where?.() ?? [])].reverse().find((f) => f !== by)
-    yield* esw.lastBump.set(`generation ${g - 1}→${g} by ${by}${caller !== undefined ? ` in ${caller}` : ""} (task ${w.kernel.running() ?? "?"})`)
+    yield* esw.lastBump.set(
+      `generation ${g - 1}→${g} by ${by}${caller !== undefined ? ` in ${caller}` : ""} (task ${w.kernel.running() ?? "?"})`
+    )
   })
 
 /** `atomic_inc(&esw->generation)` at a V1 operation boundary (patch 4). */
