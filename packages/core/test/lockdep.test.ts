@@ -336,6 +336,68 @@ describe("lock-order analysis", () => {
     })
   )
 
+  it.effect("graphs of consecutive run ranges, appended in order, are the graph of one observer of every run", () =>
+    Effect.sync(() => {
+      // Twelve threads take two of three locks, in data-chosen pairs: more tasks per edge than an edge keeps (8).
+      const crowd: Scenario = {
+        name: "crowd",
+        description: "twelve threads, three locks, two at a time",
+        program: Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const locks = [
+            yield* Mutex.make("A", { lockClass: "&a->lock" }),
+            yield* Mutex.make("B", { lockClass: "&b->lock" }),
+            yield* Mutex.make("C", { lockClass: "&c->lock" })
+          ]
+          for (let t = 0; t < 12; t++) {
+            yield* kernel.spawn(
+              `t${t}`,
+              Effect.gen(function* () {
+                // One global order (A before B before C): no deadlock ends a run early.
+                const [i, j] = (
+                  [
+                    [0, 1],
+                    [0, 2],
+                    [1, 2]
+                  ] as const
+                )[yield* kernel.choose("pair", 3)]!
+                const x = locks[i]!
+                const y = locks[j]!
+                yield* x.lock
+                yield* y.lock
+                yield* y.unlock
+                yield* x.unlock
+              })
+            )
+          }
+        })
+      }
+      const o = Explorer.options({ strategy: "random", schedules: 24, seed: 5 })
+      const whole = LockOrder.observer()
+      Effect.runSync(Explorer.explore(crowd, o, { observers: [whole] }))
+      // The same runs, seen by a fresh observer for every 2 runs (a run starts at its step 0).
+      const parts: Array<LockOrder.LockObserver> = []
+      let runs = 0
+      const switching = {
+        onOp: (event: Parameters<LockOrder.LockObserver["onOp"]>[0]) => {
+          if (event.step === 0 && runs++ % 2 === 0) parts.push(LockOrder.observer())
+          parts.at(-1)!.onOp(event)
+        }
+      }
+      Effect.runSync(Explorer.explore(crowd, o, { observers: [switching] }))
+      assert.strictEqual(parts.length, 12)
+      const merged = new LockOrder.LockGraph()
+      for (const p of parts) merged.append(p.graph.toData())
+      const full = whole.graph.dependencies().filter((d) => d.occurrences.length >= 8)
+      assert.isAbove(full.length, 0, "some edge is full: the dropped-occurrence rule is exercised")
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(merged.toData())), JSON.parse(JSON.stringify(whole.graph.toData())))
+      assert.deepStrictEqual(
+        merged.dependencies().map((d) => [...d.types]),
+        whole.graph.dependencies().map((d) => [...d.types])
+      )
+    })
+  )
+
   it.effect("observer in any exploration: hooks.observers feeds the graph; runs and ops are counted", () =>
     Effect.sync(() => {
       const observer = LockOrder.observer()

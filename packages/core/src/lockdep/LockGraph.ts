@@ -169,4 +169,66 @@ export class LockGraph {
     for (const row of this.out.values()) for (const d of row.values()) all.push(d)
     return all
   }
+
+  /**
+   * The graph as plain data (it crosses worker threads): classes, counters,
+   * and every edge with its kept occurrences, in insertion order.
+   *
+   * @example
+   * ```ts
+   * import { LockOrder } from "@drvmodel/core"
+   * new LockOrder.LockGraph().toData() // => { classes: [], runs: 0, ops: 0, dependencies: [] }
+   * ```
+   */
+  toData(): LockGraphData {
+    return {
+      classes: [...this.classes],
+      runs: this.runs,
+      ops: this.ops,
+      dependencies: this.dependencies().map((d) => ({ from: d.from, to: d.to, occurrences: d.occurrences }))
+    }
+  }
+
+  /**
+   * Takes in a graph observed over later runs (an exploration split into
+   * segments), as if this graph's observer had gone on to see those runs:
+   * their run numbers follow ours. The result is the graph one observer of
+   * all the runs builds. Why: an edge's occurrences depend only on that
+   * edge's own history, and are kept in order of occurrence; the first of
+   * each type is kept on both sides; an occurrence the later graph dropped
+   * (its edge already held `MAX_OCCURRENCES`, the type not new) found the
+   * edge full in the whole graph too (each of those earlier occurrences is
+   * there, or was itself dropped from a full edge), so it is dropped there as
+   * well. New rows and edges are appended in the order they first appear,
+   * as the single observer appends them.
+   *
+   * @example
+   * ```ts
+   * import { LockOrder } from "@drvmodel/core"
+   * const whole = new LockOrder.LockGraph()
+   * whole.append(new LockOrder.LockGraph().toData())
+   * whole.runs // => 0
+   * ```
+   */
+  append(later: LockGraphData): void {
+    for (const c of later.classes) this.classes.add(c)
+    for (const d of later.dependencies) {
+      for (const o of d.occurrences) this.add({ ...o, from: d.from, to: d.to, run: o.run + this.runs })
+    }
+    this.runs += later.runs
+    this.ops += later.ops
+  }
+}
+
+/**
+ * A `LockGraph` as plain data (`toData`, `append`).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface LockGraphData {
+  readonly classes: ReadonlyArray<string>
+  readonly runs: number
+  readonly ops: number
+  readonly dependencies: ReadonlyArray<{ readonly from: string; readonly to: string; readonly occurrences: ReadonlyArray<Occurrence> }>
 }

@@ -15,7 +15,7 @@
 export { type AnalyzeOptions, analyze, analyzeOnce, cycleResult, nonPreemptive, resultCycles } from "./Analysis.ts"
 export { type Confirmation, type ConfirmOptions, confirm, lanesOf } from "./Confirm.ts"
 export { type Cycle, type CycleEdge, type CycleOptions, cycles } from "./Cycles.ts"
-export { type Dependency, type DepType, depType, LockGraph, type Mode, type Occurrence } from "./LockGraph.ts"
+export { type Dependency, type DepType, depType, LockGraph, type LockGraphData, type Mode, type Occurrence } from "./LockGraph.ts"
 export { type HeldEntry, type LockObserver, observer } from "./Observer.ts"
 export { type Overhead, overhead } from "./Overhead.ts"
 export { render, renderCycle, scenarioTable } from "./Report.ts"
