@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import { type Counterexample, Explorer, Finding, Render, Shrink, type Trace } from "@drvmodel/core"
+import { type Counterexample, Explorer, Finding, Render, type Report, type Scenario, Shrink, type Trace } from "@drvmodel/core"
 import { Cause, Console, Context, Effect, FileSystem, Option, Ref } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as Coverage from "./Coverage.ts"
@@ -133,9 +133,16 @@ const explore = Command.make(
     watchdog: Flag.Int("watchdog").pipe(
       Flag.withDescription("Seconds a worker may go without reaching a scheduling point before it is terminated (0: never)"),
       Flag.withDefault(60)
+    ),
+    shard: Flag.String("shard").pipe(
+      Flag.withDescription(
+        "Explore only shard i of n (i/n, 1-based) of the exploration's segments and write a partial result to --out; combine with `drvmodel merge`"
+      ),
+      Flag.optional
     )
   },
   Effect.fn("explore")(function* (a) {
+    const started = performance.now()
     const resolved = yield* Models.resolve(a.model, a.scenario, optionalToUndefined(a.variant))
     const o = yield* Models.optionsFor(resolved.info, {
       strategy: optionalToUndefined(a.strategy),
@@ -149,6 +156,10 @@ const explore = Command.make(
       ...(a.bounded ? { bounded: true } : {})
     })
     const out = optionalToUndefined(a.out)
+    const shardText = optionalToUndefined(a.shard)
+    const shard = shardText === undefined ? undefined : yield* tryInput(() => Shard.parse(shardText))
+    if (shard !== undefined && out === undefined)
+      return yield* new InputError({ message: "explore --shard needs --out: the directory the shard's partial result is written to" })
     // Checked (and created) before exploring: a bad --out must not cost the exploration.
     if (out !== undefined) yield* Files.prepareOutDir(out)
     const what =
@@ -169,6 +180,47 @@ const explore = Command.make(
     const progress = Progress.make(`${a.scenario}/${resolved.variant}`, o.schedules, style)
     // One segment: in this thread, as always. More: on worker threads (same result for any --jobs).
     const segments = Split.plan(resolved.scenario, o)
+    if (shard !== undefined && out !== undefined) {
+      const mine = Partial.segmentsOf(segments, shard)
+      const { results, stuck } = yield* Pool.explore(a.model, resolved.info.name, resolved.variant, o, mine, {
+        jobs,
+        watchdogMs: a.watchdog * 1000,
+        shouldStop: stop.requested,
+        onTick: progress.update,
+        planned: segments.length
+      })
+      progress.done()
+      const interrupted = results.length < mine.length || results.some((r) => r.stopped === "interrupted")
+      const file = path.join(out, Partial.fileName)
+      yield* Files.write(
+        file,
+        Partial.encodeExplore({
+          format: "drvmodel-explore-shard/1",
+          model: a.model,
+          scenario: resolved.info.name,
+          variant: resolved.variant,
+          sources: Partial.sourceDigest(),
+          options: o,
+          shrink: a.shrink,
+          shard,
+          segments: segments.length,
+          indices: mine.map((m) => m.index),
+          results,
+          stuck,
+          interrupted,
+          elapsedMs: Math.round(performance.now() - started)
+        })
+      )
+      for (const s of stuck) yield* Console.log(style.red(`stuck: ${Pool.stuckText(s)}`))
+      const findings = results.reduce((n, r) => n + r.counterexamples.length, 0)
+      yield* Console.log(
+        `shard ${Shard.format(shard)}: ${plural(results.length, "segment")} of ${segments.length}, ${plural(
+          results.reduce((n, r) => n + r.runs, 0),
+          "run"
+        )}, ${plural(findings, "finding")} (before merging); wrote ${file}${interrupted ? " (interrupted: partial shard)" : ""}; combine the shards with \`drvmodel merge <dirs…> --out found\``
+      )
+      return yield* setExitCode(findings > 0 || stuck.length > 0 ? 1 : interrupted ? 130 : 0)
+    }
     const { report, stuck } =
       segments.length === 1
         ? {
@@ -186,6 +238,45 @@ const explore = Command.make(
             onTick: progress.update
           })
     progress.done()
+    return yield* conclude(report, stuck, { model: a.model, scenario: resolved.scenario, o, shrink: a.shrink, out })
+  })
+).pipe(
+  Command.withDescription("Explore the interleavings of one scenario on one variant"),
+  Command.withExamples([
+    {
+      command: "drvmodel explore abba --model classic --variant buggy",
+      description: "Find the ABBA deadlock with the scenario's default budget"
+    },
+    { command: "drvmodel explore abba --model classic --strategy pct --depth 2 --schedules 500 --seed 7", description: "PCT, 500 runs" },
+    {
+      command: "drvmodel explore lost-update --model classic --strategy dfs --preemptions 1 --out found",
+      description: "Bounded DFS; write counterexamples to found/"
+    },
+    {
+      command: "drvmodel explore teardown-with-pending-work --shard 2/3 --out shard-2",
+      description: "One third of the exploration's segments (on one of three machines); then `drvmodel merge`"
+    }
+  ])
+)
+
+/**
+ * What `explore` (and `merge` of an exploration's shards) says and writes
+ * once the exploration is done: stuck tasks, the verdict, the (shrunk)
+ * findings and their files; the exit code.
+ */
+const conclude = (
+  report: Report,
+  stuck: ReadonlyArray<Pool.Stuck>,
+  c: {
+    readonly model: string
+    readonly scenario: Scenario
+    readonly o: Explorer.ExploreOptions
+    readonly shrink: boolean
+    readonly out: string | undefined
+  }
+) =>
+  Effect.gen(function* () {
+    const { o, out } = c
     for (const s of stuck) yield* Console.log(style.red(`stuck: ${Pool.stuckText(s)}`))
     if (stuck.length > 0 && report.counterexamples.length === 0) return yield* setExitCode(1)
     const seconds = (report.elapsedMs / 1000).toFixed(1)
@@ -200,8 +291,8 @@ const explore = Command.make(
           : ""
     // Interrupted: write the evidence as found, promptly, instead of shrinking it first.
     const cxs =
-      a.shrink && report.stopped !== "interrupted"
-        ? Matrix.shrinkAll(resolved.scenario, o, report.counterexamples).map((s) => s.counterexample)
+      c.shrink && report.stopped !== "interrupted"
+        ? Matrix.shrinkAll(c.scenario, o, report.counterexamples).map((s) => s.counterexample)
         : report.counterexamples
     if (cxs.length === 0) {
       const explored =
@@ -220,7 +311,7 @@ const explore = Command.make(
       let replay: string | undefined
       if (out !== undefined) {
         const file = path.join(out, Files.nameFor(cx))
-        yield* Files.write(file, Files.encodeCounterexample(a.model, cx))
+        yield* Files.write(file, Files.encodeCounterexample(c.model, cx))
         replay = `pnpm drvmodel replay ${file}`
       }
       yield* printFinding(cx, replay)
@@ -228,20 +319,6 @@ const explore = Command.make(
     // Interrupted is the conventional 130 even with findings: the search did not finish.
     return yield* setExitCode(report.stopped === "interrupted" ? 130 : 1)
   })
-).pipe(
-  Command.withDescription("Explore the interleavings of one scenario on one variant"),
-  Command.withExamples([
-    {
-      command: "drvmodel explore abba --model classic --variant buggy",
-      description: "Find the ABBA deadlock with the scenario's default budget"
-    },
-    { command: "drvmodel explore abba --model classic --strategy pct --depth 2 --schedules 500 --seed 7", description: "PCT, 500 runs" },
-    {
-      command: "drvmodel explore lost-update --model classic --strategy dfs --preemptions 1 --out found",
-      description: "Bounded DFS; write counterexamples to found/"
-    }
-  ])
-)
 
 // -----------------------------------------------------------------------------
 // matrix
@@ -398,13 +475,29 @@ const merge = Command.make(
   "merge",
   {
     dirs: Argument.String("dir").pipe(
-      Argument.withDescription("The --out directories of `matrix --shard i/n` runs, one per shard"),
+      Argument.withDescription("The --out directories of `matrix --shard i/n` (or of `explore --shard i/n`) runs, one per shard"),
       Argument.variadic()
     ),
     out: Flag.String("out").pipe(Flag.withDescription("Report directory"), Flag.withDefault("report"))
   },
   Effect.fn("merge")(function* (a) {
     const fs = yield* FileSystem.FileSystem
+    const shards = yield* Partial.read(a.dirs)
+    if (shards.kind === "explore") {
+      const { first, report, stuck } = yield* Partial.mergeExplore(shards.parts)
+      const resolved = yield* Models.resolve(first.model, first.scenario, first.variant)
+      yield* Files.prepareOutDir(a.out)
+      yield* Console.log(
+        `merge: ${plural(a.dirs.length, "shard")} of explore ${first.scenario} (model ${first.model}, variant ${first.variant}), ${plural(first.segments, "segment")}`
+      )
+      return yield* conclude(report, stuck, {
+        model: first.model,
+        scenario: resolved.scenario,
+        o: first.options,
+        shrink: first.shrink,
+        out: a.out
+      })
+    }
     const { result, counterexamples, files } = yield* Partial.merge(a.dirs, a.out)
     yield* removeStaleCounterexamples(a.out)
     for (const f of files) {
@@ -419,9 +512,12 @@ const merge = Command.make(
   })
 ).pipe(
   Command.withDescription(
-    "Combine the partial results of `matrix --shard i/n` runs into the report a single `matrix` run writes (refuses shards of different runs or missing shards)"
+    "Combine the partial results of `matrix --shard i/n` runs into the report a single `matrix` run writes, or those of `explore --shard i/n` runs into what a single `explore` prints and writes (refuses shards of different runs or missing shards)"
   ),
-  Command.withExamples([{ command: "drvmodel merge shard-1 shard-2 shard-3 --out report", description: "Three shards into report/" }])
+  Command.withExamples([
+    { command: "drvmodel merge shard-1 shard-2 shard-3 --out report", description: "Three shards into report/" },
+    { command: "drvmodel merge e-1 e-2 --out found", description: "Two shards of one exploration: its findings into found/" }
+  ])
 )
 
 /** Removes counterexample files of an earlier matrix run, so the directory matches matrix.json. */

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Explorer, type OpObserver, type Report, type Scenario } from "@drvmodel/core"
+import { Explorer, type OpObserver, type Report, type Scenario, type Strategy } from "@drvmodel/core"
 import { Effect, Option, Stream } from "effect"
 
 /**
@@ -21,6 +21,8 @@ export interface BatchHooks {
   readonly onProgress?: (p: { readonly runs: number; readonly findings: number }) => void
   /** Observers of every operation (extra analyses). */
   readonly observers?: ReadonlyArray<OpObserver>
+  /** The strategy (default: the one the options name), e.g. a DFS subtree. */
+  readonly strategy?: Strategy
 }
 
 /**
@@ -39,11 +41,16 @@ export interface BatchHooks {
  * @since 0.1.0
  */
 export const explore = (scenario: Scenario, o: Explorer.ExploreOptions, hooks: BatchHooks = {}): Effect.Effect<Report> =>
-  Explorer.stream(scenario, o, {
-    ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
-    ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
-    ...(hooks.observers ? { observers: hooks.observers } : {})
-  }).pipe(
+  Explorer.stream(
+    scenario,
+    o,
+    {
+      ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
+      ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
+      ...(hooks.observers ? { observers: hooks.observers } : {})
+    },
+    hooks.strategy
+  ).pipe(
     Stream.tap((p) => Effect.sync(() => hooks.onProgress?.(p))),
     Stream.runLast,
     Effect.map((last) => Option.getOrThrow(last).report()),

@@ -64,6 +64,13 @@ export const analysis = (options: { readonly confirmRuns?: number } = {}): CellA
       current = LockOrder.observer()
       return [current]
     },
+    // A split cell: each piece's graph as data, appended in run order (`LockGraph.append`: exactly the graph of one observer).
+    state: {
+      save: () => current?.graph.toData(),
+      load: (parts) => {
+        for (const p of parts) if (p !== undefined) current?.graph.append(p as LockOrder.LockGraphData)
+      }
+    },
     analyze: (ctx) => {
       if (current === undefined) return undefined
       const cycles = Effect.runSync(

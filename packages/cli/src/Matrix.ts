@@ -119,6 +119,18 @@ export interface CellAnalysis {
   readonly name: string
   /** Fresh observers for one cell's exploration (optional). */
   readonly observers?: () => ReadonlyArray<OpObserver>
+  /**
+   * For a cell explored in pieces on several threads (DPOR pre-pass, then
+   * segments): `save` gives the observers' state after one piece as plain
+   * data; `load`, called after `observers()` in the thread that analyses the
+   * cell, takes in the pieces' states in run order, leaving the state one
+   * observer of every run would have. An analysis without it sees nothing of
+   * a split cell's runs.
+   */
+  readonly state?: {
+    readonly save: () => unknown
+    readonly load: (parts: ReadonlyArray<unknown>) => void
+  }
   readonly analyze: (ctx: CellContext) =>
     | {
         readonly fields?: Readonly<Record<string, unknown>>
@@ -143,6 +155,8 @@ export interface MatrixOptions {
   readonly shrinkBudget?: number
   /** Executions DPOR may take in a cell before the matrix falls back to the scenario's budget (0: no DPOR). */
   readonly dporBudget?: number
+  /** A run budget for every cell instead of its scenario's default (library use and tests). */
+  readonly schedules?: number
   readonly shouldStop?: () => boolean
   readonly onCellStart?: (scenario: string, variant: string, options: Explorer.ExploreOptions) => void
   readonly onProgress?: (p: { readonly runs: number; readonly findings: number }) => void
@@ -165,6 +179,35 @@ export interface MatrixResult {
   readonly elapsedMs: number
   readonly interrupted: boolean
 }
+
+/**
+ * The matrix as written to matrix.json, from its cells in model order.
+ *
+ * @example
+ * ```ts
+ * import { Matrix, Models } from "@drvmodel/cli"
+ * Matrix.result(Models.get("classic"), [], 0, false).cells // => []
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const result = (
+  model: {
+    readonly name: string
+    readonly variants: ReadonlyArray<{ readonly name: string }>
+    readonly scenarios: ReadonlyArray<{ readonly name: string }>
+  },
+  cells: ReadonlyArray<Cell>,
+  elapsedMs: number,
+  interrupted: boolean
+): MatrixResult => ({
+  model: model.name,
+  variants: model.variants.map((v) => v.name),
+  scenarios: model.scenarios.map((s) => s.name),
+  cells,
+  elapsedMs: Math.round(elapsedMs),
+  interrupted
+})
 
 /**
  * Shrinks each counterexample of a report (same finding, fewer preemptions, fewer steps).
@@ -210,6 +253,54 @@ const mergeFindings = (a: ReadonlyArray<Counterexample>, b: ReadonlyArray<Counte
   return [...a, ...b.filter((c) => !seen.has(Finding.signatureOf(c.finding.problem)))]
 }
 
+/** A cell and its shrunk counterexamples, computed with the platform's files. */
+type CellEffect = Effect.Effect<
+  { readonly cell: Cell; readonly counterexamples: ReadonlyArray<Counterexample> },
+  InputError,
+  FileSystem.FileSystem | Path.Path
+>
+
+/** The observers and batch hooks of one cell's exploration under `options`. */
+export const cellHooks = (variant: string, analyses: ReadonlyArray<CellAnalysis>, options: MatrixOptions): Exploration.BatchHooks => {
+  const observers = analyses.flatMap((a) => a.observers?.() ?? [])
+  return {
+    variant,
+    ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(observers.length > 0 ? { observers } : {})
+  }
+}
+
+/**
+ * The DPOR pre-pass of a cell, where the model's footprints allow it (else
+ * undefined), and whether it decides the cell: exhausted (verified), or
+ * interrupted. Otherwise the scenario's own exploration follows, and DPOR's
+ * findings are kept beside its own.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Matrix, Models } from "@drvmodel/cli"
+ * const resolved = Effect.runSync(Models.resolve("classic", "abba", "buggy"))
+ * const o = Effect.runSync(Models.optionsFor(resolved.info))
+ * const pass = Effect.runPromise(Matrix.dporPass(resolved, o, { variant: "buggy" }, Matrix.defaultDporBudget))
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const dporPass = (
+  resolved: Models.Resolved,
+  o: Explorer.ExploreOptions,
+  hooks: Exploration.BatchHooks,
+  budget: number
+): Effect.Effect<{ readonly dpor?: Report; readonly decided: boolean }> =>
+  Effect.gen(function* () {
+    if (resolved.model.footprints !== "complete" || budget <= 0) return { decided: false }
+    const dpor = yield* Exploration.explore(resolved.scenario, { ...o, strategy: "dpor", bounded: false, schedules: budget }, hooks)
+    const verified = dpor.coverage._tag === "Dpor" && dpor.coverage.exhausted
+    return { dpor, decided: verified || dpor.stopped === "interrupted" }
+  })
+
 /**
  * Explores one cell, shrinks its findings, writes them (when `out` is set)
  * and applies the analyses.
@@ -222,31 +313,45 @@ export const runCell = (
   modelName: string,
   o: Explorer.ExploreOptions,
   options: MatrixOptions = {}
-): Effect.Effect<
-  { readonly cell: Cell; readonly counterexamples: ReadonlyArray<Counterexample> },
-  InputError,
-  FileSystem.FileSystem | Path.Path
-> =>
+): CellEffect =>
+  Effect.gen(function* () {
+    const analyses = options.analyses ?? []
+    const hooks = cellHooks(resolved.variant, analyses, options)
+    const { dpor, decided } = yield* dporPass(resolved, o, hooks, options.dporBudget ?? defaultDporBudget)
+    const report = dpor !== undefined && decided ? dpor : yield* Exploration.explore(resolved.scenario, o, hooks)
+    return yield* finishCell(resolved, modelName, o, { report, ...(dpor !== undefined ? { dpor } : {}) }, options)
+  })
+
+/**
+ * The rest of a cell once explored: its report (and DPOR's, when the
+ * pre-pass ran and did not decide the cell, or decided it: then both are the
+ * same), shrunk and written findings, the analyses (whose observers have
+ * seen, or loaded, every run), the cell.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import { Matrix, type Models } from "@drvmodel/cli"
+ * import type { Report } from "@drvmodel/core"
+ * declare const resolved: Models.Resolved
+ * declare const report: Report
+ * const cell = Matrix.finishCell(resolved, "classic", report.options, { report }, {})
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const finishCell = (
+  resolved: Models.Resolved,
+  modelName: string,
+  o: Explorer.ExploreOptions,
+  explored: { readonly report: Report; readonly dpor?: Report },
+  options: MatrixOptions
+): CellEffect =>
   Effect.gen(function* () {
     const { model, info, variant, scenario } = resolved
     const analyses = options.analyses ?? []
-    const observers = analyses.flatMap((a) => a.observers?.() ?? [])
-    const hooks = {
-      variant,
-      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(observers.length > 0 ? { observers } : {})
-    }
-    // DPOR first, where it is sound: exhausted, its report is the cell's; otherwise the
-    // scenario's own exploration runs as before and DPOR's findings are kept beside its own.
-    const budget = options.dporBudget ?? defaultDporBudget
-    const dpor =
-      model.footprints === "complete" && budget > 0
-        ? yield* Exploration.explore(scenario, { ...o, strategy: "dpor", bounded: false, schedules: budget }, hooks)
-        : undefined
+    const { report, dpor } = explored
     const verified = dpor?.coverage._tag === "Dpor" && dpor.coverage.exhausted
-    const report =
-      dpor !== undefined && (verified || dpor.stopped === "interrupted") ? dpor : yield* Exploration.explore(scenario, o, hooks)
     const found =
       dpor !== undefined && report !== dpor ? mergeFindings(report.counterexamples, dpor.counterexamples) : report.counterexamples
     // Interrupted: keep the evidence as found, and stop promptly instead of shrinking.
@@ -351,7 +456,7 @@ export const run = (
           break outer
         }
         const resolved = yield* Models.resolve(modelName, info.name, v.name)
-        const o = yield* Models.optionsFor(info)
+        const o = yield* Models.optionsFor(info, options.schedules !== undefined ? { schedules: options.schedules } : {})
         options.onCellStart?.(info.name, v.name, o)
         const { cell, counterexamples } = yield* runCell(resolved, modelName, o, options)
         cells.push(cell)
@@ -363,17 +468,7 @@ export const run = (
         }
       }
     }
-    return {
-      result: {
-        model: model.name,
-        variants: model.variants.map((v) => v.name),
-        scenarios: model.scenarios.map((s) => s.name),
-        cells,
-        elapsedMs: Math.round(performance.now() - started),
-        interrupted
-      },
-      counterexamples: all
-    }
+    return { result: result(model, cells, performance.now() - started, interrupted), counterexamples: all }
   })
 
 /**

@@ -16,18 +16,20 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Counterexample, Explorer } from "@drvmodel/core"
+import { type Counterexample, Explorer, type Report } from "@drvmodel/core"
 import { Effect, Schema } from "effect"
 import * as Files from "./Files.ts"
 import { InputError } from "./InputError.ts"
-import type * as Matrix from "./Matrix.ts"
+import * as Matrix from "./Matrix.ts"
 import * as Models from "./Models.ts"
 import * as Shard from "./Shard.ts"
+import * as Split from "./Split.ts"
 
 /** File name of a shard's partial result inside its --out directory. */
 export const fileName = "partial.json"
 
 const format = "drvmodel-shard/1"
+const exploreFormat = "drvmodel-explore-shard/1"
 
 /**
  * A shard's partial result, as written to partial.json.
@@ -104,7 +106,103 @@ export const sourceDigest = (): string => {
  */
 export const encode = (p: PartialResult): string => `${JSON.stringify(Schema.encodeSync(PartialResult)(p), null, 2)}\n`
 
-const decode = (file: string): Effect.Effect<PartialResult, InputError> =>
+const Coverage = Schema.Union([
+  Schema.TaggedStruct("Sampled", {}),
+  Schema.TaggedStruct("Bounded", { exhausted: Schema.Boolean, preemptionBound: Schema.Int, truncatedRuns: Schema.Int }),
+  Schema.TaggedStruct("Pct", { depth: Schema.Int, maxTasks: Schema.Int, maxSteps: Schema.Int }),
+  Schema.TaggedStruct("Dpor", {
+    exhausted: Schema.Boolean,
+    classes: Schema.Int,
+    sleepBlocked: Schema.Int,
+    truncatedRuns: Schema.Int,
+    preemptionBound: Schema.optionalKey(Schema.Int)
+  })
+])
+
+const SegmentResult = Schema.Struct({
+  index: Schema.Int,
+  runs: Schema.Int,
+  runSteps: Schema.optionalKey(Schema.Array(Schema.Int)),
+  runCut: Schema.optionalKey(Schema.Array(Schema.Boolean)),
+  steps: Schema.Int,
+  stepLimitHits: Schema.Int,
+  maxTasks: Schema.Int,
+  maxStepsPerRun: Schema.Int,
+  stopped: Schema.Literals(["budget", "exhausted", "found", "time", "interrupted"]),
+  coverage: Coverage,
+  counterexamples: Schema.Array(Explorer.Counterexample)
+})
+
+const Stuck = Schema.Struct({
+  scenario: Schema.String,
+  variant: Schema.String,
+  task: Schema.String,
+  op: Schema.optionalKey(Schema.String),
+  func: Schema.optionalKey(Schema.String),
+  run: Schema.Int,
+  steps: Schema.Int,
+  prefix: Schema.Array(Schema.String),
+  seconds: Schema.Number
+})
+
+/**
+ * A shard of one exploration, as written to partial.json by `explore
+ * --shard i/n`: the results of its segments (`Split.plan`, segment j in
+ * shard j modulo n), and what must agree across shards: model, scenario,
+ * variant, the explorer options, whether findings are shrunk, the sources,
+ * the shard count and the number of segments planned.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const ExplorePartial = Schema.Struct({
+  format: Schema.Literal(exploreFormat),
+  model: Schema.String,
+  scenario: Schema.String,
+  variant: Schema.String,
+  sources: Schema.String,
+  options: Explorer.ExploreOptions,
+  shrink: Schema.Boolean,
+  shard: Schema.Struct({ index: Schema.Int, count: Schema.Int }),
+  /** Segments of the whole exploration. */
+  segments: Schema.Int,
+  /** The segments this shard had to compute (their indices). */
+  indices: Schema.Array(Schema.Int),
+  results: Schema.Array(SegmentResult),
+  stuck: Schema.Array(Stuck),
+  interrupted: Schema.Boolean,
+  elapsedMs: Schema.Number
+})
+/** @category models @since 0.2.0 */
+export type ExplorePartial = typeof ExplorePartial.Type
+
+/**
+ * The segments of shard `i/n` of an exploration: those whose index is `i-1` modulo `n`.
+ *
+ * @example
+ * ```ts
+ * import { Partial } from "@drvmodel/cli"
+ * Partial.segmentsOf([{ index: 0, seed: 1, schedules: 1 }, { index: 1, seed: 2, schedules: 1 }], { index: 2, count: 2 }).length // => 1
+ * ```
+ * @category getters
+ * @since 0.2.0
+ */
+export const segmentsOf = <S extends { readonly index: number }>(segments: ReadonlyArray<S>, shard: Shard.Shard): Array<S> =>
+  segments.filter((s) => s.index % shard.count === shard.index - 1)
+
+/**
+ * Encodes an exploration shard's result.
+ *
+ * @category encoding
+ * @since 0.2.0
+ */
+export const encodeExplore = (p: ExplorePartial): string => `${JSON.stringify(Schema.encodeSync(ExplorePartial)(p), null, 2)}\n`
+
+const what = (kind: "matrix" | "explore") => (kind === "matrix" ? "a matrix shard" : "an exploration's shard")
+
+type AnyPartial = { readonly kind: "matrix"; readonly p: PartialResult } | { readonly kind: "explore"; readonly p: ExplorePartial }
+
+const decode = (file: string): Effect.Effect<AnyPartial, InputError> =>
   Effect.suspend(() => {
     let json: unknown
     try {
@@ -120,12 +218,153 @@ const decode = (file: string): Effect.Effect<PartialResult, InputError> =>
         })
       )
     }
-    if (typeof json !== "object" || json === null || (json as { format?: unknown }).format !== format) {
-      return Effect.fail(new InputError({ message: `${file} is not a shard result (format ${format})` }))
+    const tag = typeof json === "object" && json !== null ? (json as { format?: unknown }).format : undefined
+    const described = (e: Schema.SchemaError) => new InputError({ message: `${file}: ${Files.describeSchemaError(e)}` })
+    if (tag === format) {
+      return Schema.decodeUnknownEffect(PartialResult)(json).pipe(
+        Effect.map((p): AnyPartial => ({ kind: "matrix", p })),
+        Effect.mapError(described)
+      )
     }
-    return Schema.decodeUnknownEffect(PartialResult)(json).pipe(
-      Effect.mapError((e) => new InputError({ message: `${file}: ${Files.describeSchemaError(e)}` }))
-    )
+    if (tag === exploreFormat) {
+      return Schema.decodeUnknownEffect(ExplorePartial)(json).pipe(
+        Effect.map((p): AnyPartial => ({ kind: "explore", p })),
+        Effect.mapError(described)
+      )
+    }
+    return Effect.fail(new InputError({ message: `${file} is not a shard result (format ${format} or ${exploreFormat})` }))
+  })
+
+/**
+ * The partial results in shard directories, all of one kind: the matrix's
+ * (`matrix --shard`) or one exploration's (`explore --shard`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Partial } from "@drvmodel/cli"
+ * const kind = Effect.runPromise(Effect.map(Partial.read(["shard-1", "shard-2"]), (r) => r.kind))
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const read = (
+  dirs: ReadonlyArray<string>
+): Effect.Effect<
+  | { readonly kind: "matrix"; readonly parts: ReadonlyArray<{ readonly dir: string; readonly p: PartialResult }> }
+  | { readonly kind: "explore"; readonly parts: ReadonlyArray<{ readonly dir: string; readonly p: ExplorePartial }> },
+  InputError
+> =>
+  Effect.gen(function* () {
+    if (dirs.length === 0) return yield* new InputError({ message: "merge: name the --out directories of the shards" })
+    const parts: Array<{ readonly dir: string; readonly part: AnyPartial }> = []
+    for (const dir of dirs) parts.push({ dir, part: yield* decode(path.join(dir, fileName)) })
+    const kind = parts[0]!.part.kind
+    const other = parts.find((x) => x.part.kind !== kind)
+    if (other !== undefined) {
+      return yield* new InputError({
+        message: `merge: ${other.dir} holds ${what(other.part.kind)} but ${parts[0]!.dir} ${what(kind)}: shards of different runs`
+      })
+    }
+    return kind === "matrix"
+      ? { kind, parts: parts.map(({ dir, part }) => ({ dir, p: part.p as PartialResult })) }
+      : { kind, parts: parts.map(({ dir, part }) => ({ dir, p: part.p as ExplorePartial })) }
+  })
+
+/** Checks that shards agree on `what` (one line naming the first that differs), each shard 1..n exactly once. */
+const checkShards = <P extends { readonly shard: { readonly index: number; readonly count: number }; readonly sources: string }>(
+  parts: ReadonlyArray<{ readonly dir: string; readonly p: P }>,
+  what: ReadonlyArray<readonly [string, (p: P) => string]>
+): Effect.Effect<Map<number, { readonly dir: string; readonly p: P }>, InputError> =>
+  Effect.gen(function* () {
+    const first = parts[0]!
+    for (const [name, f] of [
+      ...what,
+      ["shard count", (p: P) => String(p.shard.count)] as const,
+      ["source digest", (p: P) => p.sources.slice(0, 12)] as const
+    ]) {
+      for (const { dir, p } of parts) {
+        if (f(p) !== f(first.p)) {
+          return yield* new InputError({
+            message: `merge: ${dir} has ${name} ${f(p)} but ${first.dir} has ${f(first.p)}: shards of different runs`
+          })
+        }
+      }
+    }
+    if (first.p.sources !== sourceDigest()) {
+      return yield* new InputError({
+        message: `merge: the shards ran other sources (digest ${first.p.sources.slice(0, 12)}) than this checkout (${sourceDigest().slice(0, 12)}): merge with the code that computed them`
+      })
+    }
+    const count = first.p.shard.count
+    const byIndex = new Map<number, { readonly dir: string; readonly p: P }>()
+    for (const part of parts) {
+      const other = byIndex.get(part.p.shard.index)
+      if (other !== undefined)
+        return yield* new InputError({
+          message: `merge: shard ${Shard.format(part.p.shard)} appears twice (${other.dir} and ${part.dir})`
+        })
+      byIndex.set(part.p.shard.index, part)
+    }
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(i))
+    if (missing.length > 0) {
+      return yield* new InputError({
+        message: `merge: missing shard${missing.length > 1 ? "s" : ""} ${missing.map((i) => `${i}/${count}`).join(", ")}`
+      })
+    }
+    return byIndex
+  })
+
+/**
+ * Merges the shards of one exploration: every shard there once, all of the
+ * same exploration (model, scenario, variant, options, shrinking, sources,
+ * segments), each holding its own segments; the segment results are merged
+ * as `explore --jobs` merges them (`Split.mergeTaking`), so the report is
+ * the one a single `explore` makes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Partial } from "@drvmodel/cli"
+ * declare const parts: ReadonlyArray<{ readonly dir: string; readonly p: Partial.ExplorePartial }>
+ * const merged = Effect.runPromise(Partial.mergeExplore(parts))
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const mergeExplore = (
+  parts: ReadonlyArray<{ readonly dir: string; readonly p: ExplorePartial }>
+): Effect.Effect<
+  {
+    readonly first: ExplorePartial
+    readonly report: Report
+    readonly stuck: ReadonlyArray<ExplorePartial["stuck"][number]>
+  },
+  InputError
+> =>
+  Effect.gen(function* () {
+    const byIndex = yield* checkShards(parts, [
+      ["model", (p) => p.model],
+      ["scenario", (p) => `${p.scenario} / ${p.variant}`],
+      ["options", (p) => JSON.stringify({ ...p.options, shrink: p.shrink })],
+      ["segment count", (p) => String(p.segments)]
+    ])
+    const first = parts[0]!.p
+    const results: Array<ExplorePartial["results"][number]> = []
+    let elapsedMs = 0
+    for (const { dir, p } of byIndex.values()) {
+      const expected = Array.from({ length: p.segments }, (_, i) => i).filter((i) => i % p.shard.count === p.shard.index - 1)
+      const held = p.results.map((r) => r.index)
+      if (JSON.stringify(expected) !== JSON.stringify(p.indices) || held.some((i) => !expected.includes(i))) {
+        return yield* new InputError({
+          message: `merge: ${dir} does not hold the segments of shard ${Shard.format(p.shard)} of ${p.scenario} / ${p.variant}`
+        })
+      }
+      results.push(...p.results)
+      elapsedMs = Math.max(elapsedMs, p.elapsedMs)
+    }
+    const report = Split.merge(first.scenario, first.options, results, first.segments, elapsedMs)
+    return { first, report, stuck: [...byIndex.values()].flatMap(({ p }) => p.stuck) }
   })
 
 /** Replaces a leading `from` directory by `to` in every string of a JSON value. */
@@ -162,43 +401,15 @@ export const merge = (
   InputError
 > =>
   Effect.gen(function* () {
-    if (dirs.length === 0) return yield* new InputError({ message: "merge: name the --out directories of the shards" })
-    const parts: Array<{ readonly dir: string; readonly p: PartialResult }> = []
-    for (const dir of dirs) parts.push({ dir, p: yield* decode(path.join(dir, fileName)) })
+    const all = yield* read(dirs)
+    if (all.kind !== "matrix")
+      return yield* new InputError({ message: `merge: ${all.parts[0]!.dir} holds a shard of one exploration, not of a matrix` })
+    const parts = all.parts
     const first = parts[0]!
-    const same = (what: string, f: (p: PartialResult) => string) =>
-      Effect.forEach(parts, ({ dir, p }) =>
-        f(p) === f(first.p)
-          ? Effect.void
-          : Effect.fail(
-              new InputError({ message: `merge: ${dir} has ${what} ${f(p)} but ${first.dir} has ${f(first.p)}: shards of different runs` })
-            )
-      )
-    yield* same("model", (p) => p.model)
-    yield* same("options", (p) => JSON.stringify(p.options))
-    yield* same("shard count", (p) => String(p.shard.count))
-    yield* same("source digest", (p) => p.sources.slice(0, 12))
-    if (first.p.sources !== sourceDigest()) {
-      return yield* new InputError({
-        message: `merge: the shards ran other sources (digest ${first.p.sources.slice(0, 12)}) than this checkout (${sourceDigest().slice(0, 12)}): merge with the code that computed them`
-      })
-    }
-    const count = first.p.shard.count
-    const byIndex = new Map<number, { readonly dir: string; readonly p: PartialResult }>()
-    for (const part of parts) {
-      const other = byIndex.get(part.p.shard.index)
-      if (other !== undefined)
-        return yield* new InputError({
-          message: `merge: shard ${Shard.format(part.p.shard)} appears twice (${other.dir} and ${part.dir})`
-        })
-      byIndex.set(part.p.shard.index, part)
-    }
-    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(i))
-    if (missing.length > 0) {
-      return yield* new InputError({
-        message: `merge: missing shard${missing.length > 1 ? "s" : ""} ${missing.map((i) => `${i}/${count}`).join(", ")}`
-      })
-    }
+    const byIndex = yield* checkShards(parts, [
+      ["model", (p) => p.model],
+      ["options", (p) => JSON.stringify(p.options)]
+    ])
     const model = yield* Effect.suspend(() => {
       try {
         return Effect.succeed(Models.get(first.p.model))
@@ -240,14 +451,7 @@ export const merge = (
     }
     const present = cells.filter((c): c is Matrix.Cell => c !== undefined)
     return {
-      result: {
-        model: model.name,
-        variants: model.variants.map((v) => v.name),
-        scenarios: model.scenarios.map((s) => s.name),
-        cells: present,
-        elapsedMs,
-        interrupted: interrupted || present.length < units.length
-      },
+      result: Matrix.result(model, present, elapsedMs, interrupted || present.length < units.length),
       counterexamples: cxsAt.flat(),
       files
     }

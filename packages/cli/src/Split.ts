@@ -23,17 +23,9 @@
  *
  * @since 0.1.0
  */
-import {
-  type Counterexample,
-  DfsStrategy,
-  Explorer,
-  Finding,
-  type OpObserver,
-  type Report,
-  type Scenario,
-  type Strategy
-} from "@drvmodel/core"
+import { type Counterexample, DfsStrategy, Explorer, Finding, type Report, type Scenario, type Strategy } from "@drvmodel/core"
 import { Effect } from "effect"
+import * as Exploration from "./Exploration.ts"
 
 /** Schedules per random or PCT segment. */
 export const segmentRuns = 1000
@@ -98,7 +90,12 @@ const segmentSeed = (seed: number, j: number): number => {
  * @category constructors
  * @since 0.1.0
  */
-export const plan = (scenario: Scenario, o: Explorer.ExploreOptions): Array<Segment> => {
+export const plan = (
+  scenario: Scenario,
+  o: Explorer.ExploreOptions,
+  /** DFS: the subtrees wanted (at most; fewer for small budgets). The split never changes a DFS result, only its cost: the matrix, whose cells already share the cores, asks for fewer. */
+  subtrees: number = subtreesWanted
+): Array<Segment> => {
   if (o.strategy === "random" || o.strategy === "pct") {
     const n = Math.ceil(o.schedules / segmentRuns)
     return Array.from({ length: n }, (_, j) => ({
@@ -109,31 +106,35 @@ export const plan = (scenario: Scenario, o: Explorer.ExploreOptions): Array<Segm
   }
   const whole: Array<Segment> = [{ index: 0, seed: o.seed, schedules: o.schedules }]
   if (o.strategy !== "dfs") return whole
-  const wanted = Math.min(subtreesWanted, Math.floor(o.schedules / 100))
+  const wanted = Math.min(subtrees, Math.floor(o.schedules / 100))
   if (wanted < 2) return whole
-  const cap = Math.max(wanted, Math.min(o.schedules, 4 * subtreesWanted * subtreesWanted))
-  // The shallowest cut with at least `wanted` prefixes: double the depth, then bisect.
+  const cap = Math.max(wanted, Math.min(o.schedules, 4 * subtrees * subtrees))
+  // The shallowest cut with at least `wanted` prefixes: double the depth, then bisect. A depth
+  // past the cap has more prefixes than wanted too: the bisection looks for a shallower one.
   let low = 0
   let high = 0
   let found: Array<Array<number>> | undefined
-  for (let depth = 1; depth <= 4096 && found === undefined; depth *= 2) {
+  for (let depth = 1; depth <= 4096 && high === 0; depth *= 2) {
     const prefixes = frontier(scenario, o, depth, cap)
-    // Past the cap, or the whole space lies above this depth: not worth splitting.
-    if (prefixes === undefined || prefixes.every((p) => p.length < depth)) return whole
-    if (prefixes.length >= wanted) {
+    if (prefixes === undefined) high = depth
+    // The whole space lies above this depth: not worth splitting.
+    else if (prefixes.every((p) => p.length < depth)) return whole
+    else if (prefixes.length >= wanted) {
       found = prefixes
       high = depth
     } else low = depth
   }
-  if (found === undefined) return whole
+  if (high === 0) return whole
   while (high - low > 1) {
     const mid = (low + high) >> 1
     const prefixes = frontier(scenario, o, mid, cap)
-    if (prefixes !== undefined && prefixes.length >= wanted) {
+    if (prefixes === undefined || prefixes.length >= wanted) {
       found = prefixes
       high = mid
     } else low = mid
   }
+  // Every depth with enough prefixes has too many: not worth splitting.
+  if (found === undefined) return whole
   // Most subtrees single runs: the space is about the cut itself, too small to share out.
   if (found.filter((p) => p.length < high).length * 4 > found.length) return whole
   return found.map((prefix, index) => ({ index, seed: o.seed, schedules: o.schedules, prefix }))
@@ -153,8 +154,8 @@ const frontier = (scenario: Scenario, o: Explorer.ExploreOptions, depth: number,
 }
 
 /**
- * Explores one segment. `observers` and `shouldStop` as for `Explorer.start`;
- * `onProgress` after each batch of runs.
+ * Explores one segment, in batches (`Exploration.explore`): `observers` and
+ * `shouldStop` as for `Explorer.stream`, `onProgress` after each batch.
  *
  * @category execution
  * @since 0.1.0
@@ -163,12 +164,7 @@ export const run = (
   scenario: Scenario,
   o: Explorer.ExploreOptions,
   segment: Segment,
-  hooks: {
-    readonly variant?: string
-    readonly shouldStop?: () => boolean
-    readonly observers?: ReadonlyArray<OpObserver>
-    readonly onProgress?: (p: { readonly runs: number; readonly findings: number }) => void
-  } = {}
+  hooks: Omit<Exploration.BatchHooks, "strategy"> = {}
 ): Effect.Effect<SegmentResult> =>
   Effect.gen(function* () {
     // Every distinct finding is kept: the merge keeps the first maxFindings over all segments.
@@ -187,19 +183,7 @@ export const run = (
         }
       }
     } else strategy = yield* Explorer.strategyFor(so)
-    const exploration = yield* Explorer.start(
-      scenario,
-      so,
-      {
-        ...(hooks.variant !== undefined ? { variant: hooks.variant } : {}),
-        ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
-        ...(hooks.observers ? { observers: hooks.observers } : {})
-      },
-      strategy
-    )
-    while (!exploration.advance(64)) hooks.onProgress?.(exploration.progress())
-    hooks.onProgress?.(exploration.progress())
-    const r = exploration.report()
+    const r = yield* Exploration.explore(scenario, so, { ...hooks, strategy })
     return {
       index: segment.index,
       runs: r.runs,
@@ -215,12 +199,42 @@ export const run = (
   })
 
 /**
+ * Whether the results of segments 0..i-1, all present, already decide the
+ * exploration (a finding with `stopOnFirst`, a DFS budget reached): segment
+ * i and those after it are not needed.
+ *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * import { Split } from "@drvmodel/cli"
+ * Split.decided(Explorer.options({ strategy: "dfs", schedules: 10 }), [], 0) // => false
+ * ```
+ * @category getters
+ * @since 0.2.0
+ */
+export const decided = (
+  o: Explorer.ExploreOptions,
+  results: ReadonlyArray<{ readonly runs: number; readonly stopped: Report["stopped"] } | undefined>,
+  i: number
+): boolean => {
+  let runs = 0
+  for (let j = 0; j < i; j++) {
+    const r = results[j]
+    if (r === undefined) return false
+    runs += r.runs
+    if (o.stopOnFirst && r.stopped === "found") return true
+  }
+  return o.strategy === "dfs" && runs >= o.schedules
+}
+
+/**
  * Merges segment results (any order in; merged in segment order) into the
  * report of the whole exploration.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
+import * as Exploration from "./Exploration.ts"
  * import { Explorer } from "@drvmodel/core"
  * import { classic } from "@drvmodel/examples"
  * import { Split } from "@drvmodel/cli"
@@ -241,7 +255,45 @@ export const merge = (
   /** Segments planned: a missing one (Ctrl-C before it started) makes the report interrupted. */
   planned: number,
   elapsedMs: number
-): Report => {
+): Report => mergeTaking(scenarioName, o, results, planned, elapsedMs).report
+
+/**
+ * What a merge read of each segment: the segments it used, in order, and
+ * how many of their runs (fewer than the segment ran where a DFS budget cut
+ * it). Observers' state from the same segments (`LockGraph.append`) must be
+ * taken in for exactly those runs.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Taken {
+  readonly index: number
+  readonly runs: number
+  /** Every run of the segment was used. */
+  readonly whole: boolean
+}
+
+/**
+ * `merge`, also saying which runs of which segments the report is made of.
+ *
+ * @example
+ * ```ts
+ * import { Explorer } from "@drvmodel/core"
+ * import { Split } from "@drvmodel/cli"
+ * declare const results: ReadonlyArray<Split.SegmentResult>
+ * const { report, taken } = Split.mergeTaking("abba", Explorer.options({ strategy: "dfs" }), results, results.length, 0)
+ * ```
+ * @category execution
+ * @since 0.2.0
+ */
+export const mergeTaking = (
+  scenarioName: string,
+  o: Explorer.ExploreOptions,
+  results: ReadonlyArray<SegmentResult>,
+  planned: number,
+  elapsedMs: number
+): { readonly report: Report; readonly taken: ReadonlyArray<Taken> } => {
+  const taken: Array<Taken> = []
   const ordered = [...results].sort((a, b) => a.index - b.index)
   const found = new Map<string, Counterexample>()
   let runs = 0
@@ -277,6 +329,7 @@ export const merge = (
     }
     maxTasks = Math.max(maxTasks, seg.maxTasks)
     runs += take
+    taken.push({ index: seg.index, runs: take, whole: take === seg.runs })
     if (seg.coverage._tag === "Bounded" && !seg.coverage.exhausted) exhausted = false
     if (seg.coverage._tag === "Pct") {
       pct.maxTasks = Math.max(pct.maxTasks, seg.coverage.maxTasks)
@@ -303,7 +356,7 @@ export const merge = (
       : o.strategy === "pct"
         ? { _tag: "Pct", depth: o.depth, maxTasks: pct.maxTasks, maxSteps: pct.maxSteps }
         : { _tag: "Sampled" }
-  return {
+  const report: Report = {
     scenario: scenarioName,
     strategy: o.strategy,
     options: o,
@@ -317,4 +370,5 @@ export const merge = (
     coverage,
     counterexamples: [...found.values()]
   }
+  return { report, taken }
 }

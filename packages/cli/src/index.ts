@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 
-export * as CellWorker from "./CellWorker.ts"
 export * as Cli from "./Cli.ts"
 export * as Coverage from "./Coverage.ts"
 export * as Exploration from "./Exploration.ts"
@@ -20,8 +19,8 @@ export * as Partial from "./Partial.ts"
 export * as Pool from "./Pool.ts"
 export * as Progress from "./Progress.ts"
 export * as ReportPages from "./ReportPages.ts"
-export * as SegmentWorker from "./SegmentWorker.ts"
 export * as Shard from "./Shard.ts"
 export * as Slot from "./Slot.ts"
 export * as Split from "./Split.ts"
 export * as Style from "./Style.ts"
+export * as Worker from "./Worker.ts"

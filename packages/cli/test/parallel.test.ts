@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { LockOrderCell, Matrix, Partial, Pool, ReportPages, Shard } from "../src/index.ts"
+import { LockOrderCell, Matrix, Models, Partial, Pool, ReportPages, Shard } from "../src/index.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(root, "node_modules/.bin/node")
@@ -67,6 +67,17 @@ const filesOf = (dir: string) =>
       .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8").split(dir).join("OUT")])
   )
 
+/** A copy of a shard directory (under `base`) whose partial.json `change` edited. */
+const edited = (base: string, from: string, change: (json: Record<string, unknown>) => void) => {
+  const copy = fs.mkdtempSync(path.join(base, "edited-"))
+  fs.cpSync(from, copy, { recursive: true })
+  const file = path.join(copy, "partial.json")
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>
+  change(json)
+  fs.writeFileSync(file, JSON.stringify(json))
+  return copy
+}
+
 /** The in-process, one-cell-after-another matrix: the reference. */
 let reference: { dir: string } | undefined
 const inProcess = async () => {
@@ -117,6 +128,54 @@ describe("matrix on several workers and machines", () => {
     })
   )
 
+  it.effect("cells split into DFS subtrees on the pool give the in-process matrix, lock-order graphs included, for --jobs 1, 2 and 3", () =>
+    Effect.promise(async () => {
+      // Without the DPOR pre-pass every classic cell is a bounded DFS, and most split into subtrees.
+      const refDir = tmp()
+      const ref = await Effect.runPromise(
+        Matrix.run("classic", { out: refDir, dporBudget: 0, analyses: [LockOrderCell.analysis()] }).pipe(Effect.provide(NodeServices.layer))
+      )
+      for (const jobs of [1, 2, 3]) {
+        const dir = tmp()
+        const { result, split } = await Effect.runPromise(
+          Pool.matrix("classic", { jobs, out: dir, dporBudget: 0, subtrees: Pool.matrixSubtrees })
+        )
+        assert.isAtLeast(split.length, 10, "most cells were split")
+        const cycles = result.cells.filter(
+          (c) =>
+            split.some((x) => x.scenario === c.scenario && x.variant === c.variant) &&
+            ((c.lockOrder as { cycles?: Array<unknown> } | undefined)?.cycles?.length ?? 0) > 0
+        )
+        assert.isAtLeast(cycles.length, 3, "split cells with lock-order cycles: their graphs came from several segments")
+        assert.deepStrictEqual(normalized(result, dir), normalized(ref.result, refDir), `--jobs ${jobs}`)
+        assert.deepStrictEqual(filesOf(dir), filesOf(refDir), `--jobs ${jobs}`)
+      }
+    })
+  )
+
+  it.effect("a DFS budget reached inside a segment: the pooled cell is the unsplit one", () =>
+    Effect.promise(async () => {
+      const [scenario, variant] = ["teardown-with-pending-work", "v1@5"]
+      const units = Shard.units(Models.get("mlx5"))
+      const position = units.findIndex((u) => u.scenario === scenario && u.variant === variant)
+      const refDir = tmp()
+      const resolved = await Effect.runPromise(Models.resolve("mlx5", scenario, variant))
+      const o = await Effect.runPromise(Models.optionsFor(resolved.info, { schedules: 1000 }))
+      const ref = await Effect.runPromise(
+        Matrix.runCell(resolved, "mlx5", o, { out: refDir, analyses: [LockOrderCell.analysis()] }).pipe(Effect.provide(NodeServices.layer))
+      )
+      assert.strictEqual(ref.cell.stopped, "budget", "the search is longer than the budget")
+      assert.isAbove(((ref.cell.lockOrder as { cycles?: Array<unknown> }).cycles ?? []).length, 0)
+      const dir = tmp()
+      const { result, split } = await Effect.runPromise(
+        Pool.matrix("mlx5", { jobs: 2, out: dir, schedules: 1000, shard: { index: position + 1, count: units.length } }) // one cell, two workers: split
+      )
+      assert.deepStrictEqual(split, [{ scenario, variant, segments: 8 }])
+      assert.deepStrictEqual(normalized(result.cells, dir), normalized([ref.cell], refDir))
+      assert.deepStrictEqual(filesOf(dir), filesOf(refDir))
+    })
+  )
+
   it.effect("three shards run as three processes, then merged, give the unsharded report", () =>
     Effect.promise(async () => {
       const ref = await inProcess()
@@ -148,15 +207,7 @@ describe("matrix on several workers and machines", () => {
       await refused([one, one, two, three], "shard 1/3 appears twice")
       await refused([base], "holds no partial.json")
       await refused([], "name the --out directories")
-      const edit = (from: string, change: (json: Record<string, unknown>) => void) => {
-        const copy = fs.mkdtempSync(path.join(base, "edited-"))
-        fs.cpSync(from, copy, { recursive: true })
-        const file = path.join(copy, "partial.json")
-        const json = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>
-        change(json)
-        fs.writeFileSync(file, JSON.stringify(json))
-        return copy
-      }
+      const edit = (from: string, change: (json: Record<string, unknown>) => void) => edited(base, from, change)
       const foreign = (j: Record<string, unknown>) => {
         j.sources = "0".repeat(64)
       }
@@ -181,6 +232,97 @@ describe("matrix on several workers and machines", () => {
         assert.include(bad.err, mention)
       }
     })
+  )
+
+  it.effect(
+    "explore as three shards in three processes, merged, prints and writes what one explore does; merge refuses what does not fit",
+    () =>
+      Effect.promise(async () => {
+        const base = tmp()
+        const args = ["explore", "destroy-under-lock-concurrent", "--model", "classic", "--variant", "buggy"]
+        const search = [...args, "--strategy", "dfs", "--preemptions", "4", "--schedules", "100000", "--jobs", "1"]
+        const singleDir = path.join(base, "single")
+        const single = run(...search, "--out", singleDir)
+        assert.strictEqual(single.code, 1, single.err)
+        const dirs = [1, 2, 3].map((i) => path.join(base, `part-${i}`))
+        const parts = await Promise.all(dirs.map((dir, i) => runAsync(...search, "--shard", `${i + 1}/3`, "--out", dir)))
+        for (const p of parts) assert.include([0, 1], p.code, p.err)
+        const partial = (dir: string) =>
+          JSON.parse(fs.readFileSync(path.join(dir, "partial.json"), "utf8")) as { segments: number; indices: Array<number> }
+        assert.isAbove(partial(dirs[0]!).segments, 3, "the search was split")
+        assert.deepStrictEqual(
+          dirs.flatMap((d) => partial(d).indices).sort((a, b) => a - b),
+          Array.from({ length: partial(dirs[0]!).segments }, (_, i) => i)
+        )
+        const mergedDir = path.join(base, "merged")
+        const merged = run("merge", ...dirs, "--out", mergedDir)
+        assert.strictEqual(merged.code, 1, merged.err)
+        assert.deepStrictEqual(filesOf(mergedDir), filesOf(singleDir))
+        assert.isAbove(Object.keys(filesOf(singleDir)).length, 0)
+        // What it prints after its first line (the command's own), timing and directory aside.
+        const said = (out: string, dir: string) =>
+          out
+            .split("\n")
+            .slice(1)
+            .join("\n")
+            .split(dir)
+            .join("OUT")
+            .replace(/\(\d+\.\d+s\)/g, "(T)")
+        assert.strictEqual(said(merged.out, mergedDir), said(single.out, singleDir))
+        // Refusals: one line, exit 2.
+        const refused = (r: { code: number | null; err: string }, mention: string) => {
+          assert.strictEqual(r.code, 2, r.err)
+          assert.strictEqual(r.err.trim().split("\n").length, 1, r.err)
+          assert.include(r.err, mention)
+        }
+        const [one, two, three] = dirs as [string, string, string]
+        refused(run("merge", one, two, "--out", path.join(base, "x")), "missing shard 3/3")
+        const edit = (from: string, change: (json: Record<string, unknown>) => void) => edited(base, from, change)
+        const options = (j: Record<string, unknown>) => {
+          j.options = { ...(j.options as object), preemptions: 3 }
+        }
+        refused(run("merge", one, edit(two, options), three), "shards of different runs")
+        refused(
+          run(
+            "merge",
+            one,
+            edit(two, (j) => (j.variant = "fixed")),
+            three
+          ),
+          "has scenario destroy-under-lock-concurrent / fixed"
+        )
+        refused(
+          run(
+            "merge",
+            one,
+            edit(two, (j) => (j.shrink = false)),
+            three
+          ),
+          "shards of different runs"
+        )
+        refused(
+          run(
+            "merge",
+            one,
+            edit(two, (j) => (j.sources = "0".repeat(64))),
+            three
+          ),
+          "source digest"
+        )
+        refused(
+          run(
+            "merge",
+            one,
+            edit(two, (j) => (j.indices = [0])),
+            three
+          ),
+          "does not hold the segments of shard 2/3"
+        )
+        const { dirs: matrixShards } = await threeShards()
+        refused(run("merge", one, matrixShards[1]!, three), "holds a matrix shard but")
+        refused(run(...args, "--shard", "1/3"), "explore --shard needs --out")
+        refused(run(...args, "--shard", "4/3", "--out", path.join(base, "y")), "--shard must be i/n")
+      })
   )
 
   it.effect("Ctrl-C stops every worker between runs and still writes the cells found so far", () =>
