@@ -30,7 +30,7 @@ import { Effect, type FileSystem, type Path } from "effect"
 import * as Coverage from "./Coverage.ts"
 import * as Exploration from "./Exploration.ts"
 import * as Files from "./Files.ts"
-import { type InputError, tryInput } from "./InputError.ts"
+import type { InputError } from "./InputError.ts"
 import * as Models from "./Models.ts"
 
 /**
@@ -443,9 +443,7 @@ export const run = (
 > =>
   Effect.gen(function* () {
     const started = performance.now()
-    const listed = yield* tryInput(() => Models.get(modelName))
-    const model = options.variants === undefined ? listed : yield* tryInput(() => Models.withVariants(listed, options.variants!))
-    yield* Models.requireScenarios(model)
+    const model = yield* Models.chosen(modelName, options.variants)
     const cells: Array<Cell> = []
     const all: Array<Counterexample> = []
     let interrupted = false

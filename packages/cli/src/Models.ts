@@ -169,6 +169,27 @@ export const optionsFor = (
 ): Effect.Effect<Explorer.ExploreOptions, InputError> =>
   tryInput(() => Explorer.options(user, Explorer.options(info.defaults)), `scenario ${info.name}`)
 
+/**
+ * A model by name with only the chosen variants (listed or composed, in
+ * that order; all of them when none are chosen), which must have scenarios.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Models } from "@drvmodel/cli"
+ * Effect.runSync(Models.chosen("classic", ["fixed"])).variants.map((v) => v.name) // => ["fixed"]
+ * ```
+ * @category getters
+ * @since 0.2.0
+ */
+export const chosen = (name: string, variants?: ReadonlyArray<string>): Effect.Effect<Model, InputError> =>
+  Effect.gen(function* () {
+    const listed = yield* tryInput(() => get(name))
+    const model = variants === undefined ? listed : yield* tryInput(() => withVariants(listed, variants))
+    yield* requireScenarios(model)
+    return model
+  })
+
 /** Makes sure a model has scenarios at all (the mlx5 model may still be a stub). */
 export const requireScenarios = (model: Model): Effect.Effect<void, InputError> =>
   model.scenarios.length > 0
