@@ -108,8 +108,10 @@ Speed-up, best --jobs 1 over best --jobs 2: **${speedup.toFixed(2)}×** (goal: 1
 
 Same matrix.json (apart from timings) for every run: **${matrices.size === 1 ? "yes" : "NO"}**.
 
-Each worker thread loads the framework and the models once (about 0.7 s on this machine, measured
-in isolation: the same as the main process's start-up); cells then run back to back on it.
+Each worker thread loads the framework and the models once (about 0.5 s of CPU on this machine,
+measured 2026-12-04 in isolation as an import of packages/cli/src/Worker.ts; the command's own start-up
+about 0.55 s); tasks then run back to back on it. Why two workers cannot reach 2× here (a single worker
+already keeps about 1.26 cores busy: the garbage collector and the compiler use the other): docs/parallel.md.
 `
 
 fs.writeFileSync(path.join(root, "docs/benchmarks-matrix.md"), doc)
