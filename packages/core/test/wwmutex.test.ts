@@ -50,13 +50,16 @@ const lockAll = (cls: WwMutex.WwClass, name: string, objs: ReadonlyArray<WwMutex
     yield* ctx.fini
   })
 
+type Algorithm = "wait-die" | "wound-wait"
+const classOf = (algorithm: Algorithm, name: string) => (algorithm === "wait-die" ? WwMutex.wdClass(name) : WwMutex.wwClass(name))
+
 /** Two tasks take {A, B} in opposite orders, each under its own context. */
-const twoContexts = (misuse: boolean) =>
+const twoContexts = (misuse: boolean, algorithm: Algorithm = "wait-die") =>
   scenario(
-    `two-contexts${misuse ? "-misuse" : ""}`,
+    `two-contexts${misuse ? "-misuse" : ""}-${algorithm}`,
     Effect.gen(function* () {
       const kernel = yield* Kernel
-      const cls = yield* WwMutex.wdClass("test_ww_class")
+      const cls = yield* classOf(algorithm, "test_ww_class")
       const a = yield* cls.mutex("A")
       const b = yield* cls.mutex("B")
       yield* kernel.spawn("t1", kernel.call("test", "lock_ab", lockAll(cls, "ctx1", [a, b], misuse)))
@@ -148,8 +151,179 @@ describe("ww_mutex (wait-die)", () => {
     })
   )
 
+  it.effect("wound-wait: the same two contexts make progress in every interleaving", () =>
+    Effect.sync(() => {
+      const report = explore(twoContexts(false, "wound-wait"))
+      assert.deepStrictEqual(summaries(report), [])
+      assert.isAbove(report.runs, 10)
+    })
+  )
+
+  it.effect("a younger context holding a lock: wait-die makes it die on the older's lock, wound-wait makes it wait", () =>
+    Effect.sync(() => {
+      const results = (algorithm: Algorithm) => {
+        const seen = new Set<number>()
+        const s = scenario(
+          "young-waits",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const cls = yield* classOf(algorithm, "test_ww_class")
+            const a = yield* cls.mutex("A")
+            const b = yield* cls.mutex("B")
+            const ready = yield* Completion.make("old-ready")
+            yield* kernel.spawn(
+              "old",
+              Effect.gen(function* () {
+                const ctx = yield* cls.acquireInit("old")
+                yield* a.lock(ctx)
+                yield* ready.complete
+                yield* a.unlock
+                yield* ctx.fini
+              })
+            )
+            yield* kernel.spawn(
+              "young",
+              Effect.gen(function* () {
+                yield* ready.wait
+                const ctx = yield* cls.acquireInit("young")
+                yield* b.lock(ctx)
+                const ret = yield* a.lock(ctx)
+                seen.add(ret)
+                if (ret === 0) yield* a.unlock
+                yield* b.unlock
+                yield* ctx.fini
+              })
+            )
+          })
+        )
+        assert.deepStrictEqual(summaries(explore(s)), [], algorithm)
+        return [...seen].sort()
+      }
+      assert.deepStrictEqual(results("wait-die"), [WwMutex.EDEADLK, 0])
+      assert.deepStrictEqual(results("wound-wait"), [0])
+    })
+  )
+
+  it.effect("wound-wait: an older context wounds the younger holder, which dies even while it waits for another lock", () =>
+    Effect.sync(() => {
+      const run = (algorithm: Algorithm) => {
+        const seen = new Set<number>()
+        const s = scenario(
+          "wound",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const cls = yield* classOf(algorithm, "test_ww_class")
+            const a = yield* cls.mutex("A")
+            const b = yield* cls.mutex("B")
+            const c = yield* cls.mutex("C")
+            const oldReady = yield* Completion.make("old-ready")
+            const cHeld = yield* Completion.make("c-held")
+            const youngHasB = yield* Completion.make("young-has-b")
+            const go = yield* Completion.make("go")
+            // C's holder takes it without a context and keeps it until the old context has B.
+            yield* kernel.spawn(
+              "holder",
+              Effect.gen(function* () {
+                yield* c.lock()
+                yield* cHeld.complete
+                yield* go.wait
+                yield* c.unlock
+              })
+            )
+            yield* kernel.spawn(
+              "old",
+              Effect.gen(function* () {
+                const ctx = yield* cls.acquireInit("old")
+                yield* a.lock(ctx)
+                yield* oldReady.complete
+                yield* youngHasB.wait
+                if ((yield* b.lock(ctx)) === 0) {
+                  yield* go.complete
+                  yield* b.unlock
+                }
+                yield* a.unlock
+                yield* ctx.fini
+              })
+            )
+            yield* kernel.spawn(
+              "young",
+              Effect.gen(function* () {
+                yield* oldReady.wait
+                yield* cHeld.wait
+                const ctx = yield* cls.acquireInit("young")
+                yield* b.lock(ctx)
+                yield* youngHasB.complete
+                const ret = yield* c.lock(ctx)
+                seen.add(ret)
+                if (ret === 0) yield* c.unlock
+                yield* b.unlock
+                yield* ctx.fini
+              })
+            )
+          })
+        )
+        // Four tasks: too many interleavings for plain DFS; DPOR covers every class of them.
+        return { found: explore(s, "dpor").counterexamples.map((x) => Finding.kindOf(x.finding.problem)), seen: [...seen] }
+      }
+      assert.deepStrictEqual(run("wound-wait"), { found: [], seen: [WwMutex.EDEADLK] })
+      // Wait-die lets the older context wait for the younger, which waits for C: stuck.
+      assert.deepStrictEqual(run("wait-die").found, ["deadlock"])
+    })
+  )
+
+  /**
+   * The younger context takes a lock the older one waits for (after its context-less holder lets
+   * it go): the older waiter wounds the new holder, which then dies on the older's lock.
+   */
+  const newHolder = scenario(
+    "new-holder",
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const cls = yield* WwMutex.wwClass("test_ww_class")
+      const x = yield* cls.mutex("X")
+      const l = yield* cls.mutex("L")
+      const oldReady = yield* Completion.make("old-ready")
+      yield* l.lock()
+      yield* kernel.spawn(
+        "old",
+        Effect.gen(function* () {
+          const ctx = yield* cls.acquireInit("old")
+          yield* x.lock(ctx)
+          yield* oldReady.complete
+          if ((yield* l.lock(ctx)) === 0) yield* l.unlock
+          yield* x.unlock
+          yield* ctx.fini
+        })
+      )
+      yield* kernel.spawn(
+        "young",
+        Effect.gen(function* () {
+          yield* oldReady.wait
+          const ctx = yield* cls.acquireInit("young")
+          yield* l.lock(ctx) // holding nothing, it waits (never dies)
+          if ((yield* x.lock(ctx)) === 0) yield* x.unlock
+          yield* l.unlock
+          yield* ctx.fini
+        })
+      )
+      yield* l.unlock
+    })
+  )
+
+  it.effect("wound-wait: an older waiter wounds the context that takes the lock before it", () =>
+    Effect.sync(() => {
+      const reference = explore(newHolder, "dfs")
+      assert.deepStrictEqual(summaries(reference), [])
+      assert.deepStrictEqual(summaries(explore(newHolder, "dpor")), [])
+    })
+  )
+
   it.effect("DPOR: the same findings as unbounded DFS, in no more executions", () =>
     Effect.sync(() => {
+      const reference = explore(twoContexts(false, "wound-wait"), "dfs")
+      const reduced = explore(twoContexts(false, "wound-wait"), "dpor")
+      assert.strictEqual(reduced.counterexamples.length, reference.counterexamples.length)
+      assert.isAtMost(reduced.runs, reference.runs)
       for (const misuse of [false, true]) {
         const reference = explore(twoContexts(misuse), "dfs")
         const reduced = explore(twoContexts(misuse), "dpor")

@@ -1,8 +1,8 @@
 /**
  * `struct ww_mutex` and `struct ww_acquire_ctx`: wound/wait mutexes for
  * acquiring a set of locks in any order (include/linux/ww_mutex.h,
- * kernel/locking/ww_mutex.h), with the wait-die algorithm of a class made by
- * `DEFINE_WD_CLASS`.
+ * kernel/locking/ww_mutex.h): the wait-die algorithm of a class made by
+ * `DEFINE_WD_CLASS` and the wound-wait one of `DEFINE_WW_CLASS`.
  *
  * Kernel semantics followed (CONFIG_DEBUG_WW_MUTEXES and lockdep on):
  * - `ww_acquire_init(ctx, class)` stamps the context from the class's counter
@@ -32,9 +32,14 @@
  * event and the last unlock its release. Without a context every lock is an
  * acquisition (two are recursive locking, as the selftest "block-block" says).
  *
- * Not modelled: the wound-wait algorithm (`DEFINE_WW_CLASS`), where an older
- * context wounds the younger holder instead; `ww_mutex_lock_interruptible`
- * (no signals in the model).
+ * Wound-wait (`DEFINE_WW_CLASS`, `wwClass`): an older context that holds
+ * locks and finds a lock held by a younger context wounds it and waits; a new
+ * holder is wounded by an older waiter that holds locks; a wounded context
+ * that holds locks gets `-EDEADLK` when it would block (woken if it is
+ * waiting); a context that holds nothing starts unwounded. Its footprints add
+ * the contexts' state (the wounder writes the victim's key).
+ *
+ * Not modelled: `ww_mutex_lock_interruptible` (no signals in the model).
  *
  * @since 0.3.0
  */
@@ -86,7 +91,7 @@ export interface WwMutex extends Resource {
 }
 
 /**
- * A wait-die class (`DEFINE_WD_CLASS`): its contexts and its mutexes.
+ * A ww class (`DEFINE_WD_CLASS` or `DEFINE_WW_CLASS`): its contexts and its mutexes.
  *
  * @category models
  * @since 0.3.0
@@ -110,15 +115,23 @@ interface Ctx {
   contending: string | undefined
   /** How many locks of the class it holds (lockdep's reference count on the nest-locked class). */
   held: number
+  /** Wound-wait: an older context wants a lock this one holds; it dies at its next contended lock. */
+  wounded: boolean
+  /** Footprint key of the context's shared state (`wounded`, written by the context that wounds it). */
+  readonly key: string
 }
 
 /** What one lock attempt did. */
-type Attempt =
+type Attempt = (
   | { readonly _tag: "acquired"; readonly warn?: string; readonly first: boolean }
   | { readonly _tag: "deadlk"; readonly warn?: string }
   | { readonly _tag: "already" }
   | { readonly _tag: "wait" }
   | { readonly _tag: "busy" }
+) & {
+  /** What the step touched, when more than the lock (wound-wait: contexts' state). */
+  readonly fp?: ReadonlyArray<Access> | undefined
+}
 
 /**
  * `DEFINE_WD_CLASS(name)`: a wait-die class.
@@ -144,7 +157,32 @@ type Attempt =
  * @category constructors
  * @since 0.3.0
  */
-export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> =>
+export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> => make(name, true)
+
+/**
+ * `DEFINE_WW_CLASS(name)`: a wound-wait class (the kernel's `reservation_ww_class` is one). An
+ * older context that holds locks and wants a lock a younger context holds wounds it and waits; the
+ * wounded context gets `-EDEADLK` at its next lock that would block (or at once, if it is waiting)
+ * while it holds locks. A younger context waits for an older one.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WwMutex } from "@drvmodel/core"
+ * const program = Effect.gen(function*() {
+ *   const cls = yield* WwMutex.wwClass("reservation_ww_class")
+ *   const bo = yield* cls.mutex("bo1->resv")
+ *   const ctx = yield* cls.acquireInit("ctx")
+ *   if ((yield* bo.lock(ctx)) === 0) yield* bo.unlock
+ *   yield* ctx.fini
+ * })
+ * ```
+ * @category constructors
+ * @since 0.3.0
+ */
+export const wwClass = (name: string): Effect.Effect<WwClass, never, Kernel> => make(name, false)
+
+const make = (name: string, waitDie: boolean): Effect.Effect<WwClass, never, Kernel> =>
   Kernel.useSync((kernel) => {
     let stamps = 0
     const acquireClass = `${name}_acquire`
@@ -163,10 +201,21 @@ export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> =>
           apply: () => {
             const task = kernel.current()
             const second = live(task).length > 0
-            return {
-              ctx: { name: ctxName, task, stamp: ++stamps, acquired: 0, done: false, finished: false, contending: undefined, held: 0 },
-              second
+            const stamp = ++stamps
+            const key = `${name}:ctx#${stamp}`
+            const ctx: Ctx = {
+              name: ctxName,
+              task,
+              stamp,
+              acquired: 0,
+              done: false,
+              finished: false,
+              contending: undefined,
+              held: 0,
+              wounded: false,
+              key
             }
+            return { ctx, second }
           },
           show: (r) => `stamp ${r.ctx.stamp}`,
           holds: (r): HeldLock => ({ resource: r.ctx.name, lockClass: acquireClass, mode: "write" }),
@@ -236,15 +285,33 @@ export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> =>
         const event = (type: "acquire" | "release"): ReadonlyArray<LockEvent> => [
           { type, lockClass: mutexClass, resource: id, mode: "write" }
         ]
-        /** Wait-die: a context holding locks dies rather than wait behind an older one. */
+        /**
+         * Whether a context that would block must return -EDEADLK (__ww_mutex_check_kill): only
+         * one that holds locks; wait-die: the holder or a waiter is older; wound-wait: it was wounded.
+         */
         const mustDie = (ctx: Ctx) =>
           ctx.acquired > 0 &&
-          ((holder !== undefined && holder.stamp < ctx.stamp) || [...waiting].some((w) => w !== ctx && w.stamp < ctx.stamp))
+          (waitDie
+            ? (holder !== undefined && holder.stamp < ctx.stamp) || [...waiting].some((w) => w !== ctx && w.stamp < ctx.stamp)
+            : ctx.wounded)
+        /** Wound-wait: the footprint of a step by `ctx` that may have wounded `victims`. */
+        const touched = (ctx: Ctx | undefined, victims: ReadonlyArray<Ctx>): ReadonlyArray<Access> | undefined =>
+          waitDie || ctx === undefined
+            ? undefined
+            : [...writes, { key: ctx.key, mode: "write" }, ...victims.map((v) => ({ key: v.key, mode: "write" as const }))]
+        /** __ww_mutex_wound: an older context holding locks wounds a younger holder. */
+        const wound = (ctx: Ctx): Array<Ctx> => {
+          if (waitDie || holder === undefined || ctx.acquired === 0 || holder.stamp < ctx.stamp) return []
+          holder.wounded = true
+          return [holder]
+        }
         const take = (ctx: Ctx | undefined): Attempt => {
           owner = kernel.current()
           holder = ctx
           if (ctx === undefined) return { _tag: "acquired", first: true }
           waiting.delete(ctx)
+          // __ww_mutex_check_waiters: an older waiter that holds locks wounds the new holder.
+          if (!waitDie && [...waiting].some((w) => w.stamp < ctx.stamp && w.acquired > 0)) ctx.wounded = true
           // ww_mutex_lock_acquired()'s debug checks.
           let warn: string | undefined
           if (ctx.done) warn = `DEBUG_LOCKS_WARN_ON(ww_ctx->done_acquire): ww_mutex_lock(${id}) after ww_acquire_done(${ctx.name})`
@@ -282,13 +349,16 @@ export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> =>
               name,
               label: `${name}(${id}${ctx ? `, ${ctx.name}` : ""})`,
               resource,
-              footprint: writes,
-              apply: () => {
-                if (ctx !== undefined && holder === ctx) return { _tag: "already" }
-                if (owner === undefined) return take(ctx)
-                if (ctx !== undefined && mustDie(ctx)) return die(ctx)
+              footprint: (a) => a.fp ?? writes,
+              apply: (): Attempt => {
+                if (ctx !== undefined && holder === ctx) return { _tag: "already", fp: touched(ctx, []) }
+                // __ww_mutex_lock: a context that holds nothing starts unwounded.
+                if (ctx !== undefined && ctx.acquired === 0) ctx.wounded = false
+                if (owner === undefined) return { ...take(ctx), fp: touched(ctx, []) }
+                if (ctx !== undefined && mustDie(ctx)) return { ...die(ctx), fp: touched(ctx, []) }
+                const victims = ctx === undefined ? [] : wound(ctx)
                 if (ctx !== undefined) waiting.add(ctx)
-                return { _tag: "wait" }
+                return { _tag: "wait", fp: touched(ctx, victims) }
               },
               show,
               holds,
@@ -304,8 +374,8 @@ export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> =>
                       resource,
                       waitKind: "mutex",
                       enabled: () => owner === undefined || (ctx !== undefined && mustDie(ctx)),
-                      footprint: writes,
-                      apply: () => (owner === undefined ? take(ctx) : die(ctx!)),
+                      footprint: (a) => a.fp ?? writes,
+                      apply: (): Attempt => ({ ...(owner === undefined ? take(ctx) : die(ctx!)), fp: touched(ctx, []) }),
                       show,
                       holds,
                       lockEvents: lockEvents(ctx)
@@ -337,10 +407,10 @@ export const wdClass = (name: string): Effect.Effect<WwClass, never, Kernel> =>
                 label: `ww_mutex_trylock(${id}${ctx ? `, ${ctx.name}` : ""})`,
                 resource,
                 spin: "trylock",
-                apply: () => (owner === undefined ? take(ctx) : { _tag: "busy" }),
+                apply: (): Attempt => (owner === undefined ? { ...take(ctx), fp: touched(ctx, []) } : { _tag: "busy" }),
                 succeeded: (a) => a._tag === "acquired",
                 show: (a) => (a._tag === "acquired" ? "1" : "0"),
-                footprint: (a) => (a._tag === "acquired" ? writes : reads),
+                footprint: (a) => (a._tag === "acquired" ? (a.fp ?? writes) : reads),
                 holds,
                 lockEvents: (a) =>
                   a._tag === "acquired" && (ctx === undefined || a.first) ? [{ ...event("acquire")[0]!, trylock: true }] : []
