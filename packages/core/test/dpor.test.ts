@@ -1,4 +1,4 @@
-import { Atomic, Cell, Explorer, Finding, Kernel, Mutex } from "@drvmodel/core"
+import { Atomic, Cell, Explorer, Finding, Kernel, Mutex, WaitQueue } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { classic } from "../../../examples/index.ts"
@@ -62,6 +62,51 @@ describe("dpor", () => {
       const report = dpor(family(8, true))
       assert.strictEqual(report.runs, 1)
       assert.isTrue(classesOf(report).exhausted)
+    })
+  )
+
+  it.effect("what an op's apply reads (a wait condition) is in its step's footprint", () =>
+    Effect.sync(() => {
+      // t1 waits (10 ms) for c == 1; t2 sets c to 1 and back to 0 and never wakes it. Only when
+      // t1's first check falls between t2's two stores does it see 1. That check runs inside the
+      // op's apply: unless its read of c is recorded, DPOR takes it as independent of t2's
+      // stores and explores one order only.
+      const s = scenario(
+        "condition-read-in-apply",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const q = yield* WaitQueue.make("q")
+          const c = yield* Cell.make("c", 0)
+          const saw = yield* Cell.make("saw", false, { ghost: true })
+          kernel.invariant({
+            name: "never-sees-1",
+            description: "t1 never sees c == 1",
+            when: "eventual",
+            check: () => !saw.peek() || "t1 saw c == 1"
+          })
+          yield* kernel.spawn(
+            "t1",
+            Effect.gen(function* () {
+              const left = yield* q.waitEventTimeout(() => c.peek() === 1, "c == 1", 10)
+              if (left > 0) yield* saw.set(true)
+            })
+          )
+          yield* kernel.spawn(
+            "t2",
+            Effect.gen(function* () {
+              const nop = kernel.point<void>({ name: "nop", label: "nop", footprint: [], apply: () => undefined })
+              yield* nop
+              yield* c.set(1)
+              yield* nop
+              yield* c.set(0)
+            })
+          )
+        })
+      )
+      const reference = dfs(s, 20_000)
+      assert.deepStrictEqual(signatures(reference), ["invariant:never-sees-1"])
+      const reduced = dpor(s)
+      assert.deepStrictEqual(signatures(reduced), signatures(reference))
     })
   )
 

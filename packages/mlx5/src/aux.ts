@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Atomic } from "@drvmodel/core"
+import { Atomic, Cell, Kernel } from "@drvmodel/core"
 import { Effect } from "effect"
 import { type DevlinkHeld, DevlinkLock, locked } from "./locks.ts"
 import { mlx5EswitchGetProtoDev, mlx5EswitchRegisterVportReps, mlx5EswitchUnregisterVportReps } from "./registry.ts"
@@ -19,8 +19,8 @@ const ADD_ORDER: ReadonlyArray<AdevKind> = ["eth-rep", "rdma-rep"]
 /** `is_eth_rep_supported()` / `is_ib_rep_supported()`: reads the E-Switch mode (lockless on LAG paths). */
 const isSupported = (dev: Dev, kind: AdevKind): Effect.Effect<boolean> =>
   Effect.gen(function* () {
-    if (dev.flags.disableAllAdev) return false
-    if (kind === "rdma-rep" && dev.flags.disableIbAdev) return false
+    if (yield* dev.flags.disableAllAdev.get) return false
+    if (kind === "rdma-rep" && (yield* dev.flags.disableIbAdev.get)) return false
     return (yield* dev.esw.mode.read) === "OFFLOADS"
   })
 
@@ -33,7 +33,8 @@ const deviceAdd = (w: World, adev: Adev) =>
     "auxiliary",
     "auxiliary_device_add",
     Effect.gen(function* () {
-      yield* step(w, "device_add", `${adev.dev.name}.${adev.kind}`, () => void (adev.exists = true))
+      yield* step(w, "device_add", `${adev.dev.name}.${adev.kind}`)
+      yield* adev.exists.writeOnce(true)
       yield* deviceAttach(w, adev, driverOf(w, adev.kind))
     })
   )
@@ -42,8 +43,8 @@ const deviceAdd = (w: World, adev: Adev) =>
 const deviceAttach = (w: World, adev: Adev, drv: AuxDriver) =>
   Effect.gen(function* () {
     yield* adev.lock.lock
-    if (adev.exists && !adev.bound && (yield* drv.registered.read)) {
-      adev.bound = true
+    if ((yield* adev.exists.readOnce) && !(yield* adev.bound.readOnce) && (yield* drv.registered.read)) {
+      yield* adev.bound.writeOnce(true)
       yield* call(w, "driver-core", "really_probe", drv.probe(adev))
     }
     yield* adev.lock.unlock
@@ -57,10 +58,10 @@ const deviceDel = (w: World, adev: Adev) =>
     "auxiliary_device_delete",
     Effect.gen(function* () {
       yield* adev.lock.lock
-      adev.exists = false
-      if (adev.bound) {
+      yield* adev.exists.writeOnce(false)
+      if (yield* adev.bound.readOnce) {
         yield* call(w, "driver-core", "device_release_driver", driverOf(w, adev.kind).remove(adev))
-        adev.bound = false
+        yield* adev.bound.writeOnce(false)
       }
       yield* adev.lock.unlock
     })
@@ -77,15 +78,15 @@ export const mlx5RescanDriversLocked = (w: World, dev: Dev): Effect.Effect<void>
     "mlx5_core",
     "mlx5_rescan_drivers_locked",
     Effect.gen(function* () {
-      if (dev.flags.detach) return
+      if (yield* dev.flags.detach.get) return
       for (const kind of [...ADD_ORDER].reverse()) {
         const adev = dev.adevs[kind]
-        if (adev.exists && !(yield* isSupported(dev, kind))) yield* deviceDel(w, adev)
+        if ((yield* adev.exists.readOnce) && !(yield* isSupported(dev, kind))) yield* deviceDel(w, adev)
       }
-      if (dev.flags.disableAllAdev) return
+      if (yield* dev.flags.disableAllAdev.get) return
       for (const kind of ADD_ORDER) {
         const adev = dev.adevs[kind]
-        if (!adev.exists && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
+        if (!(yield* adev.exists.readOnce) && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
       }
     })
   )
@@ -108,9 +109,9 @@ export const mlx5DetachDevice = (w: World, dev: Dev): Effect.Effect<void, never,
       yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
       for (const kind of [...ADD_ORDER].reverse()) {
         const adev = dev.adevs[kind]
-        if (adev.exists) yield* deviceDel(w, adev)
+        if (yield* adev.exists.readOnce) yield* deviceDel(w, adev)
       }
-      dev.flags.detach = true
+      yield* dev.flags.detach.set(true)
       yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
     })
   )
@@ -130,10 +131,10 @@ export const mlx5AttachDevice = (w: World, dev: Dev): Effect.Effect<number, neve
     Effect.gen(function* () {
       yield* call(w, "mlx5_core", "devl_assert_locked", dev.devlink.assertHeld)
       yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
-      dev.flags.detach = false
+      yield* dev.flags.detach.set(false)
       for (const kind of ADD_ORDER) {
         const adev = dev.adevs[kind]
-        if (!adev.exists && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
+        if (!(yield* adev.exists.readOnce) && (yield* isSupported(dev, kind))) yield* deviceAdd(w, adev)
       }
       yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
       return 0
@@ -150,7 +151,9 @@ export const auxiliaryDriverRegister = (w: World, drv: AuxDriver): Effect.Effect
       yield* drv.registered.set(true)
       for (const dev of w.devs) {
         const adev = dev.adevs[drv.kind]
-        if (adev.exists) yield* deviceAttach(w, adev, drv) // klist walk: only published devices
+        // klist walk of the bus's devices: only published ones. The klist's own lock orders the
+        // walk against device_add/del (not modelled): a marked read [inferred].
+        if (yield* adev.exists.readOnce) yield* deviceAttach(w, adev, drv)
       }
     })
   )
@@ -165,11 +168,13 @@ export const auxiliaryDriverUnregister = (w: World, drv: AuxDriver): Effect.Effe
       yield* drv.registered.set(false)
       for (const dev of w.devs) {
         const adev = dev.adevs[drv.kind]
-        if (!adev.bound) continue
+        // driver_detach walks the driver's klist of bound devices (its own lock orders the walk
+        // against binding, not modelled: a marked read [inferred]), then re-checks under the lock.
+        if (!(yield* adev.bound.readOnce)) continue
         yield* adev.lock.lock
-        if (adev.bound) {
+        if (yield* adev.bound.readOnce) {
           yield* call(w, "driver-core", "device_release_driver", drv.remove(adev))
-          adev.bound = false
+          yield* adev.bound.writeOnce(false)
         }
         yield* adev.lock.unlock
       }
@@ -187,17 +192,18 @@ export const makeEthOps = (w: () => World): RepOps => ({
       w(),
       "mlx5e",
       "mlx5e_vport_rep_load",
-      Effect.as(
-        step(w(), "register_netdev", `${rep.esw.name}:${rep.vport}`, () => void (rep.data.ETH.priv = `${rep.esw.name}:${rep.vport}`)),
-        0
-      )
+      Effect.gen(function* () {
+        yield* step(w(), "register_netdev", `${rep.esw.name}:${rep.vport}`)
+        yield* rep.data.ETH.priv.set(`${rep.esw.name}:${rep.vport}`)
+        return 0
+      })
     ),
   unload: (rep) =>
     call(
       w(),
       "mlx5e",
       "mlx5e_vport_rep_unload",
-      step(w(), "unregister_netdev", `${rep.esw.name}:${rep.vport}`, () => void (rep.data.ETH.priv = undefined))
+      Effect.andThen(step(w(), "unregister_netdev", `${rep.esw.name}:${rep.vport}`), rep.data.ETH.priv.set(undefined))
     )
 })
 
@@ -215,13 +221,20 @@ export const makeEthDriver = (w: World): Effect.Effect<AuxDriver, never, import(
 // mlx5_ib IB representors (ib_rep.c)
 
 const lagOf = (dev: Dev) => dev.lag
-/** `mlx5_lag_is_shared_fdb()` (lockless read of the LAG mode). */
-const isSharedFdb = (dev: Dev) => {
+/**
+ * `mlx5_lag_is_shared_fdb()`: reads the LAG mode under the global `lag_lock` spinlock, which
+ * the model does not have yet: a marked read (the writers write it marked too) [inferred].
+ */
+const isSharedFdb = (dev: Dev): Effect.Effect<boolean> => {
   const lag = lagOf(dev)
-  return lag !== undefined && lag.mode !== "NONE"
+  return lag === undefined ? Effect.succeed(false) : Effect.map(lag.mode.readOnce, (m) => m !== "NONE")
 }
 const isMaster = (dev: Dev) => lagOf(dev)?.pfs[0] === dev
-const isMpesw = (dev: Dev) => lagOf(dev)?.mode === "MPESW"
+/** `mlx5_lag_is_mpesw()`: as `isSharedFdb`. */
+const isMpesw = (dev: Dev): Effect.Effect<boolean> => {
+  const lag = lagOf(dev)
+  return lag === undefined ? Effect.succeed(false) : Effect.map(lag.mode.readOnce, (m) => m === "MPESW")
+}
 const peersOf = (dev: Dev) => (lagOf(dev)?.pfs ?? []).filter((p) => p !== dev)
 /** The peer walk of the master's uplink unload; `selfInPeerWalk` is scenario 7's what-if (see scenarios.ts). */
 const unloadPeersOf = (w: World, dev: Dev) => (w.selfInPeerWalk ? (lagOf(dev)?.pfs ?? []) : peersOf(dev))
@@ -235,7 +248,7 @@ const mlx5IbSetVportRep = (w: World, lagMaster: Dev, rep: Rep) =>
     Effect.gen(function* () {
       const ibdev = yield* call(w, "eswitch", "mlx5_eswitch_uplink_get_proto_dev", mlx5EswitchGetProtoDev(w, lagMaster.esw, "uplink", "IB"))
       if (ibdev === undefined || typeof ibdev === "string") return -22
-      rep.data.IB.priv = ibdev
+      yield* rep.data.IB.priv.set(ibdev)
       yield* step(w, "ib_device_set_netdev", `${ibdev.id}, ${rep.esw.name}:${rep.vport}`)
       return 0
     })
@@ -262,18 +275,23 @@ const mlx5IbVportRepLoad = (w: World, esw: Esw, rep: Rep): Effect.Effect<number>
       const dev = esw.dev
       let lagMaster = dev
       let newUplink = false
-      if (isSharedFdb(dev) && !isMaster(dev)) {
+      if ((yield* isSharedFdb(dev)) && !isMaster(dev)) {
         if (rep.vport === "uplink") {
-          if (!isMpesw(dev)) return 0 // non-master uplink shares the master's IB device
+          if (!(yield* isMpesw(dev))) return 0 // non-master uplink shares the master's IB device
           newUplink = true
         }
         lagMaster = lagOf(dev)!.pfs[0]!
       }
       if (!(rep.vport === "uplink" && !newUplink)) return yield* mlx5IbSetVportRep(w, lagMaster, rep)
-      const ibdev: IbDev = { id: `ibdev${++w.ghost.ibdevSeq}(${dev.name})`, alive: true }
+      const seq = yield* w.ghost.ibdevSeq.update((n) => n + 1)
+      const id = `ibdev${seq}(${dev.name})`
+      const ibdev: IbDev = {
+        id,
+        alive: yield* Effect.provideService(Cell.make(`ghost.${id}.alive`, true, { ghost: true, hidden: true }), Kernel, w.kernel)
+      }
       yield* step(w, "__mlx5_ib_add", ibdev.id)
-      rep.data.IB.priv = ibdev
-      if (isSharedFdb(lagMaster)) yield* mlx5IbRegisterPeerVportReps(w, lagMaster)
+      yield* rep.data.IB.priv.set(ibdev)
+      if (yield* isSharedFdb(lagMaster)) yield* mlx5IbRegisterPeerVportReps(w, lagMaster)
       return 0
     })
   )
@@ -286,18 +304,19 @@ const mlx5IbVportRepUnload = (w: World, rep: Rep): Effect.Effect<void> =>
     "mlx5_ib_vport_rep_unload",
     Effect.gen(function* () {
       const mdev = rep.esw.dev
-      const ibdev = rep.data.IB.priv
+      const ibdev = yield* rep.data.IB.priv.get
       if (ibdev === undefined || typeof ibdev === "string") return
-      if (isSharedFdb(mdev) && !isMaster(mdev) && rep.vport === "uplink" && !isMpesw(mdev)) return
+      if ((yield* isSharedFdb(mdev)) && !isMaster(mdev) && rep.vport === "uplink" && !(yield* isMpesw(mdev))) return
       yield* step(w, "ib_device_set_netdev", `${ibdev.id}, NULL`)
-      rep.data.IB.priv = undefined
+      yield* rep.data.IB.priv.set(undefined)
       if (rep.vport !== "uplink") return
-      if (isSharedFdb(mdev) && !isMaster(mdev)) return
-      if (isSharedFdb(mdev)) {
+      if ((yield* isSharedFdb(mdev)) && !isMaster(mdev)) return
+      if (yield* isSharedFdb(mdev)) {
         // "Called while the master E-Switch reps_lock is held."
         for (const peer of unloadPeersOf(w, mdev)) yield* mlx5EswitchUnregisterVportReps(w, peer.esw, "IB", w.v.guard === "mutex")
       }
-      yield* step(w, "__mlx5_ib_remove", ibdev.id, () => void (ibdev.alive = false))
+      yield* step(w, "__mlx5_ib_remove", ibdev.id)
+      yield* ibdev.alive.set(false)
     })
   )
 

@@ -40,11 +40,7 @@ export const devlinkEswitchSet = (w: World, dev: Dev, mode: Mode): Effect.Effect
     dev,
     "devlink_nl_eswitch_set_doit",
     Effect.tap(mlx5DevlinkEswitchModeSet(w, dev.esw, mode), (err) =>
-      Effect.sync(() => {
-        if (err !== 0) return
-        dev.userMode = mode
-        dev.reloadedSinceUserMode = false
-      })
+      err !== 0 ? Effect.void : Effect.andThen(dev.userMode.set(mode), dev.reloadedSinceUserMode.set(false))
     )
   )
 
@@ -61,15 +57,22 @@ export const sriovNumvfsStore = (w: World, dev: Dev, n: number): Effect.Effect<n
     Effect.gen(function* () {
       yield* dev.pdevLock.lock
       let err = 0
-      if (n > 0 && dev.sriovNumVfs > 0) err = -16
-      else if (n !== dev.sriovNumVfs) {
+      const current = yield* dev.sriovNumVfs.get
+      if (n > 0 && current > 0) err = -16
+      else if (n !== current) {
+        // mlx5_core_sriov_configure: devl_lock; enable or disable; on success sriov->num_vfs = n.
         err = yield* LockContract.withLock(
           devl(w, dev),
-          n > 0
-            ? fn(w, "mlx5_device_enable_sriov", mlx5EswitchEnable(w, dev.esw, n))
-            : Effect.as(fn(w, "mlx5_device_disable_sriov", mlx5EswitchDisableSriov(w, dev.esw, true)), 0)
+          Effect.gen(function* () {
+            const e =
+              n > 0
+                ? yield* fn(w, "mlx5_device_enable_sriov", mlx5EswitchEnable(w, dev.esw, n))
+                : yield* Effect.as(fn(w, "mlx5_device_disable_sriov", mlx5EswitchDisableSriov(w, dev.esw, true)), 0)
+            if (e === 0) yield* dev.sriovNumVfsDev.set(n)
+            return e
+          })
         )
-        if (err === 0) dev.sriovNumVfs = n
+        if (err === 0) yield* dev.sriovNumVfs.set(n)
       }
       yield* dev.pdevLock.unlock
       return err
@@ -84,7 +87,7 @@ export const devlinkSfPortNew = (w: World, dev: Dev): Effect.Effect<number> =>
     "mlx5_devlink_sf_port_new",
     Effect.gen(function* () {
       // [inferred] SF ports require switchdev; a second SF in this model is refused.
-      if (dev.sfExists || (yield* dev.esw.mode.read) !== "OFFLOADS") return -95
+      if ((yield* dev.sfExists.get) || (yield* dev.esw.mode.read) !== "OFFLOADS") return -95
       return yield* fn(
         w,
         "mlx5_sf_add",
@@ -93,7 +96,7 @@ export const devlinkSfPortNew = (w: World, dev: Dev): Effect.Effect<number> =>
           yield* repsBlock(w, dev.esw)
           const err = yield* mlx5EswitchLoadVport(w, dev.esw, "sf1")
           yield* repsUnblock(w, dev.esw)
-          if (err === 0) dev.sfExists = true
+          if (err === 0) yield* dev.sfExists.set(true)
           return err
         })
       )
@@ -107,7 +110,7 @@ export const devlinkSfPortDel = (w: World, dev: Dev): Effect.Effect<number> =>
     dev,
     "mlx5_devlink_sf_port_del",
     Effect.gen(function* () {
-      if (!dev.sfExists) return -2
+      if (!(yield* dev.sfExists.get)) return -2
       yield* repsBlock(w, dev.esw)
       yield* fn(
         w,
@@ -115,7 +118,7 @@ export const devlinkSfPortDel = (w: World, dev: Dev): Effect.Effect<number> =>
         Effect.gen(function* () {
           yield* mlx5EswitchUnloadVport(w, dev.esw, "sf1")
           yield* step(w, "mlx5_cmd_exec", "DEALLOC_SF")
-          dev.sfExists = false
+          yield* dev.sfExists.set(false)
         })
       )
       yield* repsUnblock(w, dev.esw)
@@ -130,8 +133,8 @@ const mlx5RegisterDevice = (w: World, dev: Dev) =>
     "mlx5_register_device",
     Effect.gen(function* () {
       yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
-      dev.flags.disableAllAdev = false
-      dev.registered = true
+      yield* dev.flags.disableAllAdev.set(false)
+      yield* dev.registered.set(true)
       yield* mlx5RescanDriversLocked(w, dev)
       yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
     })
@@ -147,10 +150,10 @@ const mlx5UnregisterDevice = (w: World, dev: Dev) =>
     "mlx5_unregister_device",
     Effect.gen(function* () {
       yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
-      dev.flags.disableAllAdev = true
-      dev.flags.disableIbAdev = false
-      dev.flags.detach = false
-      dev.registered = false
+      yield* dev.flags.disableAllAdev.set(true)
+      yield* dev.flags.disableIbAdev.set(false)
+      yield* dev.flags.detach.set(false)
+      yield* dev.registered.set(false)
       yield* mlx5RescanDriversLocked(w, dev)
       yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
     })
@@ -191,7 +194,7 @@ export const probeOne = (w: World, dev: Dev, profileSwitchdev: boolean): Effect.
     Effect.gen(function* () {
       yield* dev.pdevLock.lock
       // mlx5_mdev_init(dev, prof_sel): copy profile[prof_sel] (index 4 exists only with patch 7).
-      dev.profileDefSwitchdev = profileSwitchdev && w.v.switchdevProfile
+      yield* dev.profileDefSwitchdev.set(profileSwitchdev && w.v.switchdevProfile)
       yield* fn(
         w,
         "mlx5_init_one",
@@ -211,7 +214,7 @@ export const probeOne = (w: World, dev: Dev, profileSwitchdev: boolean): Effect.
                 yield* mlx5RegisterDevice(w, dev)
                 yield* dev.intfStateMutex.unlock
                 // V1 patch 7: after intf_state_mutex is released, devlink still held.
-                if (dev.profileDefSwitchdev) yield* mlx5SetDefaultSwitchdev(w, dev)
+                if (yield* dev.profileDefSwitchdev.get) yield* mlx5SetDefaultSwitchdev(w, dev)
               })
             )
           )
@@ -285,8 +288,10 @@ const mlx5Load = (w: World, dev: Dev) =>
     "mlx5_load",
     Effect.gen(function* () {
       yield* step(w, "mlx5_cmd_exec", "mlx5_eq_table_create, mlx5_fs_core_init")
-      if (dev.sriovNumVfs === 0) return 0
-      return yield* fn(w, "mlx5_sriov_attach", fn(w, "mlx5_device_enable_sriov", mlx5EswitchEnable(w, dev.esw, dev.sriovNumVfs)))
+      // mlx5_sriov_attach reads dev->priv.sriov.num_vfs [devlink lock, held by the reload].
+      const numVfs = yield* dev.sriovNumVfsDev.get
+      if (numVfs === 0) return 0
+      return yield* fn(w, "mlx5_sriov_attach", fn(w, "mlx5_device_enable_sriov", mlx5EswitchEnable(w, dev.esw, numVfs)))
     })
   )
 
@@ -340,7 +345,7 @@ const mlx5LoadOneDevlLocked = (w: World, dev: Dev): Effect.Effect<number, never,
       }
       yield* mlx5AttachDevice(w, dev)
       yield* dev.intfStateMutex.unlock
-      if (dev.profileDefSwitchdev) yield* mlx5SetDefaultSwitchdev(w, dev)
+      if (yield* dev.profileDefSwitchdev.get) yield* mlx5SetDefaultSwitchdev(w, dev)
       return 0
     })
   )
@@ -357,7 +362,8 @@ const mlx5DevlinkReloadDown = (w: World, dev: Dev): Effect.Effect<number, never,
     w,
     "mlx5_devlink_reload_down",
     Effect.gen(function* () {
-      if (dev.lag !== undefined && dev.lag.mode !== "NONE") return -95
+      // mlx5_lag_is_active(): under lag_lock (not modelled yet: a marked read).
+      if (dev.lag !== undefined && (yield* dev.lag.mode.readOnce) !== "NONE") return -95
       yield* mlx5UnloadOneDevlLocked(w, dev)
       return 0
     })
@@ -394,7 +400,7 @@ export const devlinkDevReload = (w: World, dev: Dev): Effect.Effect<number> =>
         const down = yield* mlx5DevlinkReloadDown(w, dev)
         if (down !== 0) return down
         const up = yield* mlx5DevlinkReloadUp(w, dev)
-        if (up === 0 && dev.userMode !== undefined) dev.reloadedSinceUserMode = true
+        if (up === 0 && (yield* dev.userMode.get) !== undefined) yield* dev.reloadedSinceUserMode.set(true)
         return up
       })
     )

@@ -12,7 +12,7 @@ import type { Cell } from "@drvmodel/core"
 import { Atomic, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Esw, HostWork, LoadFate, World } from "./world.ts"
-import { call, condResched } from "./world.ts"
+import { call, condResched, record } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
 
@@ -50,23 +50,27 @@ export const mergedInvalidate = (w: World, esw: Esw) =>
  * at the instant `func` is about to run.
  */
 export const currentUnderLock = (w: World, esw: Esw, item: HostWork) =>
-  w.kernel.point<boolean>({
-    name: "atomic_read",
-    label: `atomic_read(${esw.generation.id})`,
-    resource: esw.generation,
-    apply: () => {
-      const gen = esw.generation.peek()
-      if (gen !== item.workGen) return false
-      const me = w.kernel.current()
-      if (esw.dev.devlink.owner() !== me)
-        w.ghost.stale.push(`${item.func} ran without the devlink lock (owner ${esw.dev.devlink.owner() ?? "nobody"})`)
-      if (esw.teardownEpoch > item.epoch)
-        w.ghost.postTeardown.push(
-          `${item.func} (queued at generation ${item.workGen} for configuration ${item.epoch}) runs on ${esw.name} in configuration ${esw.teardownEpoch}, after a teardown that began after it was queued`
-        )
-      return true
-    },
-    show: (b) => (b ? "current" : "stale")
+  Effect.gen(function* () {
+    const { current, lockOwner } = yield* w.kernel
+      .point({
+        name: "atomic_read",
+        label: `atomic_read(${esw.generation.id})`,
+        resource: esw.generation,
+        footprint: [{ key: esw.generation.id, mode: "read" }],
+        // Whether this task holds the devlink lock depends on its own steps only: no footprint.
+        apply: () => ({ current: esw.generation.peek() === item.workGen, lockOwner: esw.dev.devlink.owner(), me: w.kernel.current() }),
+        show: (r) => (r.current ? "current" : "stale")
+      })
+      .pipe(Effect.map((r) => ({ current: r.current, lockOwner: r.lockOwner === r.me ? undefined : (r.lockOwner ?? "nobody") })))
+    if (!current) return false
+    if (lockOwner !== undefined) yield* record(w.ghost.stale, `${item.func} ran without the devlink lock (owner ${lockOwner})`)
+    const epoch = yield* esw.teardownEpoch.get
+    if (epoch > item.epoch)
+      yield* record(
+        w.ghost.postTeardown,
+        `${item.func} (queued at generation ${item.workGen} for configuration ${item.epoch}) runs on ${esw.name} in configuration ${epoch}, after a teardown that began after it was queued`
+      )
+    return true
   })
 
 /** Ghost: a registration's queued load ran or was dropped (only if no later registration replaced the record). */
@@ -134,7 +138,7 @@ export const mlx5EswAddWork = (
       const item: HostWork = {
         func: funcName,
         workGen,
-        epoch: epoch ?? esw.teardownEpoch,
+        epoch: epoch ?? (yield* esw.teardownEpoch.get),
         ...(fate && queued ? { fate: { cell: fate.cell, queued } } : {})
       }
       yield* esw.workQueue.queueWork(Workqueue.work(`esw_wq_handler(${funcName})`, eswWqHandler(w, esw, item, func)))

@@ -24,13 +24,15 @@ const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => ca
 
 /** `mlx5_eq_notifier_register()`. */
 export const eqNotifierRegister = (w: World, nb: Notifier, epoch: number) =>
-  w.kernel.point<void>({
-    name: "mlx5_eq_notifier_register",
-    label: `mlx5_eq_notifier_register(${nb.name})`,
-    apply: () => {
-      nb.registered = true
-      nb.epoch = epoch
-    }
+  Effect.gen(function* () {
+    yield* w.kernel.point<void>({
+      name: "mlx5_eq_notifier_register",
+      label: `mlx5_eq_notifier_register(${nb.name})`,
+      apply: () => undefined
+    })
+    // rcu_assign_pointer into the chain: a marked store.
+    yield* nb.epoch.set(epoch)
+    yield* nb.registered.writeOnce(true)
   })
 
 /** `mlx5_eq_notifier_unregister()` = `atomic_notifier_chain_unregister()`, which waits in `synchronize_rcu()`. */
@@ -39,14 +41,18 @@ export const eqNotifierUnregister = (w: World, nb: Notifier) =>
     yield* w.kernel.point<void>({
       name: "atomic_notifier_chain_unregister",
       label: `atomic_notifier_chain_unregister(${nb.name})`,
-      apply: () => void (nb.registered = false)
+      apply: () => undefined
     })
+    yield* nb.registered.writeOnce(false)
+    // Waits for the readers: it reads what their rcu_read_unlock writes (the footprint DPOR needs
+    // to order a blocked synchronize_rcu after the step that lets it go).
     yield* w.kernel.point<void>({
       name: "synchronize_rcu",
       label: `synchronize_rcu(${nb.name})`,
       waitKind: "rcu",
-      enabled: () => nb.inflight === 0,
-      apply: () => undefined
+      enabled: () => nb.inflight.peek() === 0,
+      apply: () => undefined,
+      footprint: [{ key: nb.inflight.key, mode: "read" }]
     })
   })
 
@@ -57,31 +63,32 @@ export const eqNotifierUnregister = (w: World, nb: Notifier) =>
  */
 export const eqNotifierCallChain = (w: World, nb: Notifier, handler: (epoch: number) => Effect.Effect<void>) =>
   Effect.gen(function* () {
-    const epoch = yield* w.kernel.point<number | undefined>({
+    yield* w.kernel.point<void>({
       name: "atomic_notifier_call_chain",
       label: `atomic_notifier_call_chain(${nb.name})`,
-      apply: () => {
-        if (!nb.registered) return undefined
-        nb.inflight++
-        return nb.epoch
-      },
-      show: (e) => (e !== undefined ? "delivered" : "no listener")
+      apply: () => undefined
     })
-    if (epoch === undefined) return
+    // rcu_read_lock(); rcu_dereference(chain head): a marked load, in the same step.
+    yield* nb.inflight.update((n) => n + 1)
+    if (!(yield* nb.registered.readOnce)) {
+      yield* nb.inflight.update((n) => n - 1)
+      return
+    }
+    const epoch = yield* nb.epoch.get
     yield* handler(epoch)
-    yield* w.kernel.point<void>({ name: "rcu_read_unlock", label: `rcu_read_unlock(${nb.name})`, apply: () => void nb.inflight-- })
+    yield* w.kernel.point<void>({ name: "rcu_read_unlock", label: `rcu_read_unlock(${nb.name})`, apply: () => undefined })
+    yield* nb.inflight.update((n) => n - 1)
   })
 
 /** `mlx5_esw_query_functions()`: a firmware command returning the host VF count. */
 const mlx5EswQueryFunctions = (w: World, esw: Esw) =>
-  Effect.map(
-    w.kernel.point<number>({
+  Effect.andThen(
+    w.kernel.point<void>({
       name: "mlx5_cmd_exec",
       label: "mlx5_cmd_exec(QUERY_ESW_FUNCTIONS)",
-      apply: () => esw.dev.fw.hostNumVfs,
-      show: (n) => `host_num_of_vfs=${n}`
+      apply: () => undefined
     }),
-    (n) => n
+    esw.dev.fw.hostNumVfs.readOnce
   )
 
 /** The VF-count change itself, with the devlink lock held (both generations of the code). */
@@ -159,7 +166,8 @@ export const firmwareHostVfsChanged = (w: World, esw: Esw, hostNumVfs: number): 
     "firmware",
     "ESW_FUNCTIONS_CHANGED",
     Effect.gen(function* () {
-      yield* step(w, "fw_host_sriov", `host_num_of_vfs=${hostNumVfs}`, () => void (esw.dev.fw.hostNumVfs = hostNumVfs))
+      yield* step(w, "fw_host_sriov", `host_num_of_vfs=${hostNumVfs}`)
+      yield* esw.dev.fw.hostNumVfs.writeOnce(hostNumVfs)
       if (esw.funcsNb) yield* eqNotifierCallChain(w, esw.funcsNb, (epoch) => mlx5EswFuncsChangedHandler(w, esw, epoch))
     })
   )
@@ -281,7 +289,7 @@ export const mlx5EswitchEnableLocked = (w: World, esw: Esw, numVfs: number | "IG
       if (err !== 0) return err
       yield* esw.fdbCreated.set(true)
       if (mode === "OFFLOADS" && esw.funcsNb)
-        yield* fn(w, "mlx5_eswitch_event_handler_register", eqNotifierRegister(w, esw.funcsNb, esw.teardownEpoch))
+        yield* fn(w, "mlx5_eswitch_event_handler_register", eqNotifierRegister(w, esw.funcsNb, yield* esw.teardownEpoch.get))
       return 0
     })
   )
@@ -307,7 +315,7 @@ export const mlx5EswitchDisableLocked = (w: World, esw: Esw): Effect.Effect<void
     DevlinkLock,
     esw.dev.devlink.id,
     Effect.gen(function* () {
-      esw.teardownEpoch++ // ghost: the configuration's teardown begins
+      yield* esw.teardownEpoch.update((n) => n + 1) // ghost: the configuration's teardown begins
       yield* eventHandlerUnregister(w, esw)
       yield* mergedInvalidate(w, esw) // merged: after the notifiers are unregistered
       if (yield* esw.fdbCreated.get) {
@@ -358,7 +366,7 @@ export const mlx5EswitchDisableSriov = (w: World, esw: Esw, clearVf: boolean): E
       // "If driver is unloaded, this function is called twice by remove_one() and
       // mlx5_unload(). Prevent the second call." (num_ec_vfs: EC VFs are not modelled)
       if ((yield* esw.numVfs.get) === 0 && !clearVf) return
-      esw.teardownEpoch++
+      yield* esw.teardownEpoch.update((n) => n + 1)
       yield* v1Bump(w, esw)
       yield* mergedInvalidate(w, esw)
       yield* repsBlock(w, esw)
@@ -395,7 +403,7 @@ export const mlx5EswitchCleanup = (w: World, esw: Esw): Effect.Effect<void> =>
     w,
     "mlx5_eswitch_cleanup",
     Effect.gen(function* () {
-      esw.teardownEpoch++
+      yield* esw.teardownEpoch.update((n) => n + 1)
       if (w.v.generationBumps === "baseline") yield* step(w, "mlx5_esw_qos_cleanup", esw.name)
       yield* v1Bump(w, esw)
       yield* mergedInvalidate(w, esw)
@@ -428,14 +436,14 @@ export const eswModeChange = (w: World, esw: Esw, mode: Mode): Effect.Effect<voi
       Effect.gen(function* () {
         const dev = esw.dev
         yield* fn(w, "mlx5_devcom_comp_lock", dev.devcom.downWrite)
-        if (dev.flags.disableIbAdev) {
+        if (yield* dev.flags.disableIbAdev.get) {
           yield* esw.mode.set(mode)
           yield* mlx5RescanDriversLocked(w, dev)
         } else {
-          dev.flags.disableIbAdev = true
+          yield* dev.flags.disableIbAdev.set(true)
           yield* mlx5RescanDriversLocked(w, dev)
           yield* esw.mode.set(mode)
-          dev.flags.disableIbAdev = false
+          yield* dev.flags.disableIbAdev.set(false)
           yield* mlx5RescanDriversLocked(w, dev)
         }
         yield* fn(w, "mlx5_devcom_comp_unlock", dev.devcom.upWrite)

@@ -82,8 +82,8 @@ const dependencies = (esw: Esw): string | undefined => {
       if (vp !== "uplink" && st(vp, t) === "LOADED" && st("uplink", t) !== "LOADED")
         return `${esw.name}:${vp}.${t} LOADED but uplink.${t} ${st("uplink", t)}`
     }
-    const priv = esw.reps[vp].data.IB.priv
-    if (priv !== undefined && typeof priv !== "string" && !priv.alive) return `${esw.name}:${vp}.IB points at removed ${priv.id}`
+    const priv = esw.reps[vp].data.IB.priv.peek()
+    if (priv !== undefined && typeof priv !== "string" && !priv.alive.peek()) return `${esw.name}:${vp}.IB points at removed ${priv.id}`
   }
   return undefined
 }
@@ -126,17 +126,19 @@ const fateText = (f: LoadFate | undefined): string | undefined => {
 
 const userModePreserved = (esw: Esw): string | undefined => {
   const dev = esw.dev
-  if (dev.userMode === undefined || !dev.reloadedSinceUserMode) return undefined
+  const userMode = dev.userMode.peek()
+  if (userMode === undefined || !dev.reloadedSinceUserMode.peek()) return undefined
   const mode = esw.mode.peek()
-  return mode === dev.userMode
+  return mode === userMode
     ? undefined
-    : `${dev.name}: the user set ${dev.userMode}; after devlink reload the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
+    : `${dev.name}: the user set ${userMode}; after devlink reload the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
 }
 
 /** The probe text for the devlink user's last requested mode. */
 const describeUser = (esw: Esw): string => {
   const dev = esw.dev
-  return dev.userMode === undefined ? "none" : `mode=${dev.userMode}${dev.reloadedSinceUserMode ? " reloaded-since" : ""}`
+  const userMode = dev.userMode.peek()
+  return userMode === undefined ? "none" : `mode=${userMode}${dev.reloadedSinceUserMode.peek() ? " reloaded-since" : ""}`
 }
 
 /**
@@ -166,13 +168,13 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
     const d = INVARIANTS[name]
     switch (name) {
       case "registry-transitions":
-        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.registry[0] ?? true })
+        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.registry.peek()[0] ?? true })
         break
       case "no-stale-execution":
-        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.stale[0] ?? true })
+        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.stale.peek()[0] ?? true })
         break
       case "no-post-teardown-execution":
-        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.postTeardown[0] ?? true })
+        w.kernel.invariant({ ...d, when: "safety", check: () => w.ghost.postTeardown.peek()[0] ?? true })
         break
       case "no-loaded-outside-offloads":
         w.kernel.invariant({ ...d, when: "eventual", check: () => first(loadedOutsideOffloads) })

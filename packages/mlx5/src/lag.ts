@@ -11,7 +11,7 @@
 import { Effect } from "effect"
 import { mlx5RescanDriversLocked } from "./aux.ts"
 import { mlx5EswitchReloadIbReps, repsBlock, repsUnblock } from "./registry.ts"
-import type { Dev, Lag, World } from "./world.ts"
+import type { Dev, Lag, LagMode, World } from "./world.ts"
 import { call, msleep, step } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "lag", name, body)
@@ -25,11 +25,11 @@ const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => ca
 const withLdevDropped = <A>(w: World, lag: Lag, body: Effect.Effect<A>): Effect.Effect<A> =>
   w.v.lagDropsLdevLock
     ? Effect.gen(function* () {
-        lag.modeChangesInProgress++
+        yield* lag.modeChangesInProgress.update((n) => n + 1)
         yield* lag.lock.unlock
         const a = yield* body
         yield* lag.lock.lock
-        lag.modeChangesInProgress--
+        yield* lag.modeChangesInProgress.update((n) => n - 1)
         return a
       })
     : body
@@ -41,15 +41,16 @@ const withLdevDropped = <A>(w: World, lag: Lag, body: Effect.Effect<A>): Effect.
  */
 const mlx5LagRescanDevicesLocked = (w: World, lag: Lag, enable: boolean) =>
   Effect.gen(function* () {
-    const pfs = lag.pfs.filter((pf) => !pf.flags.disableAllAdev)
+    const pfs: Array<Dev> = []
+    for (const pf of lag.pfs) if (!(yield* pf.flags.disableAllAdev.get)) pfs.push(pf)
     if (!w.v.lagDropsLdevLock) {
       for (const pf of pfs) {
-        pf.flags.disableIbAdev = !enable
+        yield* pf.flags.disableIbAdev.set(!enable)
         yield* mlx5RescanDriversLocked(w, pf)
       }
       return
     }
-    for (const pf of pfs) pf.flags.disableIbAdev = !enable
+    for (const pf of pfs) yield* pf.flags.disableIbAdev.set(!enable)
     yield* fn(
       w,
       "mlx5_lag_rescan_devices_locked",
@@ -79,13 +80,13 @@ const mlx5LagRescanDevLocked = (w: World, lag: Lag, dev: Dev, enable: boolean) =
         w,
         "mlx5_lag_rescan_dev_locked",
         Effect.gen(function* () {
-          if (dev.flags.disableAllAdev) return
-          dev.flags.disableIbAdev = !enable
+          if (yield* dev.flags.disableAllAdev.get) return
+          yield* dev.flags.disableIbAdev.set(!enable)
           yield* withLdevDropped(w, lag, mlx5RescanDriversLocked(w, dev))
         })
       )
     : Effect.gen(function* () {
-        dev.flags.disableIbAdev = !enable
+        yield* dev.flags.disableIbAdev.set(!enable)
         yield* mlx5RescanDriversLocked(w, dev)
       })
 
@@ -94,7 +95,7 @@ const reloadIbRepsLoop = (w: World, lag: Lag, skipDisableAll: boolean, stop: boo
   Effect.gen(function* () {
     let first = 0
     for (const pf of lag.pfs) {
-      if (skipDisableAll && pf.flags.disableAllAdev) continue
+      if (skipDisableAll && (yield* pf.flags.disableAllAdev.get)) continue
       yield* repsBlock(w, pf.esw)
       const ret = yield* mlx5EswitchReloadIbReps(w, pf.esw)
       yield* repsUnblock(w, pf.esw)
@@ -129,9 +130,13 @@ export const mlx5LagReloadIbReps = (w: World, lag: Lag, skipDisableAll: boolean,
   )
 }
 
-/** `mlx5_deactivate_lag()` / `mlx5_activate_lag()`: firmware commands. */
-const setLagMode = (w: World, lag: Lag, mode: Lag["mode"]) =>
-  step(w, "mlx5_cmd_exec", mode === "NONE" ? "DESTROY_LAG" : `CREATE_LAG(${mode})`, () => void (lag.mode = mode))
+/**
+ * `mlx5_deactivate_lag()` / `mlx5_activate_lag()`: the firmware command, then `ldev->mode` (under
+ * ldev->lock; the lockless `mlx5_lag_is_*` readers take the global `lag_lock` spinlock, not
+ * modelled yet: marked accesses on both sides [inferred]).
+ */
+const setLagMode = (w: World, lag: Lag, mode: LagMode) =>
+  Effect.andThen(step(w, "mlx5_cmd_exec", mode === "NONE" ? "DESTROY_LAG" : `CREATE_LAG(${mode})`), lag.mode.writeOnce(mode))
 
 /** `mlx5_disable_lag()` [devcom + ldev->lock]: shared FDB: remove devices, deactivate, add devices, reload IB reps. */
 export const mlx5DisableLag = (w: World, lag: Lag): Effect.Effect<void> =>
@@ -139,7 +144,7 @@ export const mlx5DisableLag = (w: World, lag: Lag): Effect.Effect<void> =>
     w,
     "mlx5_disable_lag",
     Effect.gen(function* () {
-      const shared = lag.mode !== "NONE"
+      const shared = (yield* lag.mode.readOnce) !== "NONE"
       if (shared) yield* mlx5LagRemoveDevices(w, lag)
       yield* fn(w, "mlx5_deactivate_lag", setLagMode(w, lag, "NONE"))
       if (!shared) return
@@ -157,8 +162,9 @@ export const mlx5DoBond = (w: World, lag: Lag): Effect.Effect<void> =>
     w,
     "mlx5_do_bond",
     Effect.gen(function* () {
-      const active = lag.mode !== "NONE"
-      if (lag.bonded && !active) {
+      const active = (yield* lag.mode.readOnce) !== "NONE"
+      const bonded = yield* lag.bonded.get
+      if (bonded && !active) {
         let shared = true
         for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== "OFFLOADS") shared = false
         if (!shared) return // [inferred] RoCE LAG (no representors) is not modelled
@@ -173,7 +179,7 @@ export const mlx5DoBond = (w: World, lag: Lag): Effect.Effect<void> =>
           yield* mlx5LagAddDevices(w, lag)
           yield* mlx5LagReloadIbReps(w, lag, false, "unwind")
         }
-      } else if (!lag.bonded && active) yield* mlx5DisableLag(w, lag)
+      } else if (!bonded && active) yield* mlx5DisableLag(w, lag)
     })
   )
 
@@ -194,7 +200,7 @@ export const mlx5DoBondWork = (w: World, lag: Lag): Effect.Effect<void> =>
           continue
         }
         yield* lag.lock.lock
-        if (lag.modeChangesInProgress > 0) {
+        if ((yield* lag.modeChangesInProgress.get) > 0) {
           yield* lag.lock.unlock
           yield* devcom.upWrite
           yield* msleep(w, 1000)
@@ -218,8 +224,8 @@ export const mlx5LagDisableChange = (w: World, dev: Dev): Effect.Effect<void> =>
     Effect.gen(function* () {
       yield* fn(w, "mlx5_devcom_comp_lock", dev.devcom.downWrite)
       yield* lag.lock.lock
-      lag.modeChangesInProgress++
-      if (lag.mode !== "NONE") yield* mlx5DisableLag(w, lag)
+      yield* lag.modeChangesInProgress.update((n) => n + 1)
+      if ((yield* lag.mode.readOnce) !== "NONE") yield* mlx5DisableLag(w, lag)
       yield* lag.lock.unlock
       yield* dev.devcom.upWrite
     })
@@ -235,7 +241,7 @@ export const mlx5LagEnableChange = (w: World, dev: Dev): Effect.Effect<void> => 
     "mlx5_lag_enable_change",
     Effect.gen(function* () {
       yield* lag.lock.lock
-      lag.modeChangesInProgress--
+      yield* lag.modeChangesInProgress.update((n) => n - 1)
       yield* lag.lock.unlock
     })
   )
@@ -255,7 +261,7 @@ export const mlx5MpeswWorkEnable = (w: World, lag: Lag): Effect.Effect<number> =
       yield* fn(w, "mlx5_devcom_comp_lock", devcom.downWrite)
       yield* lag.lock.lock
       let err = -11
-      if (lag.modeChangesInProgress === 0 && lag.mode === "NONE") {
+      if ((yield* lag.modeChangesInProgress.get) === 0 && (yield* lag.mode.readOnce) === "NONE") {
         err = yield* fn(
           w,
           "enable_mpesw",

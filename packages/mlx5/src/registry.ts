@@ -15,35 +15,42 @@ import { LockContract } from "@drvmodel/core"
 import { Effect } from "effect"
 import { mlx5EswAddWork } from "./esw_wq.ts"
 import { locked, RepsGuard, type RepsHeld, repsGuardId } from "./locks.ts"
-import type { Esw, GuardState, Rep, RepOps, RepState, RepType, VportId, World } from "./world.ts"
-import { call } from "./world.ts"
+import type { Esw, GuardState, IbDev, Rep, RepOps, RepState, RepType, VportId, World } from "./world.ts"
+import { call, record } from "./world.ts"
 
 /** `mlx5_esw_for_each_rep` order: xarray by vport number, so the uplink (0xffff) comes last. */
 export const XA_ORDER: ReadonlyArray<VportId> = ["vf1", "vf2", "sf1", "uplink"]
 
 type Cause = "register" | "load" | "unload" | "load-failed" | "unregister"
 
-const record = (w: World, rep: Rep, t: RepType, cause: Cause, before: RepState, after: RepState) => {
+/** The registry rule a state transition broke, if any. */
+const violation = (rep: Rep, t: RepType, cause: Cause, before: RepState): string | undefined => {
   const where = `${rep.esw.name}:${rep.vport}.${t}`
-  if (cause === "register" && before === "LOADED") w.ghost.registry.push(`register set ${where} LOADED→REGISTERED without ops->unload`)
-  if (cause === "unregister" && before === "LOADED")
-    w.ghost.registry.push(`unregister set ${where} LOADED→UNREGISTERED without ops->unload`)
+  if (cause === "register" && before === "LOADED") return `register set ${where} LOADED→REGISTERED without ops->unload`
+  if (cause === "unregister" && before === "LOADED") return `unregister set ${where} LOADED→UNREGISTERED without ops->unload`
   if (cause === "load-failed" && before === "UNREGISTERED")
-    w.ghost.registry.push(`failed load reset ${where} UNREGISTERED→REGISTERED (resurrected a registration)`)
-  void after
+    return `failed load reset ${where} UNREGISTERED→REGISTERED (resurrected a registration)`
+  return undefined
 }
 
+/** `atomic_set(&rep->rep_data[t].state, next)`, logging a broken rule in the same step. */
 const setState = (w: World, rep: Rep, t: RepType, cause: Cause, next: RepState) =>
-  rep.data[t].state.update("atomic_set", (before) => {
-    record(w, rep, t, cause, before, next)
-    return next
+  Effect.gen(function* () {
+    let before: RepState = next
+    const after = yield* rep.data[t].state.update("atomic_set", (b) => {
+      before = b
+      return next
+    })
+    const broken = violation(rep, t, cause, before)
+    if (broken !== undefined) yield* record(w.ghost.registry, broken)
+    return after
   })
 
 /** `atomic_cmpxchg(&rep->rep_data[t].state, from, to) == from`. */
 const casState = (rep: Rep, t: RepType, from: RepState, to: RepState) =>
   Effect.map(rep.data[t].state.cmpxchg(from, to), (old) => old === from)
 
-/** The guard is held by the calling task (checked inside an op's apply). */
+/** The guard is held by the calling task (checked inside an op's apply: depends on its own steps only). */
 const guardHeldBy = (esw: Esw, task: string): boolean => {
   if (esw.guard) return esw.guard.peek() === "BLOCKED" && esw.guard.holders().includes(task)
   if (esw.repsLock) return esw.repsLock.owner() === task
@@ -52,24 +59,34 @@ const guardHeldBy = (esw: Esw, task: string): boolean => {
 
 /**
  * Reads `esw->offloads.rep_ops[t]` to call `->load` / `->unload`, checking the
- * invariant's callback rules at that instant.
+ * invariant's callback rules at that instant (the rep's state is read as well:
+ * in the footprint, so that the check sees every order of a concurrent write).
  */
 const opsFor = (w: World, rep: Rep, t: RepType, cb: "load" | "unload") =>
-  w.kernel.point<RepOps | undefined>({
-    name: "READ_ONCE",
-    label: `rep_ops[${t}]->${cb}(${rep.esw.name}:${rep.vport})`,
-    resource: rep.esw.repOps[t],
-    apply: () => {
-      const where = `${rep.esw.name}:${rep.vport}.${t}`
-      const state = rep.data[t].state.peek()
-      if (cb === "load" && state !== "LOADED") w.ghost.registry.push(`ops->load called on ${where} in state ${state}`)
-      if (cb === "unload" && state === "LOADED") w.ghost.registry.push(`ops->unload called on ${where} while it is LOADED again`)
-      const me = w.kernel.current()
-      if (!guardHeldBy(rep.esw, me))
-        w.ghost.registry.push(`ops->${cb} on ${where} by ${me} without holding ${rep.esw.name}'s representor guard`)
-      return rep.esw.repOps[t].peek()
-    },
-    show: (o) => o?.name ?? "NULL"
+  Effect.gen(function* () {
+    const r = yield* w.kernel.point({
+      name: "READ_ONCE",
+      label: `rep_ops[${t}]->${cb}(${rep.esw.name}:${rep.vport})`,
+      resource: rep.esw.repOps[t],
+      footprint: [
+        { key: rep.esw.repOps[t].id, mode: "read" },
+        { key: rep.data[t].state.id, mode: "read" },
+        ...(rep.esw.guard ? [{ key: rep.esw.guard.id, mode: "read" as const }] : []),
+        ...(rep.esw.repsLock ? [{ key: rep.esw.repsLock.id, mode: "read" as const }] : [])
+      ],
+      apply: () => ({
+        ops: rep.esw.repOps[t].peek(),
+        state: rep.data[t].state.peek(),
+        me: w.kernel.current(),
+        guarded: guardHeldBy(rep.esw, w.kernel.current())
+      }),
+      show: (r) => r.ops?.name ?? "NULL"
+    })
+    const where = `${rep.esw.name}:${rep.vport}.${t}`
+    if (cb === "load" && r.state !== "LOADED") yield* record(w.ghost.registry, `ops->load called on ${where} in state ${r.state}`)
+    if (cb === "unload" && r.state === "LOADED") yield* record(w.ghost.registry, `ops->unload called on ${where} while it is LOADED again`)
+    if (!r.guarded) yield* record(w.ghost.registry, `ops->${cb} on ${where} by ${r.me} without holding ${rep.esw.name}'s representor guard`)
+    return r.ops
   })
 
 // ---------------------------------------------------------------------------
@@ -337,10 +354,11 @@ export const mlx5EswitchReloadIbReps = (w: World, esw: Esw): Effect.Effect<numbe
   )
 
 /** `mlx5_eswitch_get_proto_dev()`: `priv` if the rep type is LOADED (lockless reader). */
-export const mlx5EswitchGetProtoDev = (w: World, esw: Esw, vport: VportId, t: RepType): Effect.Effect<Rep["data"][RepType]["priv"]> =>
+export const mlx5EswitchGetProtoDev = (w: World, esw: Esw, vport: VportId, t: RepType): Effect.Effect<IbDev | string | undefined> =>
   call(
     w,
     "eswitch",
     "mlx5_eswitch_get_proto_dev",
-    Effect.map(esw.reps[vport].data[t].state.read, (s) => (s === "LOADED" ? esw.reps[vport].data[t].priv : undefined))
+    // (R1) atomic_read(state) == REP_LOADED, then ->get_proto_dev(rep) reads rep_data[t].priv (plain).
+    Effect.flatMap(esw.reps[vport].data[t].state.read, (s) => (s === "LOADED" ? esw.reps[vport].data[t].priv.get : Effect.undefined))
   )

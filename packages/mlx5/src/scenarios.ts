@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
-import { Kernel, Mutex, RwSemaphore } from "@drvmodel/core"
+import { Cell, Kernel, Mutex, RwSemaphore } from "@drvmodel/core"
 import { Effect } from "effect"
 import { makeEthDriver, makeEthOps, makeIbDriver, makeIbOps, modprobeMlx5Ib, rmmodMlx5Ib } from "./aux.ts"
 import { devlinkDevReload, devlinkEswitchSet, devlinkSfPortDel, devlinkSfPortNew, probeOne, removeOne, sriovNumvfsStore } from "./device.ts"
@@ -16,7 +16,7 @@ import { firmwareHostVfsChanged } from "./eswitch.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
 import { mlx5DoBondWork, mlx5LagReloadIbReps } from "./lag.ts"
 import type { Variant } from "./variant.ts"
-import type { Dev, DevSpec, Lag, World } from "./world.ts"
+import type { Dev, DevSpec, Lag, LagMode, World } from "./world.ts"
 import { makeDev } from "./world.ts"
 
 /** What a run's world is made of. */
@@ -53,7 +53,12 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
       kernel,
       v,
       devs,
-      ghost: { registry: [], stale: [], postTeardown: [], ibdevSeq: 0 },
+      ghost: {
+        registry: yield* Cell.make<ReadonlyArray<string>>("ghost.registry", [], ghostCell),
+        stale: yield* Cell.make<ReadonlyArray<string>>("ghost.stale", [], ghostCell),
+        postTeardown: yield* Cell.make<ReadonlyArray<string>>("ghost.postTeardown", [], ghostCell),
+        ibdevSeq: yield* Cell.make("ghost.ibdevSeq", 0, ghostCell)
+      },
       selfInPeerWalk: false
     } as unknown as World
     ;(w as { ethOps: World["ethOps"] }).ethOps = makeEthOps(() => w)
@@ -63,16 +68,18 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
     if (o.lag) {
       const lag: Lag = {
         lock: yield* Mutex.make("ldev->lock", { lockClass: "&ldev->lock" }),
-        modeChangesInProgress: 0,
-        mode: "NONE",
+        modeChangesInProgress: yield* Cell.make("ldev->mode_changes_in_progress", 0, { hidden: true }),
+        mode: yield* Cell.make<LagMode>("ldev->mode", "NONE", { hidden: true }),
         pfs: devs,
-        bonded: false,
+        bonded: yield* Cell.make("bond.tracker.is_bonded", false, { hidden: true }),
         bondWorkModelled: true
       }
       for (const d of devs) d.lag = lag
     }
     return w
   })
+
+const ghostCell = { ghost: true, hidden: true } as const
 
 /** Let pending E-Switch work finish (the device has been up "for a while"). */
 const settle = (w: World) => Effect.forEach(w.devs, (d) => d.esw.workQueue.flush, { discard: true })
@@ -311,9 +318,9 @@ const lagSharedFdb: ScenarioDef = {
         w,
         "bond",
         Effect.gen(function* () {
-          lag.bonded = true
+          yield* lag.bonded.set(true)
           yield* mlx5DoBondWork(w, lag)
-          lag.bonded = false
+          yield* lag.bonded.set(false)
           yield* mlx5DoBondWork(w, lag)
         })
       )
@@ -342,7 +349,7 @@ const guardReentry: ScenarioDef = {
         yield* devlinkEswitchSet(w, d, "OFFLOADS")
       }
       const lag = w.devs[0]!.lag!
-      lag.bonded = true
+      yield* lag.bonded.set(true)
       yield* mlx5DoBondWork(w, lag)
       yield* settle(w)
       w.selfInPeerWalk = selfWalk
@@ -383,8 +390,8 @@ const randomWorkload: ScenarioDef = {
             return Effect.suspend(() => devlinkEswitchSet(w, dev, dev.esw.mode.peek() === "OFFLOADS" ? "LEGACY" : "OFFLOADS"))
           case "sriov-or-vf-event":
             return ecpf
-              ? Effect.suspend(() => firmwareHostVfsChanged(w, dev.esw, dev.fw.hostNumVfs > 0 ? 0 : 2))
-              : Effect.suspend(() => sriovNumvfsStore(w, dev, dev.sriovNumVfs > 0 ? 0 : 2))
+              ? Effect.suspend(() => firmwareHostVfsChanged(w, dev.esw, dev.fw.hostNumVfs.peek() > 0 ? 0 : 2))
+              : Effect.suspend(() => sriovNumvfsStore(w, dev, dev.sriovNumVfs.peek() > 0 ? 0 : 2))
           case "sf-add":
             return devlinkSfPortNew(w, dev)
           case "sf-del":

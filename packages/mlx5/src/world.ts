@@ -2,13 +2,17 @@
  * The objects of one run: PCI functions (`struct mlx5_core_dev`) with their
  * devlink instance, E-Switch, representor registry and auxiliary devices, the
  * mlx5_ib / mlx5e representor drivers, and the LAG. Built fresh inside each
- * scenario program from core primitives. Plain fields are only touched under
- * the lock the kernel holds for them (noted per field); everything read or
- * written without a common lock is an `Atomic`.
+ * scenario program from core primitives. Every member that tasks share is a
+ * kernel object: an `Atomic` where the C has `atomic_t`, a `Cell` for a plain
+ * struct member (accesses recorded: step footprints for DPOR, the KCSAN-style
+ * race check; the lock the kernel holds for it is noted per field), a ghost
+ * `Cell` for the model's own bookkeeping that invariants read. What stays a
+ * plain JS field is written only while the scenario is built, before any task
+ * runs (`Dev.lag`, the drivers, `selfInPeerWalk`).
  *
  * @since 0.1.0
  */
-import { Atomic, Cell, type Kernel, Mutex, RwSemaphore, WaitQueue, Workqueue } from "@drvmodel/core"
+import { Atomic, Cell, Kernel, Mutex, RwSemaphore, Sched, WaitQueue, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Variant } from "./variant.ts"
 
@@ -29,7 +33,8 @@ export type GuardState = "UNBLOCKED" | "BLOCKED"
 /** An IB device created by `mlx5_ib_vport_rep_load` on an uplink (ghost identity for invariants). */
 export interface IbDev {
   readonly id: string
-  alive: boolean
+  /** Ghost: not yet removed (`__mlx5_ib_remove`). */
+  readonly alive: Cell.Cell<boolean>
 }
 
 /** `struct mlx5_eswitch_rep_ops`. */
@@ -42,8 +47,8 @@ export interface RepOps {
 /** `rep->rep_data[type]`: the atomic state and the protocol's private pointer. */
 export interface RepData {
   readonly state: Atomic.Atomic<RepState>
-  /** `priv`: IB device for REP_IB, netdev name for REP_ETH; written by the ops callbacks. */
-  priv: IbDev | string | undefined
+  /** `priv`: IB device for REP_IB, netdev name for REP_ETH; written by the ops callbacks (a plain member). */
+  readonly priv: Cell.Cell<IbDev | string | undefined>
 }
 
 /** `struct mlx5_eswitch_rep`. */
@@ -56,10 +61,12 @@ export interface Rep {
 /** An atomic notifier chain with one block (EQ notifier): RCU readers and synchronize_rcu on unregister. */
 export interface Notifier {
   readonly name: string
-  registered: boolean
-  inflight: number
+  /** The block is on the chain (`rcu_assign_pointer` / `rcu_dereference`: marked accesses). */
+  readonly registered: Cell.Cell<boolean>
+  /** RCU readers inside the chain walk (the model's grace-period state: ghost, in footprints). */
+  readonly inflight: Cell.Cell<number>
   /** Ghost: the E-Switch configuration epoch in which the block was registered. */
-  epoch: number
+  readonly epoch: Cell.Cell<number>
 }
 
 /** A host work item's ghost record, for the work-queue invariants. */
@@ -129,17 +136,21 @@ export interface Esw {
    * disable_sriov, cleanup) begins. Work from the function-change notifier
    * belongs to the configuration that registered the notifier.
    */
-  teardownEpoch: number
+  readonly teardownEpoch: Cell.Cell<number>
 }
 
 /** An auxiliary device (`.eth-rep`, `.rdma-rep`) of one PCI function. */
 export interface Adev {
   readonly kind: AdevKind
   readonly dev: Dev
-  /** device_add'ed and not yet device_del'ed [device_lock]. */
-  exists: boolean
-  /** A driver is bound [device_lock]. */
-  bound: boolean
+  /**
+   * device_add'ed and not yet device_del'ed: membership of the bus's klist, which the driver
+   * core walks under the klist's own spinlock (not modelled). Every access is marked, so the
+   * race check stays on the driver's state, not the driver core's [inferred].
+   */
+  readonly exists: Cell.Cell<boolean>
+  /** A driver is bound (`dev->driver`, the driver's klist) [device_lock + klist lock]; marked as `exists`. */
+  readonly bound: Cell.Cell<boolean>
   /** `device_lock(&adev->dev)`: driver core holds it across probe and remove. */
   readonly lock: Mutex.Mutex
 }
@@ -159,13 +170,13 @@ export interface AuxDriver {
 export interface Lag {
   /** `ldev->lock`. */
   readonly lock: Mutex.Mutex
-  /** [ldev->lock] */
-  modeChangesInProgress: number
+  /** `ldev->mode_changes_in_progress` [ldev->lock] */
+  readonly modeChangesInProgress: Cell.Cell<number>
   /** LAG mode [ldev->lock + devcom]; read locklessly by mlx5_lag_is_shared_fdb()/is_master(). */
-  mode: "NONE" | "SHARED_FDB" | "MPESW"
+  readonly mode: Cell.Cell<LagMode>
   readonly pfs: ReadonlyArray<Dev>
   /** The bonding tracker (netdev events): whether the bond wants the LAG active. */
-  bonded: boolean
+  readonly bonded: Cell.Cell<boolean>
   /** Whether a bond work item is modelled (scenario 6). */
   bondWorkModelled: boolean
 }
@@ -189,35 +200,57 @@ export interface Dev {
    * DETACH is set by `mlx5_detach_device` (reload, recovery) and cleared by
    * `mlx5_attach_device`; while it is set `mlx5_rescan_drivers_locked` does nothing.
    */
-  readonly flags: { disableIbAdev: boolean; disableAllAdev: boolean; detach: boolean }
+  readonly flags: {
+    readonly disableIbAdev: Cell.Cell<boolean>
+    readonly disableAllAdev: Cell.Cell<boolean>
+    readonly detach: Cell.Cell<boolean>
+  }
   esw: Esw
   readonly adevs: Record<AdevKind, Adev>
-  /** Firmware's view of the host: `host_num_of_vfs` (set by the scenario's firmware task). */
-  readonly fw: { hostNumVfs: number }
+  /**
+   * Firmware's view of the host: `host_num_of_vfs`, set by the scenario's firmware task and read
+   * by a firmware command (marked accesses: device memory, not a C variable).
+   */
+  readonly fw: { readonly hostNumVfs: Cell.Cell<number> }
   /** PCI core's `num_VFs` [pdev device_lock]. */
-  sriovNumVfs: number
+  readonly sriovNumVfs: Cell.Cell<number>
+  /** mlx5's own count `dev->priv.sriov.num_vfs` [devlink lock] (set by mlx5_core_sriov_configure, read by mlx5_sriov_attach). */
+  readonly sriovNumVfsDev: Cell.Cell<number>
   /** The SF port exists [devlink lock]. */
-  sfExists: boolean
+  readonly sfExists: Cell.Cell<boolean>
+  /** `dev->priv.lag`: set while the scenario is built, before any task runs (never written after). */
   lag: Lag | undefined
   /** Device registered (`mlx5_register_device` done, not yet unregistered). */
-  registered: boolean
+  readonly registered: Cell.Cell<boolean>
   /** `dev->profile.mask & MLX5_PROF_MASK_DEF_SWITCHDEV` (V1 patch 7; copied from `profile[prof_sel]` at probe). */
-  profileDefSwitchdev: boolean
+  readonly profileDefSwitchdev: Cell.Cell<boolean>
   /** Ghost: the last E-Switch mode a devlink user set successfully (`devlink dev eswitch set`). */
-  userMode: Mode | undefined
+  readonly userMode: Cell.Cell<Mode | undefined>
   /** Ghost: a `devlink dev reload` completed after the user's last mode set. */
-  reloadedSinceUserMode: boolean
+  readonly reloadedSinceUserMode: Cell.Cell<boolean>
 }
 
-/** Ghost bookkeeping for invariants. */
+/**
+ * Ghost bookkeeping for invariants: ghost cells, so that the steps that write
+ * them and the invariants that read them are in the footprints (DPOR orders
+ * them) but never in the race check.
+ */
 export interface Ghost {
-  /** First violation of the registry transition rules, if any. */
-  registry: Array<string>
+  /** Violations of the registry transition rules, first first. */
+  readonly registry: Cell.Cell<ReadonlyArray<string>>
   /** Work items that ran a stale or post-teardown function. */
-  stale: Array<string>
-  postTeardown: Array<string>
-  ibdevSeq: number
+  readonly stale: Cell.Cell<ReadonlyArray<string>>
+  readonly postTeardown: Cell.Cell<ReadonlyArray<string>>
+  /** Numbering of IB devices (ghost identity). */
+  readonly ibdevSeq: Cell.Cell<number>
 }
+
+/** Appends a violation to a ghost log. */
+export const record = (log: Cell.Cell<ReadonlyArray<string>>, message: string): Effect.Effect<void> =>
+  Effect.asVoid(log.update((l) => [...l, message]))
+
+/** `enum mlx5_lag_mode` as the model needs it. */
+export type LagMode = "NONE" | "SHARED_FDB" | "MPESW"
 
 /** Everything one run works on. */
 export interface World {
@@ -241,6 +274,9 @@ export interface DevSpec {
   readonly isEcpf: boolean
 }
 
+// Shown through the E-Switch's own probe (describeEsw), not one probe per member.
+const hidden = { hidden: true } as const
+
 /**
  * Builds the primitives of one PCI function at `mlx5_init_once` state: the
  * E-Switch exists (work queue created, generation 0, mode LEGACY, FDB not
@@ -261,6 +297,9 @@ export const makeDev = (
     const adevLock = (k: AdevKind) => Mutex.make(`${p}${k}`, { lockClass: "&dev->mutex(aux)" })
     const ethLock = yield* adevLock("eth-rep")
     const rdmaLock = yield* adevLock("rdma-rep")
+    const cell = <A>(name: string, initial: A, options?: Cell.CellOptions<A>) =>
+      Cell.make(`${p}${name}`, initial, { ...hidden, ...options })
+    const ghost = { ghost: true } as const
     const dev = {
       name: spec.name,
       index,
@@ -269,27 +308,31 @@ export const makeDev = (
       pdevLock,
       intfStateMutex,
       devcom,
-      flags: { disableIbAdev: false, disableAllAdev: false, detach: false },
-      fw: { hostNumVfs: 0 },
-      sriovNumVfs: 0,
-      sfExists: false,
+      flags: {
+        disableIbAdev: yield* cell("priv.flags.DISABLE_IB_ADEV", false),
+        disableAllAdev: yield* cell("priv.flags.DISABLE_ALL_ADEV", false),
+        detach: yield* cell("priv.flags.DETACH", false)
+      },
+      fw: { hostNumVfs: yield* cell("fw.host_num_of_vfs", 0) },
+      sriovNumVfs: yield* cell("pdev->sriov->num_VFs", 0),
+      sriovNumVfsDev: yield* cell("priv.sriov.num_vfs", 0),
+      sfExists: yield* cell("sf1.exists", false),
       lag: undefined,
-      registered: false,
-      profileDefSwitchdev: false,
-      userMode: undefined,
-      reloadedSinceUserMode: false
+      registered: yield* cell("registered", false),
+      profileDefSwitchdev: yield* cell("profile.mask.DEF_SWITCHDEV", false),
+      userMode: yield* cell<Mode | undefined>("ghost.userMode", undefined, ghost),
+      reloadedSinceUserMode: yield* cell("ghost.reloadedSinceUserMode", false, ghost)
     } as unknown as Dev
-    const adevs: Record<AdevKind, Adev> = {
-      "eth-rep": { kind: "eth-rep", dev, exists: false, bound: false, lock: ethLock },
-      "rdma-rep": { kind: "rdma-rep", dev, exists: false, bound: false, lock: rdmaLock }
-    }
+    const adev = (k: AdevKind, lock: Mutex.Mutex): Effect.Effect<Adev, never, Kernel> =>
+      Effect.gen(function* () {
+        return { kind: k, dev, exists: yield* cell(`${k}.exists`, false), bound: yield* cell(`${k}.driver`, false), lock }
+      })
+    const adevs: Record<AdevKind, Adev> = { "eth-rep": yield* adev("eth-rep", ethLock), "rdma-rep": yield* adev("rdma-rep", rdmaLock) }
     ;(dev as { adevs: Record<AdevKind, Adev> }).adevs = adevs
     dev.esw = yield* makeEsw(v, dev, p)
     return dev
   })
 
-// Shown through the E-Switch's own probe (describeEsw), not one probe per member.
-const hidden = { hidden: true } as const
 const ghostHidden = { hidden: true, ghost: true } as const
 
 const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Kernel> =>
@@ -328,7 +371,14 @@ const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Ker
       workQueue,
       workQueueWait,
       generation,
-      funcsNb: dev.isEcpf ? { name: `${p}esw_funcs.nb`, registered: false, inflight: 0, epoch: 0 } : undefined,
+      funcsNb: dev.isEcpf
+        ? {
+            name: `${p}esw_funcs.nb`,
+            registered: yield* Cell.make(`${p}esw_funcs.nb.registered`, false, hidden),
+            inflight: yield* Cell.make(`${p}esw_funcs.nb.rcu_readers`, 0, { ...hidden, ghost: true }),
+            epoch: yield* Cell.make(`${p}esw_funcs.nb.epoch`, 0, { ...hidden, ghost: true })
+          }
+        : undefined,
       guard,
       repsLock,
       repOps,
@@ -338,12 +388,15 @@ const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Ker
         IB: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[IB]`, undefined, ghostHidden)
       },
       lastBump: yield* Cell.make<string | undefined>(`${p}ghost:last-generation-bump`, undefined, ghostHidden),
-      teardownEpoch: 0
+      teardownEpoch: yield* Cell.make(`${p}ghost.teardownEpoch`, 0, { ...hidden, ghost: true })
     } satisfies Esw
     for (const vp of VPORTS) {
       const data = {} as Record<RepType, RepData>
       for (const t of REP_TYPES) {
-        data[t] = { state: yield* Atomic.make<RepState>(`${p}rep[${vp}].${t}`, "UNREGISTERED"), priv: undefined }
+        data[t] = {
+          state: yield* Atomic.make<RepState>(`${p}rep[${vp}].${t}`, "UNREGISTERED"),
+          priv: yield* Cell.make<IbDev | string | undefined>(`${p}rep[${vp}].${t}.priv`, undefined, hidden)
+        }
       }
       esw.reps[vp] = { esw, vport: vp, data }
     }
@@ -366,24 +419,15 @@ export const call = <A, E, R>(w: World, component: string, fn: string, body: Eff
 
 /**
  * A plain step: a firmware command or a long piece of work with no lock of
- * its own, as one scheduling point.
+ * its own, as one scheduling point. It touches no kernel object itself
+ * (footprint empty): the cells the task then reads or writes before its next
+ * point are recorded by the engine as part of the step.
  */
-export const step = (w: World, name: string, detail: string, apply: () => void = () => undefined): Effect.Effect<void> =>
-  w.kernel.point<void>({ name, label: `${name}(${detail})`, apply })
+export const step = (w: World, name: string, detail: string): Effect.Effect<void> =>
+  w.kernel.point<void>({ name, label: `${name}(${detail})`, footprint: [], apply: () => undefined })
 
-/** `cond_resched()` inside a retry loop. */
-export const condResched = (w: World): Effect.Effect<void> =>
-  w.kernel.point<void>({ name: "cond_resched", label: "cond_resched()", spin: "yield", apply: () => undefined })
+/** `cond_resched()` inside a retry loop (core's `Sched.condResched` on this run's kernel). */
+export const condResched = (w: World): Effect.Effect<void> => Effect.provideService(Sched.condResched, Kernel, w.kernel)
 
-/** `msleep(ms)` (or a delayed requeue) on the virtual clock. */
-export const msleep = (w: World, ms: number): Effect.Effect<void> =>
-  Effect.suspend(() =>
-    w.kernel.point<void>({
-      name: "msleep",
-      label: `msleep(${ms})`,
-      waitKind: "sleep",
-      deadline: w.kernel.now() + ms,
-      enabled: () => false,
-      apply: () => undefined
-    })
-  )
+/** `msleep(ms)` (or a delayed requeue) on the virtual clock (core's `Sched.msleep`). */
+export const msleep = (w: World, ms: number): Effect.Effect<void> => Effect.provideService(Sched.msleep(ms), Kernel, w.kernel)

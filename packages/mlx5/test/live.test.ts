@@ -97,7 +97,7 @@ describe("mlx5 on TestClock: the model's timing", () => {
             "lag-user",
             Effect.gen(function* () {
               yield* devcom.downWrite
-              lag.bonded = true
+              yield* lag.bonded.set(true)
               tried = kernel.now()
               yield* kernel.spawn("bond", mlx5DoBondWork(w!, lag))
               yield* msleep(w!, 500)
@@ -107,7 +107,7 @@ describe("mlx5 on TestClock: the model's timing", () => {
         })
       )
       const lag = w!.devs[0]!.lag!
-      const activeAt = yield* firstTime(live, () => lag.mode === "SHARED_FDB")
+      const activeAt = yield* firstTime(live, () => lag.mode.peek() === "SHARED_FDB")
       // The trylock failed when the bond work started; it slept 1 s (the lock was free after 500 ms).
       assert.strictEqual(activeAt - tried!, 1000)
       const r = yield* live.result

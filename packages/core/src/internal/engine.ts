@@ -492,8 +492,10 @@ export class Engine {
 
   /** A kernel cell access by the running task (or, outside any task, an invariant's read). */
   private access(key: string, mode: "read" | "write", kind: "plain" | "marked" | "ghost" | "free", freed?: string): void {
-    const fiber = Fiber.getCurrent()
-    const task = fiber === undefined ? undefined : this.byFiber.get(fiber)
+    // Inside Op.apply the dispatcher runs, not the task's fiber: what apply reads (a wait
+    // condition, a ghost check) belongs to the task whose op it is.
+    const fiber = this.currentTask === undefined ? Fiber.getCurrent() : undefined
+    const task = this.currentTask ?? (fiber === undefined ? undefined : this.byFiber.get(fiber))
     if (task === undefined) {
       if (this.checking) this.invariantReads.add(key)
       return
