@@ -4,7 +4,8 @@
  * shrunk counterexamples) or, when clean, what was covered.
  *
  * A cell of a model whose footprints are complete (`Model.footprints`) first
- * tries DPOR to exhaustion within `dporBudget` executions: a cell that
+ * tries DPOR to exhaustion within `dporBudget` executions (default
+ * `defaultDporBudget`; never more than the cell's own schedule budget): a cell that
  * exhausts is verified (every class of interleavings explored); one that does
  * not records how far it got and falls back to the scenario's own budget.
  *
@@ -240,7 +241,7 @@ export const shrinkAll = (
 
 /**
  * Executions DPOR may take in a cell before the matrix falls back to the
- * scenario's own budget (about what sampling a cell costs).
+ * scenario's own budget (or fewer: never more than that budget).
  *
  * @category constants
  * @since 0.2.0
@@ -273,7 +274,8 @@ export const cellHooks = (variant: string, analyses: ReadonlyArray<CellAnalysis>
 
 /**
  * The DPOR pre-pass of a cell, where the model's footprints allow it (else
- * undefined), and whether it decides the cell: exhausted (verified), or
+ * undefined), within `budget` executions and never more than the cell's own
+ * schedule budget, and whether it decides the cell: exhausted (verified), or
  * interrupted. Otherwise the scenario's own exploration follows, and DPOR's
  * findings are kept beside its own.
  *
@@ -296,7 +298,10 @@ export const dporPass = (
 ): Effect.Effect<{ readonly dpor?: Report; readonly decided: boolean }> =>
   Effect.gen(function* () {
     if (resolved.model.footprints !== "complete" || budget <= 0) return { decided: false }
-    const dpor = yield* Exploration.explore(resolved.scenario, { ...o, strategy: "dpor", bounded: false, schedules: budget }, hooks)
+    // Never more than the cell's own exploration may take: a cell DPOR cannot exhaust costs at
+    // most twice its sampling, whatever the model.
+    const schedules = Math.min(budget, o.schedules)
+    const dpor = yield* Exploration.explore(resolved.scenario, { ...o, strategy: "dpor", bounded: false, schedules }, hooks)
     const verified = dpor.coverage._tag === "Dpor" && dpor.coverage.exhausted
     return { dpor, decided: verified || dpor.stopped === "interrupted" }
   })

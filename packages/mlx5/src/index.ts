@@ -34,6 +34,8 @@ export const model: Model = {
     "mlx5 E-Switch representor lifecycle and work-queue deadlock (net/mlx5 V1 series, 7 patches, reps V2 and V3, and the merged code)",
   variants: variants.map((v) => ({ name: v.name, description: v.description })),
   scenarios: scenarioInfos,
+  // Every member tasks share is a kernel object (world.ts), so DPOR is sound on it.
+  footprints: "complete",
   variantFlags,
   variant: (name) => {
     const v = variantNamed(name)
