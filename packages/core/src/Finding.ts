@@ -23,6 +23,10 @@ export const BlockedTask = Schema.Struct({
   waitKind: Schema.String,
   /** Tasks holding (or expected to release) the resource. */
   holders: Schema.Array(Schema.String),
+  /** Queued waiters this task waits behind (a writer queued on an rw-semaphore before a new reader). */
+  behind: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Holders that have ended: nobody will ever release what they hold for them. */
+  exited: Schema.optionalKey(Schema.Array(Schema.String)),
   /** Locks this task holds while it waits. */
   holds: Schema.Array(Schema.String),
   /** True when the task burns CPU while waiting (busy-wait), false when it sleeps. */
@@ -42,10 +46,29 @@ export type BlockedTask = typeof BlockedTask.Type
 export const WaitEdge = Schema.Struct({
   task: Schema.String,
   resource: Schema.String,
-  holder: Schema.String
+  holder: Schema.String,
+  /** `holder` does not hold `resource`: it is queued for it ahead of `task` (a waiting writer). */
+  queued: Schema.optionalKey(Schema.Boolean)
 })
 /** @category models @since 0.1.0 */
 export type WaitEdge = typeof WaitEdge.Type
+
+/**
+ * One wait-for edge in words: `t1 waits for B held by t2`, or for a queued
+ * writer `reader waits for sem behind writer (queued for it)`.
+ *
+ * @example
+ * ```ts
+ * import { Finding } from "@drvmodel/core"
+ * Finding.edgeInWords({ task: "t1", resource: "B", holder: "t2" }) // => "t1 waits for B held by t2"
+ * ```
+ * @category getters
+ * @since 0.3.0
+ */
+export const edgeInWords = (e: WaitEdge, task: string = e.task): string =>
+  e.queued === true
+    ? `${task} waits for ${e.resource} behind ${e.holder} (queued for it)`
+    : `${task} waits for ${e.resource} held by ${e.holder}`
 
 /**
  * No task can run or be woken, and some task has not finished.

@@ -114,6 +114,16 @@ export interface Op<A> {
   readonly deadline?: number
   /** Kind of wait while blocked, for reports: `lock`, `rwsem-read`, `drain`, `completion`... */
   readonly waitKind?: string
+  /**
+   * Tasks the blocked operation waits behind without their holding the resource: a new
+   * `down_read` waits behind a queued writer. The wait-for cycle search follows them first.
+   */
+  readonly behind?: () => ReadonlyArray<string>
+  /**
+   * Whether the operation may sleep (`might_sleep()`): a finding when called in atomic context.
+   * Omitted: an op that blocks (`enabled`) or has a deadline and is not a busy-wait may sleep.
+   */
+  readonly mightSleep?: boolean
   /** Busy-wait: the task burns CPU while blocked (cond-read spin), rather than sleeping. */
   readonly busyWait?: boolean
   /** An idle daemon (a workqueue worker with nothing to do) is not "stuck". */
@@ -139,12 +149,61 @@ export interface Op<A> {
 }
 
 /**
+ * Execution context of a task: a thread (`process`), a softirq handler, or a
+ * hard interrupt handler.
+ *
+ * @example
+ * ```ts
+ * import type { ExecutionContext } from "@drvmodel/core"
+ * const irq: ExecutionContext = "hardirq"
+ * ```
+ * @category models
+ * @since 0.3.0
+ */
+export type ExecutionContext = "process" | "softirq" | "hardirq"
+
+/**
+ * What the running task's CPU state is (see `Irq`): its context, whether it
+ * disabled interrupts, its bottom-half and preemption disable depths.
+ *
+ * @example
+ * ```ts
+ * import type { CpuState } from "@drvmodel/core"
+ * const thread: CpuState = { context: "process", cpu: 0, irqsDisabled: false, bhDisabled: 0, preemptDisabled: 0 }
+ * ```
+ * @category models
+ * @since 0.3.0
+ */
+export interface CpuState {
+  readonly context: ExecutionContext
+  /** The CPU the task is bound to; undefined: a CPU of its own (nothing interrupts it). */
+  readonly cpu: number | undefined
+  /** `local_irq_disable()` / `spin_lock_irqsave()` in force (always true in a hard interrupt handler). */
+  readonly irqsDisabled: boolean
+  /** `local_bh_disable()` depth (`spin_lock_bh()`). */
+  readonly bhDisabled: number
+  /** `preempt_disable()` depth (every spinlock held). */
+  readonly preemptDisabled: number
+}
+
+/**
  * Options for spawning a task.
  *
  * @category models
  * @since 0.1.0
  */
 export interface SpawnOptions {
+  /**
+   * Bind the task to a CPU: interrupt handlers bound to the same CPU may run between any two
+   * of its steps (unless it disabled them), and while one runs the task cannot. Unbound tasks
+   * each have a CPU of their own.
+   */
+  readonly cpu?: number
+  /**
+   * An interrupt handler (`hardirq`) or softirq: one interrupt, which may arrive at any step of
+   * the tasks on its CPU that allow it, then runs to completion before they continue. Default `process`.
+   */
+  readonly context?: ExecutionContext
   /**
    * A daemon (workqueue worker) may stay parked on an idle op at quiescence, and
    * starts without a "start" step: its code up to its first point must be local.
@@ -224,6 +283,14 @@ export class Kernel extends Context.Service<
     readonly where?: () => ReadonlyArray<string>
     /** Locks currently held by a task. */
     readonly heldBy: (task: string) => ReadonlyArray<HeldLock>
+    /** The applying task's CPU state (valid inside `Op.apply`). */
+    readonly cpuState: () => CpuState
+    /**
+     * Changes the applying task's CPU state (inside `Op.apply`): `irqs` sets whether interrupts
+     * are disabled and returns the previous setting (local_irq_save/restore), `bh` and `preempt`
+     * add to the disable depths. Every change is a write of the CPU (footprint `cpu:<n>`).
+     */
+    readonly setCpu: (change: { readonly irqs?: boolean; readonly bh?: 1 | -1; readonly preempt?: 1 | -1 }) => boolean
     /** Check `invariant` during this run (after every step, or at quiescence). */
     readonly invariant: (invariant: Invariant) => void
   }

@@ -16,7 +16,7 @@
  */
 import { Cause, Clock, Context, Effect, Fiber, Latch, Layer, Random, type Scope } from "effect"
 import type { Invariant } from "./Invariant.ts"
-import { Kernel, type Op, type Resource, type SpawnOptions, type TaskHandle } from "./Kernel.ts"
+import { type CpuState, Kernel, type Op, type Resource, type SpawnOptions, type TaskHandle } from "./Kernel.ts"
 import type { HeldLock } from "./Trace.ts"
 
 /**
@@ -129,7 +129,11 @@ interface Task {
   done: boolean
   /** The op the task is parked on (undefined while it runs, or once woken). */
   parked: Op<unknown> | undefined
+  /** Its CPU state, kept so that save/restore pairs answer as in the kernel (nothing is interrupted here). */
+  cpu: Mutable<CpuState>
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 interface Timer {
   readonly at: number
@@ -230,6 +234,15 @@ const make = (options?: LiveOptions): Effect.Effect<{ readonly kernel: Kernel["S
     let seq = 0
     let steps = 0
     let applying: string | undefined
+    // Outside a task's apply (never in a correct primitive) a plain thread's state.
+    const cpuOf = (): Mutable<CpuState> =>
+      (applying === undefined ? undefined : tasks.get(applying)?.cpu) ?? {
+        context: "process",
+        cpu: undefined,
+        irqsDisabled: false,
+        bhDisabled: 0,
+        preemptDisabled: 0
+      }
     let stopped = false
     let timersDirty = false
     let sleeper: Sleeper | undefined
@@ -343,7 +356,15 @@ const make = (options?: LiveOptions): Effect.Effect<{ readonly kernel: Kernel["S
       Effect.suspend(() => {
         let unique = name
         for (let n = 2; tasks.has(unique); n++) unique = `${name}#${n}`
-        const task: Task = { name: unique, daemon: options?.daemon === true, held: [], done: false, parked: undefined }
+        const context = options?.context ?? "process"
+        const task: Task = {
+          name: unique,
+          daemon: options?.daemon === true,
+          held: [],
+          done: false,
+          parked: undefined,
+          cpu: { context, cpu: options?.cpu, irqsDisabled: context === "hardirq", bhDisabled: 0, preemptDisabled: 0 }
+        }
         tasks.set(unique, task)
         const onExit = Effect.onExit(body, (exit) =>
           Effect.suspend(() => {
@@ -381,6 +402,10 @@ const make = (options?: LiveOptions): Effect.Effect<{ readonly kernel: Kernel["S
         }),
       call: (component, fn, body) => Effect.withSpan(body, fn, { attributes: { component } }),
       register: (r) => {
+        // As under the explorer: an id names one instance.
+        const taken = resources.find((x) => x.id === r.id)
+        if (taken !== undefined)
+          throw new Error(`two resources made with id "${r.id}" in one run (a ${taken.kind} and now a ${r.kind}): an id names one instance`)
         resources.push(r)
       },
       probe: (name, read) => {
@@ -402,6 +427,15 @@ const make = (options?: LiveOptions): Effect.Effect<{ readonly kernel: Kernel["S
         return fiber === undefined ? undefined : fiber.getRef(CurrentTask)
       },
       heldBy: (task) => tasks.get(task)?.held ?? [],
+      cpuState: () => cpuOf(),
+      setCpu: (change) => {
+        const c = cpuOf()
+        const before = c.irqsDisabled
+        if (change.irqs !== undefined) c.irqsDisabled = change.irqs
+        if (change.bh !== undefined) c.bhDisabled += change.bh
+        if (change.preempt !== undefined) c.preemptDisabled += change.preempt
+        return before
+      },
       invariant: (inv) => {
         invariants.push(inv)
       }

@@ -3,15 +3,18 @@ import {
   Atomic,
   Completion,
   Explorer,
+  Irq,
   Kernel,
   Mutex,
   type OpObserver,
   Rcu,
   Refcount,
+  RwLock,
   RwSemaphore,
   type Scenario,
   Sched,
   Slab,
+  Spinlock,
   WaitQueue,
   Workqueue,
   WwMutex
@@ -166,6 +169,58 @@ describe("footprints", () => {
     })
   )
 
+  it.effect("every operation of the spinlock, the rwlock and the interrupt calls declares what it touches", () =>
+    Effect.sync(() => {
+      const seen = footprints(
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const l = yield* Spinlock.make("l")
+          const rw = yield* RwLock.make("rw")
+          const other = yield* kernel.spawn(
+            "other",
+            Effect.gen(function* () {
+              yield* l.lock
+              yield* l.unlock
+              yield* rw.writeLock
+              yield* rw.writeUnlock
+              yield* rw.readLock
+              yield* rw.readUnlock
+            }),
+            { cpu: 1 }
+          )
+          yield* Irq.raise("irq", { cpu: 0 }, Effect.all([l.lock, l.unlock, rw.readLock, rw.readUnlock]))
+          const f = yield* l.lockIrqsave
+          yield* l.assertHeld
+          yield* l.unlockIrqrestore(f)
+          yield* l.lockIrq
+          yield* l.unlockIrq
+          yield* l.lockBh
+          yield* l.unlockBh
+          if (yield* l.trylock) yield* l.unlock
+          const g = yield* rw.readLockIrqsave
+          yield* rw.readUnlockIrqrestore(g)
+          const h = yield* rw.writeLockIrqsave
+          yield* rw.writeUnlockIrqrestore(h)
+          yield* Effect.all([rw.readLockIrq, rw.readUnlockIrq, rw.writeLockIrq, rw.writeUnlockIrq])
+          yield* Effect.all([rw.readLockBh, rw.readUnlockBh, rw.writeLockBh, rw.writeUnlockBh])
+          if (yield* rw.readTrylock) yield* rw.readUnlock
+          if (yield* rw.writeTrylock) yield* rw.writeUnlock
+          yield* Irq.localIrqDisable
+          yield* Irq.localIrqEnable
+          yield* Effect.flatMap(Irq.localIrqSave, Irq.localIrqRestore)
+          yield* Irq.localBhDisable
+          yield* Irq.localBhEnable
+          yield* kernel.join(other)
+        }),
+        1
+      )
+      const missing = [...seen].filter(([, fps]) => fps.has("none")).map(([label]) => label)
+      assert.deepStrictEqual(missing, [])
+      for (const l of ["spin_lock(l) spin", "write_lock(rw) spin", "read_lock(rw)", "spin_unlock_bh(l)", "local_irq_save"])
+        assert.ok(seen.has(l), l)
+    })
+  )
+
   it.effect("a failed trylock or cmpxchg reads", () =>
     Effect.sync(() => {
       const out: Array<string> = []
@@ -174,13 +229,16 @@ describe("footprints", () => {
         const m = yield* Mutex.make("m")
         const a = yield* Atomic.make("a", 0)
         yield* m.lock
-        yield* kernel.spawn(
+        const t = yield* kernel.spawn(
           "t",
           Effect.gen(function* () {
             out.push(`trylock=${yield* m.trylock}`)
             out.push(`cmpxchg=${yield* a.cmpxchg(1, 2)}`)
           })
         )
+        // setup must not end holding m (that is a finding of its own).
+        yield* kernel.join(t)
+        yield* m.unlock
       })
       const observer: OpObserver = {
         onOp: ({ op, task }) => {

@@ -187,7 +187,8 @@ describe("mutex", () => {
           const kernel = yield* Kernel
           const m = yield* Mutex.make("m")
           yield* m.lock
-          yield* kernel.spawn("other", m.unlock)
+          // setup waits for `other`: ending while holding m is a finding of its own (lock held at exit).
+          yield* kernel.join(yield* kernel.spawn("other", m.unlock))
         })
       )
       const { report } = exhaust(s, 0)

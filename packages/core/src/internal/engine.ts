@@ -9,12 +9,13 @@
  * model, scenario and choices.
  */
 import { Cause, Clock, Duration, Effect, type Exit, Fiber, type Scheduler, Schema } from "effect"
-import type { BlockedTask, Finding, Problem } from "../Finding.ts"
+import { type BlockedTask, edgeInWords, type Finding, type Problem } from "../Finding.ts"
 import type { Invariant } from "../Invariant.ts"
 import { type Access, Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
 import { msleep } from "../primitives/Sched.ts"
 import type { Schedule, ScheduleStep } from "../Schedule.ts"
 import type { HeldLock, TraceEvent } from "../Trace.ts"
+import { atomic, Cpus, cpuKey, type OnCpu, onCpu, snapshot } from "./cpus.ts"
 import { HappensBefore, type Race } from "./races.ts"
 import { findCycle } from "./waitFor.ts"
 
@@ -85,6 +86,18 @@ export interface OpObserver {
     readonly func: string | undefined
     readonly step: number
   }) => void
+  /**
+   * Told, when a run ends stuck, of each task blocked for good in an operation that was never
+   * applied, with what it held: lockdep checks an acquisition when it is requested, before it
+   * waits, so a lock taken again by its holder (`mutex_lock(A); mutex_lock(A)`) is still seen.
+   */
+  readonly onStuck?: (event: {
+    readonly task: string
+    readonly op: Op<unknown>
+    readonly heldBefore: ReadonlyArray<HeldLock>
+    readonly func: string | undefined
+    readonly step: number
+  }) => void
 }
 
 export interface EngineOptions {
@@ -148,7 +161,11 @@ interface Task {
   readonly daemon: boolean
   pending: Pending | undefined
   done: boolean
+  /** Context and CPU state (interrupts, bottom halves, preemption). */
+  readonly cpu: OnCpu
   held: Array<HeldLock>
+  /** Where each entry of `held` was taken (same order): the op's label and the innermost function. */
+  heldAt: Array<TakenAt>
   stack: Array<string>
   retrying: boolean
   /** Call depth at which the current retry streak began: leaving that function ends the streak. */
@@ -166,6 +183,12 @@ interface Task {
   spinning: boolean
   /** Label of the last failed attempt in the current retry streak. */
   lastFailed: string | undefined
+}
+
+/** Where a held lock was taken, for the lock-held-at-exit report. */
+interface TakenAt {
+  readonly op: string
+  readonly func: string | undefined
 }
 
 interface Timer {
@@ -248,6 +271,8 @@ export class Engine {
   private readonly byName = new Map<string, Task>()
   private readonly byFiber = new Map<Fiber.Fiber<unknown, unknown>, Task>()
   private readonly resources: Array<Resource> = []
+  private readonly resourceById = new Map<string, Resource>()
+  private readonly cpus = new Cpus()
   private readonly probes: Array<readonly [string, () => string]> = []
   private readonly invariants: Array<Invariant> = []
   private readonly timers: Array<Timer> = []
@@ -382,7 +407,7 @@ export class Engine {
     out.length = 0
     for (const t of this.tasks) {
       const p = t.pending
-      if (p !== undefined && this.isEnabled(p.op)) out.push(t)
+      if (p !== undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)) out.push(t)
     }
     return out
   }
@@ -414,6 +439,13 @@ export class Engine {
     const result = op.apply()
     this.currentTask = undefined
     const declared = typeof op.footprint === "function" ? op.footprint(result) : op.footprint
+    if (task.cpu.cpu !== undefined) {
+      // A step on a shared CPU reads it (an interrupt there would have stopped it); a handler's
+      // first step writes it (from then on what it interrupted cannot run).
+      const started = task.cpu.context !== "process" && !task.cpu.started
+      task.cpu.started = true
+      this.stepFootprint?.push({ key: cpuKey(task.cpu.cpu), mode: started ? "write" : "read" })
+    }
     if (this.recordFootprints) {
       const during = this.stepFootprint!
       // A timeout that expires early moved the clock: that step may affect anything.
@@ -425,14 +457,16 @@ export class Engine {
     let changed = false
     const released: Array<HeldLock> | undefined = this.recordFootprints ? [] : undefined
     if (op.releases !== undefined) {
-      if (typeof op.releases === "string") changed = release(task.held, op.releases, released) || changed
-      else for (const r of op.releases(result)) changed = release(task.held, r, released) || changed
+      if (typeof op.releases === "string") changed = release(task, op.releases, released) || changed
+      else for (const r of op.releases(result)) changed = release(task, r, released) || changed
     }
     const held = op.holds?.(result)
     let acquired: ReadonlyArray<HeldLock> | undefined
     if (held !== undefined) {
       acquired = Array.isArray(held) ? (held as ReadonlyArray<HeldLock>) : [held as HeldLock]
       task.held.push(...acquired)
+      const at: TakenAt = { op: op.label, func: task.stack[task.stack.length - 1] }
+      for (let i = 0; i < acquired.length; i++) task.heldAt.push(at)
       changed = true
     }
     if (changed) task.holds = task.held.length === 0 ? noHolds : task.held.map((h) => h.resource)
@@ -561,9 +595,19 @@ export class Engine {
   private quiescent(): Outcome {
     const stuck = this.tasks.filter((t) => !t.done && !(t.daemon && t.pending?.op.idle))
     if (stuck.length > 0) {
+      for (const o of this.options.observers) {
+        if (o.onStuck === undefined) continue
+        for (const t of stuck) {
+          const op = t.pending?.op
+          if (op !== undefined && !this.isEnabled(op))
+            o.onStuck({ task: t.name, op, heldBefore: t.held.slice(), func: t.stack[t.stack.length - 1], step: this.step })
+        }
+      }
       const blocked = stuck.map((t) => this.describeBlocked(t))
       const cycle = findCycle(blocked)
-      const spinning = blocked.filter((b) => b.spinning)
+      // Spinning on a spinlock or rwlock whose holder cannot run is a deadlock, not an endless
+      // cond-read: lockdep and the kernel call it one (the spinner is marked `spinning`).
+      const spinning = blocked.filter((b) => b.spinning && !SPINLOCK_WAITS.has(b.waitKind))
       const problem: Problem =
         spinning.length > 0
           ? { _tag: "Livelock", reason: "endless-spin", spinning, blocked: blocked.filter((b) => !b.spinning), cycle, steps: 0 }
@@ -601,13 +645,32 @@ export class Engine {
   private describeBlocked(t: Task): BlockedTask {
     const op = t.pending?.op
     const func = t.stack[t.stack.length - 1]
+    // Ready, but its CPU is taken: by the handler that interrupted it, or a thread that disabled preemption.
+    const cpuHolder = op !== undefined && this.isEnabled(op) && this.cpus.used ? this.cpus.blocker(t.cpu) : undefined
+    if (cpuHolder !== undefined) {
+      return {
+        task: t.name,
+        op: op!.label,
+        resource: `cpu${t.cpu.cpu}`,
+        waitKind: cpuHolder.context === "process" ? "cpu (preemption disabled)" : `cpu (interrupted by ${cpuHolder.context})`,
+        holders: [cpuHolder.name],
+        holds: t.held.map((h) => h.resource),
+        spinning: false,
+        ...(func !== undefined ? { func } : {})
+      }
+    }
     const spin = t.retrying && op !== undefined && op.spin !== undefined
+    const holders = op?.resource?.holders() ?? []
+    const behind = op?.behind?.()
+    const exited = holders.filter((h) => this.byName.get(h)?.done === true)
     return {
       task: t.name,
       op: op?.label ?? "<suspended outside the kernel>",
       ...(op?.resource ? { resource: op.resource.id } : {}),
       waitKind: op?.waitKind ?? (op ? op.name : "unknown"),
-      holders: op?.resource?.holders() ?? [],
+      holders,
+      ...(behind !== undefined && behind.length > 0 ? { behind } : {}),
+      ...(exited.length > 0 ? { exited } : {}),
       holds: t.held.map((h) => h.resource),
       spinning: op?.busyWait === true || spin,
       ...(func !== undefined ? { func } : {})
@@ -640,16 +703,22 @@ export class Engine {
   // ---------------------------------------------------------------------------
   // Tasks and the kernel service
 
-  private newTask(name: string, daemon: boolean): Task {
+  private newTask(name: string, daemon: boolean, options?: SpawnOptions): Task {
     let unique = name
     for (let n = 2; this.byName.has(unique); n++) unique = `${name}#${n}`
+    const context = options?.context ?? "process"
+    // An interrupt handler always has a CPU (0 unless told): it interrupts the tasks bound there.
+    const cpu = onCpu(unique, options?.cpu ?? (context === "process" ? undefined : 0), context)
+    this.cpus.add(cpu)
     const task: Task = {
       name: unique,
       index: this.tasks.length,
+      cpu,
       daemon,
       pending: undefined,
       done: false,
       held: [],
+      heldAt: [],
       stack: [],
       retrying: false,
       retryDepth: 0,
@@ -674,6 +743,9 @@ export class Engine {
     this.stepFootprint?.push({ key: `task:${task.name}`, mode: "write" })
     this.hb?.release(task.index, `task:${task.name}`)
     task.done = true
+    task.cpu.done = true
+    // A handler's return lets what it interrupted continue: a write of its CPU.
+    if (task.cpu.cpu !== undefined) this.stepFootprint?.push({ key: cpuKey(task.cpu.cpu), mode: "write" })
     task.pending = undefined
     if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "exit", task: task.name, name: exit._tag })
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause) && this.finding === undefined) {
@@ -681,6 +753,52 @@ export class Engine {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
       this.finding = this.makeFinding({ _tag: "Defect", task: task.name, message: `task died: ${message}` })
     }
+    if (this.finding === undefined) {
+      const left = this.stillHeld(task)
+      if (left.length > 0) {
+        const message = heldAtExit(task.name, left)
+        if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "warn", task: task.name, name: message })
+        this.finding = this.makeFinding({ _tag: "Defect", task: task.name, message })
+      }
+    }
+  }
+
+  /**
+   * Locks a task still holds as it ends (lockdep_sys_exit / debug_check_no_locks_held): its own
+   * holds of the locks lockdep tracks that the resource still attributes to it. A home-grown
+   * lock (a lock-like atomic) is invisible to lockdep, and handing it to another task to clear
+   * is legitimate, so it is left out.
+   */
+  private stillHeld(task: Task): ReadonlyArray<HeldLock & TakenAt> {
+    const out: Array<HeldLock & TakenAt> = []
+    task.held.forEach((h, i) => {
+      const r = this.resourceById.get(h.resource)
+      if (r?.kind === "atomic-lock") return
+      if (r === undefined || r.holders().includes(task.name)) out.push({ ...h, ...task.heldAt[i]! })
+    })
+    return out
+  }
+
+  private applying(): Task {
+    if (this.currentTask === undefined) throw new Error("the CPU state is only valid inside Op.apply")
+    return this.currentTask
+  }
+
+  /**
+   * might_sleep() in atomic context (a spinlock held, interrupts or bottom halves disabled, an
+   * interrupt handler): the kernel's "BUG: sleeping function called from invalid context".
+   */
+  private atomicSleepCheck(task: Task, op: Op<unknown>): void {
+    if (this.finding !== undefined || !atomic(task.cpu)) return
+    if (!(op.mightSleep ?? mightSleep(op))) return
+    const c = task.cpu
+    const func = task.stack[task.stack.length - 1]
+    const held = task.held.filter(
+      (h) => this.resourceById.get(h.resource)?.kind.startsWith("spin") || this.resourceById.get(h.resource)?.kind.startsWith("rwlock")
+    )
+    const message = `BUG: sleeping function called from invalid context at ${op.label}${func !== undefined ? ` in ${func}()` : ""}: in_atomic(): 1, irqs_disabled(): ${c.irqsDisabled ? 1 : 0}, context: ${c.context}, name: ${task.name}${held.length > 0 ? `; holding ${held.map((h) => h.resource).join(", ")}` : ""}`
+    if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "warn", task: task.name, name: message })
+    this.finding = this.makeFinding({ _tag: "Defect", task: task.name, message })
   }
 
   private parkAt<A>(task: Task, op: Op<A>): Effect.Effect<A> {
@@ -733,13 +851,14 @@ export class Engine {
     const point = <A>(op: Op<A>): Effect.Effect<A> =>
       Effect.callback<A>((resume) => {
         const task = this.taskOf(Fiber.getCurrent()!)
+        this.atomicSleepCheck(task, op as Op<unknown>)
         task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } }
-        if (task.held.length > 0 && mightSleep(op as Op<unknown>)) this.sleepCheck(task, op as Op<unknown>)
+        if (task.held.length > 0 && (op.mightSleep ?? mightSleep(op as Op<unknown>))) this.sleepCheck(task, op as Op<unknown>)
       })
     const spawn = (name: string, body: Effect.Effect<void, unknown, Kernel>, options?: SpawnOptions) =>
       Effect.withFiber((parent) =>
         Effect.suspend(() => {
-          const task = this.newTask(name, options?.daemon === true)
+          const task = this.newTask(name, options?.daemon === true, options)
           const parentTask = this.byFiber.get(parent)
           this.hb?.spawn(parentTask?.index, task.index)
           this.stepFootprint?.push({ key: `task:${task.name}`, mode: "write" })
@@ -807,6 +926,12 @@ export class Engine {
       warn,
       call,
       register: (r) => {
+        // Ids name instances: a second resource under a taken id would be a second, unrelated lock
+        // that every report confuses with the first. Thrown at make time, so the model's task dies
+        // with this message (a defect finding naming it).
+        const taken = this.resourceById.get(r.id)
+        if (taken !== undefined) throw new Error(duplicateId(taken, r))
+        this.resourceById.set(r.id, r)
         this.resources.push(r)
       },
       probe: (name, read) => {
@@ -838,6 +963,16 @@ export class Engine {
         return task === undefined ? [] : task.stack.slice()
       },
       heldBy: (task) => this.byName.get(task)?.held ?? [],
+      cpuState: () => snapshot(this.applying().cpu),
+      setCpu: (change) => {
+        const c = this.applying().cpu
+        const before = c.irqsDisabled
+        if (change.irqs !== undefined) c.irqsDisabled = change.irqs
+        if (change.bh !== undefined) c.bhDisabled += change.bh
+        if (change.preempt !== undefined) c.preemptDisabled += change.preempt
+        if (c.cpu !== undefined) this.stepFootprint?.push({ key: cpuKey(c.cpu), mode: "write" })
+        return before
+      },
       invariant: (inv) => {
         this.invariants.push(inv)
       }
@@ -863,6 +998,8 @@ export class Engine {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 const noHeld: ReadonlyArray<HeldLock> = []
+/** Wait kinds of spinning lock acquisitions (Spinlock, RwLock). */
+const SPINLOCK_WAITS: ReadonlySet<string> = new Set(["spinlock", "rwlock-read", "rwlock-write"])
 const noTasks: Array<Task> = []
 /** Suffix of a candidate (and schedule step) that lets a pending timeout expire now. */
 const TIMEOUT = " [timeout]"
@@ -891,23 +1028,37 @@ const allRetrying = (tasks: ReadonlyArray<Task>): boolean => {
   return true
 }
 
-/** Removes the last hold of `resource` (into `into`, if given); whether anything was removed. */
-const release = (held: Array<HeldLock>, resource: string, into: Array<HeldLock> | undefined): boolean => {
-  const i = held.findLastIndex((h) => h.resource === resource)
+/** Removes the task's last hold of `resource` (into `into`, if given); whether anything was removed. */
+const release = (task: Task, resource: string, into: Array<HeldLock> | undefined): boolean => {
+  const i = task.held.findLastIndex((h) => h.resource === resource)
   if (i < 0) return false
-  into?.push(held[i]!)
-  held.splice(i, 1)
+  into?.push(task.held[i]!)
+  task.held.splice(i, 1)
+  task.heldAt.splice(i, 1)
   return true
 }
+
+/** Lockdep's report of a task that ends holding locks, with where each was taken. */
+const heldAtExit = (task: string, left: ReadonlyArray<HeldLock & TakenAt>): string =>
+  `WARNING: lock held when returning to user space! ${task} is leaving the kernel with locks still held! ${left.length} lock${left.length === 1 ? "" : "s"} held by ${task}: ${left
+    .map(
+      (h, i) =>
+        `#${i}: ${h.resource} (${h.lockClass}${h.mode === "read" ? ", read" : ""}) taken by ${h.op}${h.func !== undefined ? ` in ${h.func}()` : ""}`
+    )
+    .join("; ")}`
+
+const duplicateId = (taken: Resource, again: Resource): string =>
+  `two resources made with id "${again.id}" in one run (a ${taken.kind} and now a ${again.kind}): an id names one instance; give the second its own id (its lock class may be shared)`
 
 /** A one-line summary of a problem. */
 export const summarize = (problem: Problem): string => {
   switch (problem._tag) {
     case "Deadlock": {
-      if (problem.cycle.length > 0) {
-        return `deadlock: ${problem.cycle.map((e) => `${e.task} waits for ${e.resource} held by ${e.holder}`).join("; ")}`
-      }
-      return `deadlock: ${problem.blocked.map((b) => `${b.task} blocked in ${b.op}`).join("; ")}`
+      if (problem.cycle.length > 0) return `deadlock: ${problem.cycle.map((e) => edgeInWords(e)).join("; ")}`
+      // No cycle: name the holders that have gone (they will never release), if any.
+      return `deadlock: ${problem.blocked
+        .map((b) => `${b.task} blocked in ${b.op}${b.exited?.length ? `, held by ${b.exited.join(", ")}, which exited` : ""}`)
+        .join("; ")}`
     }
     case "Livelock":
       return problem.reason === "endless-spin"

@@ -18,7 +18,10 @@
  *   lock (the waiter depends on the signaller getting them: a narrowed form of
  *   lockdep's old cross-release, limited to locks held at the signal);
  * - a release of a lock another task holds (a lock-like atomic has no owner)
- *   drops that task's hold, so no stale edges follow.
+ *   drops that task's hold, so no stale edges follow;
+ * - a blocking acquisition or untimed wait that never completes (the run
+ *   ends stuck in it) adds its edges all the same: lockdep checks on request,
+ *   so `mutex_lock(A); mutex_lock(A)` is "possible recursive locking".
  *
  * Edges are added from every held lock, not only the innermost one as
  * lockdep does (it relies on transitivity); the result is the same set of
@@ -29,7 +32,7 @@
  * @since 0.1.0
  */
 import type { OpObserver } from "../internal/engine.ts"
-import type { LockEvent } from "../Kernel.ts"
+import type { LockEvent, Op } from "../Kernel.ts"
 import { depType, LockGraph, type Mode } from "./LockGraph.ts"
 
 /**
@@ -103,6 +106,27 @@ export const observer = (graph: LockGraph = new LockGraph()): LockObserver => {
       }
     }
   }
+  const edgeFrom =
+    (task: string, op: Op<unknown>, func: string | undefined, step: number) =>
+    (h: HeldEntry, toClass: string, toResource: string, mode: Mode, via: "acquire" | "touch" | "signal") => {
+      graph.add({
+        from: h.lockClass,
+        to: toClass,
+        type: depType(h.mode, mode),
+        mode,
+        task,
+        func,
+        step,
+        run,
+        op: op.label,
+        via,
+        fromResource: h.resource,
+        toResource,
+        fromOp: h.op,
+        fromStep: h.step,
+        fromFunc: h.func
+      })
+    }
   return {
     graph,
     held: (task) => held.get(task) ?? [],
@@ -115,25 +139,7 @@ export const observer = (graph: LockGraph = new LockGraph()): LockObserver => {
       const signal = op.resource !== undefined && SIGNALS.has(op.name) && SIGNALLED_KINDS.has(op.resource.kind)
       if (lockEvents.length === 0 && !signal) return
       const mine = heldOf(task)
-      const edge = (h: HeldEntry, toClass: string, toResource: string, mode: Mode, via: "acquire" | "touch" | "signal") => {
-        graph.add({
-          from: h.lockClass,
-          to: toClass,
-          type: depType(h.mode, mode),
-          mode,
-          task,
-          func,
-          step,
-          run,
-          op: op.label,
-          via,
-          fromResource: h.resource,
-          toResource,
-          fromOp: h.op,
-          fromStep: h.step,
-          fromFunc: h.func
-        })
-      }
+      const edge = edgeFrom(task, op, func, step)
       for (const e of lockEvents) {
         graph.touchClass(e.lockClass)
         switch (e.type) {
@@ -172,6 +178,20 @@ export const observer = (graph: LockGraph = new LockGraph()): LockObserver => {
             fromFunc: h.func
           })
         }
+      }
+    },
+    // A blocking acquisition that never happened still counts, as lockdep checks it on request:
+    // edges from what the task holds, nothing held after. Its events do not depend on the result
+    // of an op that never ran (blocking acquires and untimed waits report them unconditionally).
+    onStuck: ({ task, op, func, step }) => {
+      const mine = held.get(task) ?? []
+      if (op.lockEvents === undefined || mine.length === 0) return
+      const edge = edgeFrom(task, op, func, step)
+      for (const e of op.lockEvents(undefined)) {
+        graph.touchClass(e.lockClass)
+        if (e.trylock === true) continue
+        if (e.type === "acquire" || (e.type === "touch" && op.deadline === undefined))
+          for (const h of mine) edge(h, e.lockClass, e.resource, e.mode, e.type === "acquire" ? "acquire" : "touch")
       }
     }
   }

@@ -89,7 +89,7 @@ export const scenarioTable = (cycle: LockOrderCycle): string => {
 export const renderCycle = (cycle: LockOrderCycle): string => {
   const title =
     cycle.kind === "recursive"
-      ? `possible recursive locking: ${cycle.classes[0]} acquired while held`
+      ? `possible recursive locking detected: ${cycle.classes[0]} acquired while held`
       : `possible circular locking dependency: ${[...cycle.classes, cycle.classes[0]].join(" -> ")}`
   const t = cycle.tried
   const verdict = cycle.counterexample
@@ -109,6 +109,7 @@ export const renderCycle = (cycle: LockOrderCycle): string => {
     ...cycle.edges.flatMap(describeEdge),
     "",
     scenarioTable(cycle),
+    ...(cycle.kind === "recursive" ? ["", " May be due to missing lock nesting notation"] : []),
     "",
     verdict
   ].join("\n")

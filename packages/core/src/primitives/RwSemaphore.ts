@@ -56,7 +56,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
   Kernel.useSync((kernel) => {
     let writer: string | undefined
     const readers: Array<string> = []
-    let waitingWriters = 0
+    // Writers queued in down_write's slow path, by task: new readers wait behind them.
+    const queued: Array<string> = []
     const lockClass = options?.lockClass ?? id
     const resource: Resource = {
       id,
@@ -67,7 +68,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         writer !== undefined ? `write-locked by ${writer}` : readers.length > 0 ? `read-locked by ${readers.join(", ")}` : "unlocked"
     }
     kernel.register(resource)
-    const readFree = () => writer === undefined && waitingWriters === 0
+    const readFree = () => writer === undefined && queued.length === 0
     const writeFree = () => writer === undefined && readers.length === 0
     const asReader = { resource: id, lockClass, mode: "read" as const }
     const asWriter = { resource: id, lockClass, mode: "write" as const }
@@ -115,7 +116,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           writer = kernel.current()
           return true
         }
-        waitingWriters++
+        queued.push(kernel.current())
         return false
       },
       show: (ok) => (ok ? undefined : "queued"),
@@ -130,8 +131,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
       waitKind: "rwsem-write",
       enabled: writeFree,
       apply: () => {
-        waitingWriters--
         writer = kernel.current()
+        queued.splice(queued.indexOf(writer), 1)
       },
       ...acquireWrite
     })
@@ -145,6 +146,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         waitKind: "rwsem-read",
         enabled: readFree,
+        // A reader that finds the semaphore only read-held waits for the queued writers.
+        behind: () => (writer === undefined ? [...new Set(queued)] : []),
         footprint: writes,
         apply: () => {
           readers.push(kernel.current())

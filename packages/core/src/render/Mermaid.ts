@@ -123,7 +123,8 @@ export const render = (cx: Counterexample, options: { readonly trace?: Trace } =
     const from = id.get(e.task)
     const to = id.get(e.holder)
     if (from === undefined || to === undefined) continue
-    lines.push(`    ${from}-->>${to}: ${escapeText(`${e.inCycle ? "cycle: " : ""}waits for ${e.resource} held by ${e.holder}`)}`)
+    const words = e.queued === true ? `waits for ${e.resource} behind ${e.holder} (queued)` : `waits for ${e.resource} held by ${e.holder}`
+    lines.push(`    ${from}-->>${to}: ${escapeText(`${e.inCycle ? "cycle: " : ""}${words}`)}`)
   }
   const ends = t.tasks.length > 1 ? `${id.get(t.tasks[0]!)},${id.get(t.tasks[t.tasks.length - 1]!)}` : id.get(t.tasks[0] ?? "")
   const why =

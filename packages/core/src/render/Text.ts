@@ -31,9 +31,11 @@ const describeBlocked = (b: BlockedTask): Array<string> => {
   const where = b.func !== undefined ? ` in ${b.func}()` : ""
   const lines = [`  ${b.task}${where} is ${b.spinning ? "spinning" : "blocked"} at ${b.op} (${b.waitKind})`]
   if (b.resource !== undefined) {
-    const holders = b.holders.filter((h) => h !== b.task)
+    const exited = new Set(b.exited ?? [])
+    const holders = b.holders.filter((h) => h !== b.task).map((h) => (exited.has(h) ? `${h} (exited)` : h))
+    const behind = b.behind?.length ? `, behind ${b.behind.join(", ")} (queued for it)` : ""
     lines.push(
-      `      waits for ${b.resource}${holders.length > 0 ? `, held by ${holders.join(", ")}` : b.holders.includes(b.task) ? ", held by itself" : ", held by nobody that can run"}`
+      `      waits for ${b.resource}${holders.length > 0 ? `, held by ${holders.join(", ")}` : b.holders.includes(b.task) ? ", held by itself" : ", held by nobody that can run"}${behind}`
     )
   }
   lines.push(`      holds ${b.holds.length > 0 ? b.holds.join(", ") : "no locks"}`)

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type { Counterexample } from "../Explorer.ts"
-import type { BlockedTask, Problem } from "../Finding.ts"
+import { type BlockedTask, edgeInWords, type Problem } from "../Finding.ts"
 import type { Trace, TraceEvent } from "../Trace.ts"
 
 /**
@@ -208,14 +208,22 @@ export const failingIndex = (t: Timeline): number => Math.max(0, t.ops.length - 
  */
 export const waitEdges = (
   t: Timeline
-): ReadonlyArray<{ readonly task: string; readonly resource: string; readonly holder: string; readonly inCycle: boolean }> => {
+): ReadonlyArray<{
+  readonly task: string
+  readonly resource: string
+  readonly holder: string
+  readonly inCycle: boolean
+  readonly queued?: boolean
+}> => {
   const p = t.problem
   const cycle = p._tag === "Deadlock" || p._tag === "Livelock" ? p.cycle : []
   const key = (a: string, r: string, h: string) => `${a}\u0000${r}\u0000${h}`
   const inCycle = new Set(cycle.map((e) => key(e.task, e.resource, e.holder)))
-  const out: Array<{ task: string; resource: string; holder: string; inCycle: boolean }> = []
+  const out: Array<{ task: string; resource: string; holder: string; inCycle: boolean; queued?: boolean }> = []
   for (const b of t.stuck.values()) {
     if (b.resource === undefined) continue
+    for (const h of b.behind ?? [])
+      out.push({ task: b.task, resource: b.resource, holder: h, inCycle: inCycle.has(key(b.task, b.resource, h)), queued: true })
     for (const h of b.holders) {
       if (h === b.task && !inCycle.has(key(b.task, b.resource, h))) continue
       out.push({ task: b.task, resource: b.resource, holder: h, inCycle: inCycle.has(key(b.task, b.resource, h)) })
@@ -233,7 +241,7 @@ export const waitEdges = (
 export const cycleInWords = (p: Problem): string | undefined => {
   if (p._tag !== "Deadlock" && p._tag !== "Livelock") return undefined
   if (p.cycle.length === 0) return undefined
-  const parts = p.cycle.map((e, i) => `${i === 0 ? e.task : "which"} waits for ${e.resource} held by ${e.holder}`)
+  const parts = p.cycle.map((e, i) => edgeInWords(e, i === 0 ? e.task : "which"))
   return `${parts.join(", ")}: a cycle, so none of them can proceed.`
 }
 
