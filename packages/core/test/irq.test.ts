@@ -1,4 +1,4 @@
-import { Atomic, Explorer, Irq, Kernel, Mutex, RwLock, type Scenario, Sched, Spinlock } from "@drvmodel/core"
+import { Atomic, Explorer, Irq, Kernel, LockOrder, Mutex, RwLock, type Scenario, Sched, Spinlock } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 
@@ -99,6 +99,23 @@ describe("spinlock and interrupts", () => {
           strategy
         )
       }
+    })
+  )
+
+  it.effect("DPOR finds it when the interrupt is raised before the thread exists too (its first step blocked by the CPU)", () =>
+    Effect.sync(() => {
+      const s = scenario(
+        "irq-first",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const lock = yield* Spinlock.make("A")
+          yield* Irq.raise("irq", { cpu: 0 }, Effect.andThen(lock.lock, lock.unlock))
+          yield* kernel.spawn("t", Effect.andThen(lock.lock, lock.unlock), { cpu: 0 })
+        })
+      )
+      // Before the fix, DPOR's first run (irq, then t) raced irq's return with t's first step, which
+      // was not runnable then, and never reversed irq's start: one run, "exhausted", clean.
+      assert.deepStrictEqual(summaries(s, "dpor"), ["deadlock: irq waits for A held by t; t waits for cpu0 held by irq"])
     })
   )
 
@@ -283,6 +300,75 @@ describe("rwlock", () => {
         )
       assert.deepStrictEqual(run(false), ["deadlock: t waits for cpu0 held by irq; irq waits for tbl->lock held by t"])
       assert.deepStrictEqual(run(true), [])
+    })
+  )
+})
+
+describe("lockdep's irq rules in the lock-order analysis", () => {
+  it.effect("a lock taken with interrupts on and in a handler: 'inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.'", () =>
+    Effect.gen(function* () {
+      // One benign run (xmit, then the interrupt) is enough, as for lockdep.
+      const r = yield* LockOrder.analyzeOnce(irqVsThread("plain", "hardirq"), { confirm: false })
+      assert.deepStrictEqual(r.outcomes, { finished: 1 })
+      assert.deepStrictEqual(
+        (r.irq ?? []).map((v) => [v.kind, v.title, v.classes, v.first.task, v.first.func, v.second.task, v.second.func]),
+        [
+          [
+            "inconsistent",
+            "inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.",
+            ["&priv->lock"],
+            "xmit",
+            "drv_xmit",
+            "irq",
+            "drv_interrupt"
+          ]
+        ]
+      )
+      const text = LockOrder.render(r)
+      assert.include(text, "WARNING: inconsistent lock state")
+      assert.include(text, "  <Interrupt>\n    lock(&priv->lock);")
+      // With spin_lock_irqsave in the thread: consistent.
+      const fixed = yield* LockOrder.analyzeOnce(irqVsThread("irqsave", "hardirq"), { confirm: false })
+      assert.strictEqual(fixed.irq, undefined)
+    })
+  )
+
+  it.effect("a softirq: 'inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.'; spin_lock_bh is consistent", () =>
+    Effect.gen(function* () {
+      const r = yield* LockOrder.analyzeOnce(irqVsThread("plain", "softirq"), { confirm: false })
+      assert.deepStrictEqual(
+        (r.irq ?? []).map((v) => v.title),
+        ["inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage."]
+      )
+      assert.strictEqual((yield* LockOrder.analyzeOnce(irqVsThread("bh", "softirq"), { confirm: false })).irq, undefined)
+    })
+  )
+
+  it.effect("taking an irq-unsafe lock under an irq-safe one: 'HARDIRQ-safe -> HARDIRQ-unsafe lock order detected'", () =>
+    Effect.gen(function* () {
+      const s = scenario(
+        "safe-unsafe",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const a = yield* Spinlock.make("A", { lockClass: "&dev->irq_lock" })
+          const b = yield* Spinlock.make("B", { lockClass: "&dev->stats_lock" })
+          // The handler takes A; a thread takes B with interrupts on; another takes B under A.
+          yield* kernel.join(yield* Irq.raise("irq", { cpu: 0 }, Effect.andThen(a.lock, a.unlock)))
+          yield* kernel.join(yield* kernel.spawn("stats", Effect.andThen(b.lock, b.unlock)))
+          yield* kernel.join(
+            yield* kernel.spawn(
+              "cfg",
+              Effect.flatMap(a.lockIrqsave, (f) => Effect.all([b.lock, b.unlock, a.unlockIrqrestore(f)]))
+            )
+          )
+        })
+      )
+      const r = yield* LockOrder.analyzeOnce(s, { confirm: false })
+      assert.deepStrictEqual(
+        (r.irq ?? []).map((v) => [v.title, v.classes, v.first.usage, v.second.usage]),
+        [["HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", ["&dev->irq_lock", "&dev->stats_lock"], "IN-HARDIRQ-W", "HARDIRQ-ON-W"]]
+      )
+      assert.include(LockOrder.render(r), "Possible interrupt unsafe locking scenario")
     })
   )
 })

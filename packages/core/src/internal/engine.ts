@@ -11,7 +11,16 @@
 import { Cause, Clock, Duration, Effect, type Exit, Fiber, type Scheduler, Schema } from "effect"
 import { type BlockedTask, edgeInWords, type Finding, type Problem } from "../Finding.ts"
 import type { Invariant } from "../Invariant.ts"
-import { type Access, Kernel, type LockEvent, type Op, type Resource, type SpawnOptions, type TaskHandle } from "../Kernel.ts"
+import {
+  type Access,
+  type CpuState,
+  Kernel,
+  type LockEvent,
+  type Op,
+  type Resource,
+  type SpawnOptions,
+  type TaskHandle
+} from "../Kernel.ts"
 import { msleep } from "../primitives/Sched.ts"
 import type { Schedule, ScheduleStep } from "../Schedule.ts"
 import type { HeldLock, TraceEvent } from "../Trace.ts"
@@ -85,6 +94,9 @@ export interface OpObserver {
     readonly heldBefore: ReadonlyArray<HeldLock>
     readonly func: string | undefined
     readonly step: number
+    /** The task's CPU state before and after the op (lockdep's irq usage rules read it). */
+    readonly cpuBefore?: CpuState
+    readonly cpu?: CpuState
   }) => void
   /**
    * Told, when a run ends stuck, of each task blocked for good in an operation that was never
@@ -433,6 +445,7 @@ export class Engine {
     task.pending = undefined
     const observed = this.options.observers.length > 0
     const heldBefore = observed ? task.held.slice() : noHeld
+    const cpuBefore = observed ? snapshot(task.cpu) : undefined
     this.currentTask = task
     // Collects the clock reads of apply (a timeout's remaining time).
     if (this.recordFootprints) this.stepFootprint = []
@@ -502,7 +515,15 @@ export class Engine {
     if (observed) {
       const lockEvents = op.lockEvents?.(result) ?? []
       for (const o of this.options.observers) {
-        o.onOp({ task: task.name, op, lockEvents, heldBefore, func: task.stack[task.stack.length - 1], step: this.step })
+        o.onOp({
+          task: task.name,
+          op,
+          lockEvents,
+          heldBefore,
+          func: task.stack[task.stack.length - 1],
+          step: this.step,
+          ...(cpuBefore !== undefined ? { cpuBefore, cpu: snapshot(task.cpu) } : {})
+        })
       }
     }
     task.lastRun = this.step

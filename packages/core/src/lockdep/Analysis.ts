@@ -22,9 +22,10 @@ import type { Schedule } from "../Schedule.ts"
 import * as Replay from "../strategy/Replay.ts"
 import { type Confirmation, type ConfirmOptions, confirm } from "./Confirm.ts"
 import { type Cycle, type CycleOptions, cycles } from "./Cycles.ts"
-import type { LockGraph } from "./LockGraph.ts"
+import { irqViolations } from "./IrqUsage.ts"
+import type { LockGraph, UsageOccurrence } from "./LockGraph.ts"
 import { observer } from "./Observer.ts"
-import type { LockOrderCycle, LockOrderEdge, LockOrderResult } from "./Result.ts"
+import type { LockOrderCycle, LockOrderEdge, LockOrderIrq, LockOrderResult, LockOrderUsage } from "./Result.ts"
 
 /**
  * Options shared by `analyze` and `analyzeOnce`.
@@ -148,17 +149,51 @@ const result = (
   outcomes: Record<string, number>,
   options: AnalyzeOptions
 ): Effect.Effect<LockOrderResult> =>
-  Effect.map(resultCycles(scenario, graph, options), (found) => ({
-    format: "drvmodel-lock-order/1" as const,
-    scenario: scenario.name,
-    ...(options.variant !== undefined ? { variant: options.variant } : {}),
-    mode,
-    runs: graph.runs,
-    steps,
-    classes: graph.classes.size,
-    dependencies: graph.dependencies().length,
-    outcomes,
-    cycles: found
+  Effect.map(resultCycles(scenario, graph, options), (found) => {
+    const irq = irqResult(graph)
+    return {
+      format: "drvmodel-lock-order/1" as const,
+      scenario: scenario.name,
+      ...(options.variant !== undefined ? { variant: options.variant } : {}),
+      mode,
+      runs: graph.runs,
+      steps,
+      classes: graph.classes.size,
+      dependencies: graph.dependencies().length,
+      outcomes,
+      cycles: found,
+      ...(irq.length > 0 ? { irq } : {})
+    }
+  })
+
+const usageData = (u: UsageOccurrence): LockOrderUsage => ({
+  usage: u.usage,
+  task: u.task,
+  op: u.op,
+  ...(u.func !== undefined ? { func: u.func } : {}),
+  step: u.step,
+  run: u.run
+})
+
+/**
+ * Lockdep's irq-rule violations of a graph as result data.
+ *
+ * @example
+ * ```ts
+ * import { LockOrder } from "@drvmodel/core"
+ * LockOrder.irqResult(new LockOrder.LockGraph()) // => []
+ * ```
+ * @category getters
+ * @since 0.3.0
+ */
+export const irqResult = (graph: LockGraph): ReadonlyArray<LockOrderIrq> =>
+  irqViolations(graph).map((v) => ({
+    kind: v.kind,
+    irq: v.irq,
+    title: v.title,
+    classes: v.classes,
+    first: usageData(v.first),
+    second: usageData(v.second)
   }))
 
 /**

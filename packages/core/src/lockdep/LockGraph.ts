@@ -88,6 +88,33 @@ export interface Dependency {
   readonly occurrences: ReadonlyArray<Occurrence>
 }
 
+/**
+ * A lock class's irq usage, lockdep's names (kernel/locking/lockdep_states.h):
+ * taken in a hard interrupt or softirq (`IN-HARDIRQ-W`, `-R` for a read), or
+ * taken, or held, with hard interrupts / softirqs enabled (`HARDIRQ-ON-W`…).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export type UsageBit = `${"IN-" | ""}${"HARDIRQ" | "SOFTIRQ"}${"" | "-ON"}-${"W" | "R"}`
+
+/**
+ * Where a usage bit was first set: the task, the operation and function, the step and run.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface UsageOccurrence {
+  readonly usage: UsageBit
+  readonly task: string
+  readonly op: string
+  readonly func: string | undefined
+  readonly step: number
+  readonly run: number
+  /** Order in which bits were set across the whole analysis (earlier first). */
+  readonly seq: number
+}
+
 /** Occurrences kept per edge: enough to name every task of a small model, bounded for long explorations. */
 const MAX_OCCURRENCES = 8
 
@@ -116,6 +143,9 @@ export class LockGraph {
   /** Every class ever acquired or touched. */
   readonly classes = new Set<string>()
   private readonly out = new Map<string, Map<string, MutableDependency>>()
+  /** Irq usage bits of each class, with their first occurrence. */
+  readonly usage = new Map<string, Map<UsageBit, UsageOccurrence>>()
+  private usageSeq = 0
   /** Executions observed (run boundaries seen by the observer). */
   runs = 0
   /** Operations observed. */
@@ -145,6 +175,16 @@ export class LockGraph {
       dep.occurrences.push(rest)
     }
     return true
+  }
+
+  /** Sets a usage bit of a class (the first occurrence is kept). */
+  mark(lockClass: string, occurrence: Omit<UsageOccurrence, "seq">): void {
+    let bits = this.usage.get(lockClass)
+    if (bits === undefined) {
+      bits = new Map()
+      this.usage.set(lockClass, bits)
+    }
+    if (!bits.has(occurrence.usage)) bits.set(occurrence.usage, { ...occurrence, seq: this.usageSeq++ })
   }
 
   /** Notes a class (so that classes with no dependency still count). */

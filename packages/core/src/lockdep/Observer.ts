@@ -21,7 +21,12 @@
  *   drops that task's hold, so no stale edges follow;
  * - a blocking acquisition or untimed wait that never completes (the run
  *   ends stuck in it) adds its edges all the same: lockdep checks on request,
- *   so `mutex_lock(A); mutex_lock(A)` is "possible recursive locking".
+ *   so `mutex_lock(A); mutex_lock(A)` is "possible recursive locking";
+ * - irq usage (lockdep's mark_usage): an acquisition in a hardirq or softirq
+ *   handler sets `IN-HARDIRQ-W/R` / `IN-SOFTIRQ-W/R`; one with hard interrupts
+ *   enabled `HARDIRQ-ON-W/R`, and with softirqs enabled too `SOFTIRQ-ON-W/R`;
+ *   enabling interrupts or softirqs while holding locks sets the `-ON` bits of
+ *   the held ones (mark_held_locks). `IrqUsage` reads the bits.
  *
  * Edges are added from every held lock, not only the innermost one as
  * lockdep does (it relies on transitivity); the result is the same set of
@@ -32,8 +37,11 @@
  * @since 0.1.0
  */
 import type { OpObserver } from "../internal/engine.ts"
-import type { LockEvent, Op } from "../Kernel.ts"
-import { depType, LockGraph, type Mode } from "./LockGraph.ts"
+import type { CpuState, LockEvent, Op } from "../Kernel.ts"
+import { depType, LockGraph, type Mode, type UsageBit } from "./LockGraph.ts"
+
+/** Softirqs may run: a thread with bottom halves enabled (lockdep's `softirqs_enabled`). */
+const softirqsEnabled = (cpu: CpuState): boolean => cpu.context === "process" && cpu.bhDisabled === 0
 
 /**
  * A lock held by a task, with where it was taken.
@@ -127,17 +135,34 @@ export const observer = (graph: LockGraph = new LockGraph()): LockObserver => {
         fromFunc: h.func
       })
     }
+  // lockdep's mark_usage() and mark_held_locks(): what the context of an acquisition (or an
+  // interrupt enable while holding locks) says about each lock class.
+  const mark = (lockClass: string, bit: UsageBit, task: string, op: Op<unknown>, func: string | undefined, step: number) =>
+    graph.mark(lockClass, { usage: bit, task, op: op.label, func, step, run })
+  const usageOfAcquire = (cpu: CpuState, read: boolean): ReadonlyArray<UsageBit> => {
+    const rw = read ? "R" : "W"
+    const bits: Array<UsageBit> = []
+    if (cpu.context === "hardirq") bits.push(`IN-HARDIRQ-${rw}`)
+    if (cpu.context === "softirq") bits.push(`IN-SOFTIRQ-${rw}`)
+    if (!cpu.irqsDisabled) {
+      bits.push(`HARDIRQ-ON-${rw}`)
+      if (softirqsEnabled(cpu)) bits.push(`SOFTIRQ-ON-${rw}`)
+    }
+    return bits
+  }
   return {
     graph,
     held: (task) => held.get(task) ?? [],
-    onOp: ({ task, op, lockEvents, func, step }) => {
+    onOp: ({ task, op, lockEvents, func, step, cpu, cpuBefore }) => {
       if (step === 0) {
         held = new Map()
         run = graph.runs++
       }
       graph.ops++
       const signal = op.resource !== undefined && SIGNALS.has(op.name) && SIGNALLED_KINDS.has(op.resource.kind)
-      if (lockEvents.length === 0 && !signal) return
+      const irqsOn = cpu !== undefined && cpuBefore !== undefined && cpuBefore.irqsDisabled && !cpu.irqsDisabled
+      const softirqsOn = cpu !== undefined && cpuBefore !== undefined && !softirqsEnabled(cpuBefore) && softirqsEnabled(cpu)
+      if (lockEvents.length === 0 && !signal && !irqsOn && !softirqsOn) return
       const mine = heldOf(task)
       const edge = edgeFrom(task, op, func, step)
       for (const e of lockEvents) {
@@ -146,6 +171,8 @@ export const observer = (graph: LockGraph = new LockGraph()): LockObserver => {
           case "acquire":
             if (e.trylock !== true) for (const h of mine) edge(h, e.lockClass, e.resource, e.mode, "acquire")
             mine.push({ lockClass: e.lockClass, resource: e.resource, mode: e.mode, op: op.label, step, func })
+            // Trylocks too: the usage is about the context, not about waiting.
+            if (cpu !== undefined) for (const bit of usageOfAcquire(cpu, e.mode !== "write")) mark(e.lockClass, bit, task, op, func, step)
             break
           case "touch":
             if (op.deadline === undefined) for (const h of mine) edge(h, e.lockClass, e.resource, e.mode, "touch")
@@ -153,6 +180,14 @@ export const observer = (graph: LockGraph = new LockGraph()): LockObserver => {
           case "release":
             release(task, e)
             break
+        }
+      }
+      // Enabling interrupts (or softirqs) with locks held makes them irq-unsafe (trace_hardirqs_on).
+      if (irqsOn || softirqsOn) {
+        for (const h of mine) {
+          const rw = h.mode === "write" ? "W" : "R"
+          if (irqsOn) mark(h.lockClass, `HARDIRQ-ON-${rw}`, task, op, func, step)
+          if (softirqsEnabled(cpu!) && !cpu!.irqsDisabled) mark(h.lockClass, `SOFTIRQ-ON-${rw}`, task, op, func, step)
         }
       }
       if (signal && mine.length > 0) {

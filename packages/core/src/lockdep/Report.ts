@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import type { LockOrderCycle, LockOrderEdge, LockOrderResult } from "./Result.ts"
+import type { LockOrderCycle, LockOrderEdge, LockOrderIrq, LockOrderResult, LockOrderUsage } from "./Result.ts"
 
 const verb = (mode: "E" | "S" | LockOrderEdge["mode"]): string => (mode === "E" || mode === "write" ? "lock" : "rlock")
 
@@ -115,6 +115,71 @@ export const renderCycle = (cycle: LockOrderCycle): string => {
   ].join("\n")
 }
 
+const at = (u: LockOrderUsage): string => `${u.task} ${u.op} at ${where(u.func, u.step)} (run ${u.run})`
+
+/**
+ * One irq-rule violation as lockdep reports it: "inconsistent lock state"
+ * with the two usages and the one-CPU scenario, or "irq-safe -> irq-unsafe
+ * lock order" with the chain and the two-CPU scenario.
+ *
+ * @example
+ * ```ts
+ * import { LockOrder } from "@drvmodel/core"
+ * declare const v: LockOrder.LockOrderIrq
+ * console.log(LockOrder.renderIrq(v))
+ * ```
+ * @category rendering
+ * @since 0.3.0
+ */
+export const renderIrq = (v: LockOrderIrq): string => {
+  const irq = v.irq === "HARDIRQ" ? "Interrupt" : "Softirq"
+  if (v.kind === "inconsistent") {
+    const c = v.classes[0]!
+    return [
+      "================================",
+      "WARNING: inconsistent lock state",
+      "--------------------------------",
+      v.title,
+      `  {${v.first.usage}} state was registered by ${at(v.first)}`,
+      `  {${v.second.usage}} by ${at(v.second)}`,
+      "",
+      " Possible unsafe locking scenario:",
+      "",
+      "       CPU0",
+      "       ----",
+      `  lock(${c});`,
+      `  <${irq}>`,
+      `    lock(${c});`,
+      "",
+      " *** DEADLOCK ***"
+    ].join("\n")
+  }
+  const safe = v.classes[0]!
+  const unsafe = v.classes[v.classes.length - 1]!
+  const disable = v.irq === "HARDIRQ" ? "local_irq_disable();" : "local_bh_disable();"
+  return [
+    "=====================================================",
+    `WARNING: ${v.title}`,
+    "-----------------------------------------------------",
+    `the dependency chain ${v.classes.join(" -> ")}`,
+    `connects a ${v.irq}-irq-safe lock: ${safe} (${v.first.usage} by ${at(v.first)})`,
+    `to a ${v.irq}-irq-unsafe lock: ${unsafe} (${v.second.usage} by ${at(v.second)})`,
+    "",
+    " Possible interrupt unsafe locking scenario:",
+    "",
+    "       CPU0                    CPU1",
+    "       ----                    ----",
+    `  lock(${unsafe});`,
+    `                               ${disable}`,
+    `                               lock(${safe});`,
+    `                               lock(${unsafe});`,
+    `  <${irq}>`,
+    `    lock(${safe});`,
+    "",
+    " *** DEADLOCK ***"
+  ].join("\n")
+}
+
 /**
  * A whole result: a summary line, then each cycle.
  *
@@ -131,5 +196,7 @@ export const renderCycle = (cycle: LockOrderCycle): string => {
 export const render = (result: LockOrderResult): string => {
   const confirmed = result.cycles.filter((c) => c.confirmed).length
   const head = `lock-order analysis of ${result.scenario}${result.variant !== undefined ? ` (${result.variant})` : ""}: ${result.runs} run${result.runs === 1 ? "" : "s"} (${result.mode}), ${result.steps} steps, ${result.classes} classes, ${result.dependencies} dependencies; ${result.cycles.length} cycle${result.cycles.length === 1 ? "" : "s"}, ${confirmed} confirmed`
-  return [head, ...result.cycles.map(renderCycle)].join("\n\n")
+  const irq = result.irq ?? []
+  const irqHead = irq.length > 0 ? `; ${irq.length} irq-rule violation${irq.length === 1 ? "" : "s"}` : ""
+  return [head + irqHead, ...result.cycles.map(renderCycle), ...irq.map(renderIrq)].join("\n\n")
 }

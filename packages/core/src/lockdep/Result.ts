@@ -74,6 +74,44 @@ export const LockOrderCycle = Schema.Struct({
 export type LockOrderCycle = typeof LockOrderCycle.Type
 
 /**
+ * Where an irq usage bit of a class was first set.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export const LockOrderUsage = Schema.Struct({
+  /** Lockdep's name: `IN-HARDIRQ-W`, `HARDIRQ-ON-R`, `IN-SOFTIRQ-W`... */
+  usage: Schema.String,
+  task: Schema.String,
+  op: Schema.String,
+  func: Schema.optionalKey(Schema.String),
+  step: Schema.Int,
+  run: Schema.Int
+})
+/** @category models @since 0.3.0 */
+export type LockOrderUsage = typeof LockOrderUsage.Type
+
+/**
+ * A violation of lockdep's irq rules: an inconsistent lock state (`classes`:
+ * the class) or an irq-safe → irq-unsafe lock order (`classes`: the chain from
+ * the safe class to the unsafe one); `first` and `second` are the two usages,
+ * in the order they were set.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export const LockOrderIrq = Schema.Struct({
+  kind: Schema.Literals(["inconsistent", "irq-unsafe-order"]),
+  irq: Schema.Literals(["HARDIRQ", "SOFTIRQ"]),
+  title: Schema.String,
+  classes: Schema.Array(Schema.String),
+  first: LockOrderUsage,
+  second: LockOrderUsage
+})
+/** @category models @since 0.3.0 */
+export type LockOrderIrq = typeof LockOrderIrq.Type
+
+/**
  * The analysis of one scenario (on one variant): how many runs fed the graph,
  * its size, findings those runs hit by themselves, and the cycles.
  *
@@ -92,7 +130,9 @@ export const LockOrderResult = Schema.Struct({
   dependencies: Schema.Int,
   /** Outcomes of the analysis runs themselves (`finished`, `step-limit`, finding kinds), with counts. */
   outcomes: Schema.Record(Schema.String, Schema.Int),
-  cycles: Schema.Array(LockOrderCycle)
+  cycles: Schema.Array(LockOrderCycle),
+  /** Violations of lockdep's irq rules (irq usage of spinlocks and rwlocks), when there are any. */
+  irq: Schema.optionalKey(Schema.Array(LockOrderIrq))
 })
 /** @category models @since 0.1.0 */
 export type LockOrderResult = typeof LockOrderResult.Type

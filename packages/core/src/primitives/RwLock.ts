@@ -13,6 +13,8 @@
  *   context will get the lock immediately if the writer is just waiting");
  * - that is also how lockdep sees it (`read_lock_is_recursive()`): a read in
  *   interrupt context is a recursive read, in process context a plain read;
+ * - `make(id, { queued: false })` is an architecture's non-queued rwlock:
+ *   readers never wait for a waiting writer, every read is recursive;
  * - `_irqsave`, `_irq` and `_bh` variants disable interrupts or bottom halves
  *   as the spinlock ones do; sleeping while holding one is a finding.
  *
@@ -92,7 +94,19 @@ const suffix: Record<Variant, string> = { plain: "", irq: "_irq", irqsave: "_irq
  * @category constructors
  * @since 0.3.0
  */
-export const make = (id: string, options?: { readonly lockClass?: string }): Effect.Effect<RwLock, never, Kernel> =>
+export const make = (
+  id: string,
+  options?: {
+    readonly lockClass?: string
+    /**
+     * `false`: an architecture's own (non-queued) rwlock, as without CONFIG_QUEUED_RWLOCKS —
+     * readers never wait behind a waiting writer, and lockdep sees every `read_lock()` as a
+     * recursive read (`read_lock_is_recursive()`; what lib/locking-selftest.c forces with
+     * `force_read_lock_recursive`). Default `true` (qrwlock).
+     */
+    readonly queued?: boolean
+  }
+): Effect.Effect<RwLock, never, Kernel> =>
   Kernel.useSync((kernel) => {
     let writer: string | undefined
     const readers: Array<string> = []
@@ -112,7 +126,9 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     const asReader = { resource: id, lockClass, mode: "read" as const }
     const asWriter = { resource: id, lockClass, mode: "write" as const }
-    const inInterrupt = () => kernel.cpuState().context !== "process"
+    const queuedLock = options?.queued !== false
+    // A read that never waits behind a waiting writer: in interrupt context, or on a non-queued lock.
+    const readRecursive = () => !queuedLock || kernel.cpuState().context !== "process"
     // A reader may enter unless a writer holds the lock, or (in process context) one is queued.
     const readFree = (irq: boolean) => writer === undefined && (irq || queued.length === 0)
     const writeFree = () => writer === undefined && readers.length === 0
@@ -140,7 +156,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         mightSleep: false,
         apply: () => {
           const flags = disable(v)
-          const irq = inInterrupt()
+          const irq = readRecursive()
           const me = kernel.current()
           if (side === "read" ? readFree(irq) : writeFree()) {
             if (side === "read") readers.push(me)
@@ -216,7 +232,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         spin: "trylock",
         apply: () => {
-          const irq = inInterrupt()
+          const irq = readRecursive()
           // queued_read_trylock / queued_write_trylock look only at the lock word: no writer
           // holding it (for a reader), nobody at all (for a writer).
           const ok = side === "read" ? writer === undefined : writeFree()

@@ -30,6 +30,9 @@
  *   task was enabled before e' (a lock waiter is not before the unlock that
  *   enables it); enabling is a dependency because a blocking op and the op that
  *   unblocks it declare a common written key (the primitives' footprints).
+ *   CPUs block too: while an interrupt handler runs, every other task on its
+ *   CPU waits, even on its first step; a step of a task bound to a CPU reads
+ *   the CPU's key, a handler's start and return write it.
  * - Virtual time. The clock advances only when no task can run; the advance is
  *   a pseudo-event writing `clock`, which steps read when their op has a
  *   deadline or they call `now()`; it is never reversible (nothing can run
@@ -184,6 +187,13 @@ export const make = (options: DporOptions = {}): Strategy => {
     const globals: Array<number> = []
     const observedWriters: Array<number> = []
     const races: Array<readonly [number, number]> = []
+    // Where each task was first seen parked (a candidate or withheld): from then on it waits on
+    // its first op. Only CPUs make a parked first op blocked (an interrupt handler runs on its CPU).
+    const firstSeen = new Map<string, number>()
+    events.forEach((e, k) => {
+      for (const t of e.candidates) if (!firstSeen.has(t)) firstSeen.set(t, k)
+      for (const t of e.withheld) if (!firstSeen.has(t)) firstSeen.set(t, k)
+    })
     const join = (into: Int32Array, c: Int32Array) => {
       for (let k = 0; k < width; k++) if (c[k]! > into[k]!) into[k] = c[k]!
     }
@@ -196,7 +206,8 @@ export const make = (options: DporOptions = {}): Strategy => {
      * Whether step j may be enabled together with the later step i (so that their race can be
      * reversed): not when either is a clock advance (it happens only when no task can run), nor
      * when i's blocking acquire takes a lock that j released (unless both hold it shared), nor
-     * when i's task was already parked on i's op before j and blocked there.
+     * when i's task was already parked on i's op before j and blocked there (for a first step: seen
+     * waiting on it before j — an interrupt handler running on its CPU blocks it).
      */
     const coEnabled = (j: number, i: number): boolean => {
       const first = events[j]!
@@ -208,7 +219,10 @@ export const make = (options: DporOptions = {}): Strategy => {
         }
       }
       const prev = prevOf[i]!
-      if (prev >= 0 && prev < j && !first.candidates.includes(second.task) && !first.withheld.includes(second.task)) return false
+      // Parked on i's op since before j (its previous step, or — for its first step — seen waiting
+      // on it before j), and not runnable at j: blocked there.
+      const parked = prev >= 0 ? prev < j : (firstSeen.get(second.task) ?? count) < j
+      if (parked && !first.candidates.includes(second.task) && !first.withheld.includes(second.task)) return false
       return true
     }
     /** Earlier steps dependent with step i that its task's clock does not already cover, latest first. */
