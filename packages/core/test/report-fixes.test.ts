@@ -1,4 +1,4 @@
-import { Atomic, Explorer, Kernel, LockOrder, Mutex, Render, RwSemaphore, type Scenario } from "@drvmodel/core"
+import { Atomic, Explorer, Kernel, LockOrder, Mutex, Render, RwSemaphore, type Scenario, WaitQueue } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { summarize } from "../src/internal/engine.ts"
@@ -164,6 +164,35 @@ describe("lock-order analysis: recursive locking of one instance", () => {
       const text = LockOrder.renderCycle(r.cycles[0]!)
       assert.include(text, "WARNING: possible recursive locking detected: &a->lock acquired while held")
       assert.include(text, "May be due to missing lock nesting notation")
+    })
+  )
+})
+
+describe("wait labels", () => {
+  it.effect("wait_event() without a timeout sleeps in schedule(), wait_event_timeout() in schedule_timeout()", () =>
+    Effect.sync(() => {
+      const blockedOp = (timed: boolean) => {
+        const s = scenario(
+          "never-woken",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const wq = yield* WaitQueue.make("wq")
+            const flag = yield* Atomic.make("flag", 0)
+            const wait = timed
+              ? Effect.asVoid(wq.waitEventTimeout(() => flag.peek() === 1, "flag", 10))
+              : wq.waitEvent(() => flag.peek() === 1, "flag")
+            // The flag is set without a wake_up: the untimed waiter sleeps for ever.
+            yield* kernel.spawn("waiter", wait)
+            yield* kernel.spawn("setter", flag.set(1))
+          })
+        )
+        const report = exhaust(s, 0)
+        const p = report.counterexamples[0]?.finding.problem
+        return p?._tag === "Deadlock" ? p.blocked.map((b) => b.op) : []
+      }
+      assert.deepStrictEqual(blockedOp(false), ["schedule(wq, flag)"])
+      // The timed wait ends at its timeout: no deadlock.
+      assert.deepStrictEqual(blockedOp(true), [])
     })
   )
 })
