@@ -372,3 +372,21 @@ describe("lockdep's irq rules in the lock-order analysis", () => {
     })
   )
 })
+
+describe("irq usage across split explorations", () => {
+  it.effect("LockGraph.toData / append carry the usage bits, so the irq rules see the whole", () =>
+    Effect.sync(() => {
+      const observer = LockOrder.observer()
+      Effect.runSync(
+        Explorer.explore(irqVsThread("plain", "hardirq"), Explorer.options({ strategy: "dfs", schedules: 1 }), { observers: [observer] })
+      )
+      const whole = new LockOrder.LockGraph()
+      whole.append(new LockOrder.LockGraph().toData())
+      whole.append(observer.graph.toData())
+      assert.deepStrictEqual(
+        LockOrder.irqViolations(whole).map((v) => v.title),
+        ["inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage."]
+      )
+    })
+  )
+})

@@ -221,11 +221,13 @@ export class LockGraph {
    * ```
    */
   toData(): LockGraphData {
+    const usage = [...this.usage].map(([lockClass, bits]) => ({ lockClass, occurrences: [...bits.values()] }))
     return {
       classes: [...this.classes],
       runs: this.runs,
       ops: this.ops,
-      dependencies: this.dependencies().map((d) => ({ from: d.from, to: d.to, occurrences: d.occurrences }))
+      dependencies: this.dependencies().map((d) => ({ from: d.from, to: d.to, occurrences: d.occurrences })),
+      ...(usage.length > 0 ? { usage } : {})
     }
   }
 
@@ -255,6 +257,10 @@ export class LockGraph {
     for (const d of later.dependencies) {
       for (const o of d.occurrences) this.add({ ...o, from: d.from, to: d.to, run: o.run + this.runs })
     }
+    // Usage bits in the order the later observer set them: a bit already set here keeps ours.
+    const bits = (later.usage ?? []).flatMap((u) => u.occurrences.map((o) => [u.lockClass, o] as const))
+    bits.sort((a, b) => a[1].seq - b[1].seq)
+    for (const [lockClass, { seq: _seq, ...o }] of bits) this.mark(lockClass, { ...o, run: o.run + this.runs })
     this.runs += later.runs
     this.ops += later.ops
   }
@@ -271,4 +277,6 @@ export interface LockGraphData {
   readonly runs: number
   readonly ops: number
   readonly dependencies: ReadonlyArray<{ readonly from: string; readonly to: string; readonly occurrences: ReadonlyArray<Occurrence> }>
+  /** Irq usage bits per class, when any were set. */
+  readonly usage?: ReadonlyArray<{ readonly lockClass: string; readonly occurrences: ReadonlyArray<UsageOccurrence> }>
 }
