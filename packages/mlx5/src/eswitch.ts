@@ -20,65 +20,83 @@ import { call, step, VF_VPORTS } from "./world.ts"
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
 
 // ---------------------------------------------------------------------------
-// EQ notifier chain (atomic notifier: RCU readers, synchronize_rcu on unregister)
+// EQ notifier chain (kernel/notifier.c's atomic notifier on the core RCU domain)
+//
+// `mlx5_eq_notifier_register/unregister()` (eq.c) are `atomic_notifier_chain_register/unregister()`
+// on `eqt->nh[nb->event_type]`; the EQ's interrupt handler `mlx5_eq_async_int()` (request_irq'd,
+// hard-irq context) walks the chain with `atomic_notifier_call_chain()`. The chain's spinlock
+// (`nh->lock`, `spin_lock_irqsave`) serialises writers only, around the one pointer update, and
+// nothing is taken under it: it is the atomicity of the `rcu_assign_pointer` step here, not a lock
+// of its own (readers never take it). [inferred] The hard-irq context is not modelled: the firmware
+// event's task runs the walk as an ordinary task (no irq can interrupt a task between its steps);
+// what the context forbids, sleeping, is still checked, by the RCU read-side section around the walk.
 
-/** `mlx5_eq_notifier_register()`. */
+/** `mlx5_eq_notifier_register()` = `atomic_notifier_chain_register()`: publish the block on the chain. */
 export const eqNotifierRegister = (w: World, nb: Notifier, epoch: number) =>
-  Effect.gen(function* () {
-    yield* w.kernel.point<void>({
-      name: "mlx5_eq_notifier_register",
-      label: `mlx5_eq_notifier_register(${nb.name})`,
-      apply: () => undefined
-    })
-    // rcu_assign_pointer into the chain: a marked store.
-    yield* nb.epoch.set(epoch)
-    yield* nb.registered.writeOnce(true)
-  })
-
-/** `mlx5_eq_notifier_unregister()` = `atomic_notifier_chain_unregister()`, which waits in `synchronize_rcu()`. */
-export const eqNotifierUnregister = (w: World, nb: Notifier) =>
-  Effect.gen(function* () {
-    yield* w.kernel.point<void>({
-      name: "atomic_notifier_chain_unregister",
-      label: `atomic_notifier_chain_unregister(${nb.name})`,
-      apply: () => undefined
-    })
-    yield* nb.registered.writeOnce(false)
-    // Waits for the readers: it reads what their rcu_read_unlock writes (the footprint DPOR needs
-    // to order a blocked synchronize_rcu after the step that lets it go).
-    yield* w.kernel.point<void>({
-      name: "synchronize_rcu",
-      label: `synchronize_rcu(${nb.name})`,
-      waitKind: "rcu",
-      enabled: () => nb.inflight.peek() === 0,
-      apply: () => undefined,
-      footprint: [{ key: nb.inflight.key, mode: "read" }]
-    })
-  })
+  call(
+    w,
+    "eq",
+    "mlx5_eq_notifier_register",
+    call(
+      w,
+      "notifier",
+      "atomic_notifier_chain_register",
+      Effect.gen(function* () {
+        yield* nb.epoch.set(epoch) // ghost: which configuration this registration belongs to
+        // spin_lock_irqsave(&nh->lock); notifier_chain_register(): rcu_assign_pointer(*nl, n)
+        yield* nb.head.assign(nb.block)
+      })
+    )
+  )
 
 /**
- * `atomic_notifier_call_chain()` from the EQ (atomic context): runs `handler` if the block is
- * registered. The handler learns which registration (epoch) delivered the event at the moment of
- * delivery: read any earlier, a re-registration in between would be mislabelled.
+ * `mlx5_eq_notifier_unregister()` = `atomic_notifier_chain_unregister()`: unpublish the block
+ * (under `nh->lock`), then `synchronize_rcu()`: every walk that may still see the block has ended.
+ */
+export const eqNotifierUnregister = (w: World, nb: Notifier) =>
+  call(
+    w,
+    "eq",
+    "mlx5_eq_notifier_unregister",
+    call(
+      w,
+      "notifier",
+      "atomic_notifier_chain_unregister",
+      Effect.gen(function* () {
+        yield* nb.head.assign(null)
+        yield* w.rcu.synchronize
+      })
+    )
+  )
+
+/**
+ * The EQ interrupt `mlx5_eq_async_int()` → `atomic_notifier_call_chain()`: `rcu_read_lock()`,
+ * `rcu_dereference` of the chain head, the block's `notifier_call` (`handler`), `rcu_read_unlock()`.
+ * The handler learns which registration (epoch) delivered the event in the dereference's step: read
+ * any later, a re-registration in between would be mislabelled.
  */
 export const eqNotifierCallChain = (w: World, nb: Notifier, handler: (epoch: number) => Effect.Effect<void>) =>
-  Effect.gen(function* () {
-    yield* w.kernel.point<void>({
-      name: "atomic_notifier_call_chain",
-      label: `atomic_notifier_call_chain(${nb.name})`,
-      apply: () => undefined
-    })
-    // rcu_read_lock(); rcu_dereference(chain head): a marked load, in the same step.
-    yield* nb.inflight.update((n) => n + 1)
-    if (!(yield* nb.registered.readOnce)) {
-      yield* nb.inflight.update((n) => n - 1)
-      return
-    }
-    const epoch = yield* nb.epoch.get
-    yield* handler(epoch)
-    yield* w.kernel.point<void>({ name: "rcu_read_unlock", label: `rcu_read_unlock(${nb.name})`, apply: () => undefined })
-    yield* nb.inflight.update((n) => n - 1)
-  })
+  call(
+    w,
+    "eq",
+    "mlx5_eq_async_int",
+    call(
+      w,
+      "notifier",
+      "atomic_notifier_call_chain",
+      Effect.gen(function* () {
+        yield* w.rcu.readLock
+        // notifier_call_chain(): nb = rcu_dereference_raw(*nl)
+        const block = yield* nb.head.dereference
+        if (block !== null) {
+          const epoch = yield* nb.epoch.get
+          yield* block.read // nb->notifier_call
+          yield* handler(epoch)
+        }
+        yield* w.rcu.readUnlock
+      })
+    )
+  )
 
 /** `mlx5_esw_query_functions()`: a firmware command returning the host VF count. */
 const mlx5EswQueryFunctions = (w: World, esw: Esw) =>

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
-import { Cell, Kernel, Mutex, RwSemaphore } from "@drvmodel/core"
+import { Cell, Kernel, Mutex, Rcu, RwSemaphore } from "@drvmodel/core"
 import { Effect } from "effect"
 import { makeEthDriver, makeEthOps, makeIbDriver, makeIbOps, modprobeMlx5Ib, rmmodMlx5Ib } from "./aux.ts"
 import { devlinkDevReload, devlinkEswitchSet, devlinkSfPortDel, devlinkSfPortNew, probeOne, removeOne, sriovNumvfsStore } from "./device.ts"
@@ -42,15 +42,26 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
   Effect.gen(function* () {
     const kernel = yield* Kernel
     const multi = o.devs.length > 1
-    const shared = o.lag ? yield* RwSemaphore.make("devcom", { lockClass: "&comp->sem" }) : undefined
+    // mlx5_devcom_comp_alloc(): init_rwsem(&comp->sem); lockdep_register_key(&comp->lock_key);
+    // lockdep_set_class(&comp->sem, &comp->lock_key): every component instance is a lockdep class
+    // of its own (printed "&comp->lock_key", then "#2", "#3" for the next keys of that name). The
+    // PFs of one NIC (a LAG) share the HCA component; separate devices have one each.
+    let comps = 0
+    const devcomComp = (id: string) => {
+      comps++
+      return RwSemaphore.make(id, { lockClass: comps === 1 ? "&comp->lock_key" : `&comp->lock_key#${comps}` })
+    }
+    const shared = o.lag ? yield* devcomComp("devcom") : undefined
+    const rcu = yield* Rcu.make()
     const devs: Array<Dev> = []
     for (const [i, spec] of o.devs.entries()) {
       const prefix = multi ? `${spec.name}.` : ""
-      const devcom = shared ?? (yield* RwSemaphore.make(`${prefix}devcom`, { lockClass: "&comp->sem" }))
-      devs.push(yield* makeDev(v, spec, i, prefix, devcom))
+      const devcom = shared ?? (yield* devcomComp(`${prefix}devcom`))
+      devs.push(yield* makeDev(v, spec, i, prefix, devcom, rcu))
     }
     const w = {
       kernel,
+      rcu,
       v,
       devs,
       ghost: {

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Atomic, Cell, Kernel, Mutex, RwSemaphore, Sched, WaitQueue, Workqueue } from "@drvmodel/core"
+import { Atomic, Cell, Kernel, Mutex, type Rcu, RwSemaphore, Sched, Slab, WaitQueue, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Variant } from "./variant.ts"
 
@@ -58,13 +58,25 @@ export interface Rep {
   readonly data: Record<RepType, RepData>
 }
 
-/** An atomic notifier chain with one block (EQ notifier): RCU readers and synchronize_rcu on unregister. */
+/** A `struct notifier_block` as the chain walk sees it. */
+export interface NotifierBlock {
+  /** `nb->notifier_call` */
+  readonly notifierCall: string
+}
+
+/**
+ * An atomic notifier chain of the EQ table (`eqt->nh[ESW_FUNCTIONS_CHANGED]`) with one block
+ * (`esw->esw_funcs.nb`): the head is an RCU pointer of the run's RCU domain (`World.rcu`).
+ */
 export interface Notifier {
   readonly name: string
-  /** The block is on the chain (`rcu_assign_pointer` / `rcu_dereference`: marked accesses). */
-  readonly registered: Cell.Cell<boolean>
-  /** RCU readers inside the chain walk (the model's grace-period state: ghost, in footprints). */
-  readonly inflight: Cell.Cell<number>
+  /** `nh->head`: the block, or NULL (`rcu_assign_pointer` on (un)register, `rcu_dereference` in the walk). */
+  readonly head: Rcu.Pointer<NotifierBlock>
+  /**
+   * The block (`esw_funcs.nb.nb`, embedded in `struct mlx5_eswitch`): a slab handle only so that the
+   * walk's `nb->notifier_call` load is an access of it; the E-Switch outlives every run, it is never freed.
+   */
+  readonly block: Slab.Obj<NotifierBlock>
   /** Ghost: the E-Switch configuration epoch in which the block was registered. */
   readonly epoch: Cell.Cell<number>
 }
@@ -255,6 +267,8 @@ export type LagMode = "NONE" | "SHARED_FDB" | "MPESW"
 /** Everything one run works on. */
 export interface World {
   readonly kernel: Kernel["Service"]
+  /** The kernel's RCU domain (one per run): the EQ notifier chains' read side and grace periods. */
+  readonly rcu: Rcu.Rcu
   readonly v: Variant
   readonly devs: Array<Dev>
   readonly ghost: Ghost
@@ -287,7 +301,8 @@ export const makeDev = (
   spec: DevSpec,
   index: number,
   prefix: string,
-  devcom: RwSemaphore.RwSemaphore
+  devcom: RwSemaphore.RwSemaphore,
+  rcu: Rcu.Rcu
 ): Effect.Effect<Dev, never, Kernel> =>
   Effect.gen(function* () {
     const p = prefix
@@ -329,13 +344,13 @@ export const makeDev = (
       })
     const adevs: Record<AdevKind, Adev> = { "eth-rep": yield* adev("eth-rep", ethLock), "rdma-rep": yield* adev("rdma-rep", rdmaLock) }
     ;(dev as { adevs: Record<AdevKind, Adev> }).adevs = adevs
-    dev.esw = yield* makeEsw(v, dev, p)
+    dev.esw = yield* makeEsw(v, dev, p, rcu)
     return dev
   })
 
 const ghostHidden = { hidden: true, ghost: true } as const
 
-const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Kernel> =>
+const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<Esw, never, Kernel> =>
   Effect.gen(function* () {
     const mode = yield* Atomic.make<Mode>(`${p}esw->mode`, "LEGACY")
     const modeLock = yield* RwSemaphore.make(`${p}esw->mode_lock`, { lockClass: "&esw->mode_lock" })
@@ -374,8 +389,8 @@ const makeEsw = (v: Variant, dev: Dev, p: string): Effect.Effect<Esw, never, Ker
       funcsNb: dev.isEcpf
         ? {
             name: `${p}esw_funcs.nb`,
-            registered: yield* Cell.make(`${p}esw_funcs.nb.registered`, false, hidden),
-            inflight: yield* Cell.make(`${p}esw_funcs.nb.rcu_readers`, 0, { ...hidden, ghost: true }),
+            head: yield* rcu.pointer<NotifierBlock>(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED]`, null),
+            block: yield* Slab.kmalloc<NotifierBlock>(`${p}esw_funcs.nb`, { notifierCall: "mlx5_esw_funcs_changed_handler" }),
             epoch: yield* Cell.make(`${p}esw_funcs.nb.epoch`, 0, { ...hidden, ghost: true })
           }
         : undefined,

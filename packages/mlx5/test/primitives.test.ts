@@ -1,0 +1,110 @@
+/**
+ * The kernel primitives of the mlx5 model as the C uses them. The EQ notifier chain on the core RCU primitive:
+ * `atomic_notifier_call_chain` is an RCU read-side section (its handler may
+ * not sleep), and `atomic_notifier_chain_unregister` returns only after every
+ * walk that could still see the block has ended (`synchronize_rcu`). The devcom
+ * component's rwsem: a lockdep class per component instance (`lockdep_set_class` on a
+ * dynamic key in `mlx5_devcom_comp_alloc`).
+ */
+import { Explorer, Kernel, type Scenario } from "@drvmodel/core"
+import { variantNamed } from "@drvmodel/mlx5"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { eqNotifierCallChain, eqNotifierRegister, eqNotifierUnregister } from "../src/eswitch.ts"
+import { buildWorld } from "../src/scenarios.ts"
+import { msleep } from "../src/world.ts"
+
+const ECPF = { name: "ecpf", isEcpf: true }
+
+/** Every finding over the whole space (unbounded DFS); the space must be exhausted. */
+const exhaust = (name: string, program: Scenario["program"]) => {
+  const report = Effect.runSync(
+    Explorer.explore(
+      { name, description: name, program },
+      Explorer.options({ strategy: "dfs", preemptions: 1000, schedules: 20_000, maxFindings: 10 })
+    )
+  )
+  assert.strictEqual(report.stopped, "exhausted", name)
+  return report.counterexamples.map((c) => c.finding.summary)
+}
+
+/** An E-Switch whose functions notifier is registered; a handler run after the unregister returned is a WARN. */
+const unregisterVsEvent = (sleepInHandler: boolean) =>
+  Effect.gen(function* () {
+    const kernel = yield* Kernel
+    const w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+    const nb = w.devs[0]!.esw.funcsNb!
+    yield* eqNotifierRegister(w, nb, 0)
+    let unregistered = false
+    yield* kernel.spawn(
+      "eq-irq",
+      eqNotifierCallChain(w, nb, () =>
+        Effect.gen(function* () {
+          if (sleepInHandler) yield* msleep(w, 1)
+          yield* kernel.point<void>({ name: "queue_work", label: "handler", apply: () => undefined })
+          if (unregistered) yield* kernel.warn("mlx5_esw_funcs_changed_handler ran after mlx5_eq_notifier_unregister returned")
+        })
+      )
+    )
+    yield* kernel.spawn(
+      "disable",
+      Effect.gen(function* () {
+        yield* eqNotifierUnregister(w, nb)
+        unregistered = true
+      })
+    )
+  })
+
+describe("EQ notifier chain (atomic notifier under RCU)", () => {
+  it.effect("unregister waits for a walk that saw the block: the handler never runs after it returned", () =>
+    Effect.sync(() => {
+      // Fails with synchronize_rcu removed from eqNotifierUnregister, or with the walk outside
+      // rcu_read_lock (the grace period would not wait for it).
+      assert.deepStrictEqual(exhaust("unregister-vs-event", unregisterVsEvent(false)), [])
+    })
+  )
+  it.effect("the walk is an RCU read-side section: a handler that sleeps is reported", () =>
+    Effect.sync(() => {
+      const found = exhaust("sleeping-handler", unregisterVsEvent(true))
+      assert.isTrue(
+        found.some((s) => s.includes("Illegal context switch in RCU read-side critical section")),
+        found.join("\n")
+      )
+    })
+  )
+})
+
+describe("devcom component lock: one lockdep class per component instance", () => {
+  it.effect("two devices without LAG: two components, two classes; a LAG's PFs share one component", () =>
+    Effect.sync(() => {
+      const found = exhaust(
+        "devcom-classes",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const two = [
+            { name: "pf0", isEcpf: false },
+            { name: "pf1", isEcpf: false }
+          ]
+          const apart = yield* buildWorld(variantNamed("merged"), { devs: two, lag: false, ibLoaded: false })
+          const [a, b] = apart.devs.map((d) => d.devcom)
+          if (a === b || a!.lockClass === b!.lockClass) yield* kernel.warn(`one class for two components: ${a!.lockClass}`)
+          if (a!.lockClass !== "&comp->lock_key") yield* kernel.warn(`class named ${a!.lockClass}`)
+        })
+      )
+      assert.deepStrictEqual(found, [])
+      const lag = exhaust(
+        "devcom-lag",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const two = [
+            { name: "pf0", isEcpf: false },
+            { name: "pf1", isEcpf: false }
+          ]
+          const w = yield* buildWorld(variantNamed("merged"), { devs: two, lag: true, ibLoaded: false })
+          if (w.devs[0]!.devcom !== w.devs[1]!.devcom) yield* kernel.warn("a LAG's PFs on two components")
+        })
+      )
+      assert.deepStrictEqual(lag, [])
+    })
+  )
+})
