@@ -7,12 +7,17 @@
  *
  * @since 0.1.0
  */
-import { Atomic, Cell, Kernel } from "@drvmodel/core"
+import { Atomic, Cell, Kernel, Slab } from "@drvmodel/core"
 import { Effect } from "effect"
 import { type DevlinkHeld, DevlinkLock, locked } from "./locks.ts"
-import { mlx5EswitchGetProtoDev, mlx5EswitchRegisterVportReps, mlx5EswitchUnregisterVportReps } from "./registry.ts"
-import type { Adev, AdevKind, AuxDriver, Dev, Esw, IbDev, Rep, RepOps, World } from "./world.ts"
-import { call, step } from "./world.ts"
+import {
+  mlx5EswitchGetProtoDev,
+  mlx5EswitchRegisterVportReps,
+  mlx5EswitchUnregisterVportReps,
+  mlx5EswitchUplinkGetProtoDev
+} from "./registry.ts"
+import type { Adev, AdevKind, AuxDriver, Dev, Esw, IbDev, Rep, RepOps, RepPriv, World } from "./world.ts"
+import { call, isIbDev, step } from "./world.ts"
 
 const ADD_ORDER: ReadonlyArray<AdevKind> = ["eth-rep", "rdma-rep"]
 
@@ -184,7 +189,18 @@ export const auxiliaryDriverUnregister = (w: World, drv: AuxDriver): Effect.Effe
 // ---------------------------------------------------------------------------
 // mlx5e ETH representors
 
-/** mlx5e's REP_ETH ops: `mlx5e_vport_rep_load` / `mlx5e_vport_rep_unload` (netdev work as one step). */
+/** `mlx5e_rep_to_rep_priv(rep)`: the plain load of `rep->rep_data[REP_ETH].priv`. */
+const mlx5eRepToRepPriv = (rep: Rep): Effect.Effect<RepPriv | undefined> =>
+  Effect.map(rep.data.ETH.priv.get, (p) => (p === undefined || isIbDev(p) ? undefined : p))
+
+/**
+ * mlx5e's REP_ETH ops (en_rep.c): `mlx5e_vport_rep_load` (`kvzalloc` the
+ * `mlx5e_rep_priv`, publish it in `rep_data[REP_ETH].priv`, set its netdev,
+ * then the netdev work as one step: `register_netdev` for a VF/SF,
+ * `mlx5e_netdev_change_profile` for the uplink), `mlx5e_vport_rep_unload` (the
+ * netdev work, then `kvfree` of the `mlx5e_rep_priv`; `priv` is not cleared),
+ * `mlx5e_vport_rep_get_proto_dev` (`rpriv->netdev`, no lock).
+ */
 export const makeEthOps = (w: () => World): RepOps => ({
   name: "mlx5e_rep_ops",
   load: (_esw, rep) =>
@@ -193,8 +209,16 @@ export const makeEthOps = (w: () => World): RepOps => ({
       "mlx5e",
       "mlx5e_vport_rep_load",
       Effect.gen(function* () {
-        yield* step(w(), "register_netdev", `${rep.esw.name}:${rep.vport}`)
-        yield* rep.data.ETH.priv.set(`${rep.esw.name}:${rep.vport}`)
+        const n = yield* rep.data.ETH.allocs.update((k) => k + 1)
+        const netdev = `${rep.esw.name}:${rep.vport}`
+        const rpriv = yield* Effect.provideService(
+          Slab.kmalloc<{ readonly netdev: string | undefined }>(`mlx5e_rep_priv(${netdev})#${n}`, { netdev: undefined }),
+          Kernel,
+          w().kernel
+        )
+        yield* rep.data.ETH.priv.set(rpriv)
+        yield* rpriv.write({ netdev })
+        yield* step(w(), rep.vport === "uplink" ? "mlx5e_netdev_change_profile" : "register_netdev", netdev)
         return 0
       })
     ),
@@ -203,7 +227,28 @@ export const makeEthOps = (w: () => World): RepOps => ({
       w(),
       "mlx5e",
       "mlx5e_vport_rep_unload",
-      Effect.andThen(step(w(), "unregister_netdev", `${rep.esw.name}:${rep.vport}`), rep.data.ETH.priv.set(undefined))
+      Effect.gen(function* () {
+        const rpriv = yield* mlx5eRepToRepPriv(rep)
+        if (rpriv === undefined) return yield* w().kernel.warn(`BUG: kernel NULL pointer dereference: rpriv in mlx5e_vport_rep_unload`)
+        const { netdev } = yield* rpriv.read
+        yield* step(w(), rep.vport === "uplink" ? "mlx5e_netdev_attach_nic_profile" : "unregister_netdev", netdev ?? "NULL")
+        yield* Effect.provideService(Slab.kfree(rpriv), Kernel, w().kernel) // kvfree(ppriv)
+      })
+    ),
+  get_proto_dev: (rep) =>
+    call(
+      w(),
+      "mlx5e",
+      "mlx5e_vport_rep_get_proto_dev",
+      Effect.gen(function* () {
+        const rpriv = yield* mlx5eRepToRepPriv(rep)
+        if (rpriv === undefined)
+          return yield* Effect.as(
+            w().kernel.warn(`BUG: kernel NULL pointer dereference: rpriv in mlx5e_vport_rep_get_proto_dev`),
+            undefined
+          )
+        return (yield* rpriv.read).netdev
+      })
     )
 })
 
@@ -239,17 +284,31 @@ const peersOf = (dev: Dev) => (lagOf(dev)?.pfs ?? []).filter((p) => p !== dev)
 /** The peer walk of the master's uplink unload; `selfInPeerWalk` is scenario 7's what-if (see scenarios.ts). */
 const unloadPeersOf = (w: World, dev: Dev) => (w.selfInPeerWalk ? (lagOf(dev)?.pfs ?? []) : peersOf(dev))
 
-/** `mlx5_ib_set_vport_rep()`: attach a port of the (LAG master's) uplink IB device; -EINVAL if absent. */
+/** `mlx5_ib_get_rep_netdev(esw, vport)` = `mlx5_eswitch_get_proto_dev(esw, vport, REP_ETH)`. */
+const mlx5IbGetRepNetdev = (w: World, esw: Esw, rep: Rep) =>
+  call(
+    w,
+    "mlx5_ib",
+    "mlx5_ib_get_rep_netdev",
+    Effect.map(mlx5EswitchGetProtoDev(w, esw, rep.vport, "ETH"), (d) => (typeof d === "string" ? d : undefined))
+  )
+
+/**
+ * `mlx5_ib_set_vport_rep()`: the (LAG master's) uplink IB device through
+ * `mlx5_eswitch_uplink_get_proto_dev` (-EINVAL if absent), `priv = ibdev`,
+ * the rep's own netdev through `mlx5_ib_get_rep_netdev`, `ib_device_set_netdev`.
+ */
 const mlx5IbSetVportRep = (w: World, lagMaster: Dev, rep: Rep) =>
   call(
     w,
     "mlx5_ib",
     "mlx5_ib_set_vport_rep",
     Effect.gen(function* () {
-      const ibdev = yield* call(w, "eswitch", "mlx5_eswitch_uplink_get_proto_dev", mlx5EswitchGetProtoDev(w, lagMaster.esw, "uplink", "IB"))
+      const ibdev = yield* mlx5EswitchUplinkGetProtoDev(w, lagMaster.esw, "IB")
       if (ibdev === undefined || typeof ibdev === "string") return -22
       yield* rep.data.IB.priv.set(ibdev)
-      yield* step(w, "ib_device_set_netdev", `${ibdev.id}, ${rep.esw.name}:${rep.vport}`)
+      const ndev = yield* mlx5IbGetRepNetdev(w, rep.esw, rep)
+      yield* step(w, "ib_device_set_netdev", `${ibdev.id}, ${ndev ?? "NULL"}`)
       return 0
     })
   )
@@ -289,6 +348,9 @@ const mlx5IbVportRepLoad = (w: World, esw: Esw, rep: Rep): Effect.Effect<number>
         id,
         alive: yield* Effect.provideService(Cell.make(`ghost.${id}.alive`, true, { ghost: true, hidden: true }), Kernel, w.kernel)
       }
+      // ib_device_set_netdev(&ibdev->ib_dev, mlx5_ib_get_rep_netdev(lag_master's esw, rep->vport), …)
+      // before __mlx5_ib_add: the netdev pointer is recorded, not a step of its own here.
+      yield* mlx5IbGetRepNetdev(w, lagMaster.esw, lagMaster.esw.reps[rep.vport])
       yield* step(w, "__mlx5_ib_add", ibdev.id)
       yield* rep.data.IB.priv.set(ibdev)
       if (yield* isSharedFdb(lagMaster)) yield* mlx5IbRegisterPeerVportReps(w, lagMaster)
@@ -305,7 +367,7 @@ const mlx5IbVportRepUnload = (w: World, rep: Rep): Effect.Effect<void> =>
     Effect.gen(function* () {
       const mdev = rep.esw.dev
       const ibdev = yield* rep.data.IB.priv.get
-      if (ibdev === undefined || typeof ibdev === "string") return
+      if (!isIbDev(ibdev)) return
       if ((yield* isSharedFdb(mdev)) && !isMaster(mdev) && rep.vport === "uplink" && !(yield* isMpesw(mdev))) return
       yield* step(w, "ib_device_set_netdev", `${ibdev.id}, NULL`)
       yield* rep.data.IB.priv.set(undefined)
@@ -324,7 +386,15 @@ const mlx5IbVportRepUnload = (w: World, rep: Rep): Effect.Effect<void> =>
 export const makeIbOps = (w: () => World): RepOps => ({
   name: "mlx5_ib_rep_ops",
   load: (esw, rep) => mlx5IbVportRepLoad(w(), esw, rep),
-  unload: (rep) => mlx5IbVportRepUnload(w(), rep)
+  unload: (rep) => mlx5IbVportRepUnload(w(), rep),
+  // mlx5_ib_rep_to_dev(): return rep->rep_data[REP_IB].priv (a plain load)
+  get_proto_dev: (rep) =>
+    call(
+      w(),
+      "mlx5_ib",
+      "mlx5_ib_rep_to_dev",
+      Effect.map(rep.data.IB.priv.get, (p) => (isIbDev(p) ? p : undefined))
+    )
 })
 
 /** mlx5_ib's `mlx5r_rep_driver`: `mlx5r_rep_probe` registers REP_IB, `mlx5r_rep_remove` unregisters it. */

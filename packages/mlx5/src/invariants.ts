@@ -7,7 +7,7 @@
  */
 import type { Described } from "@drvmodel/core"
 import type { Esw, LoadFate, World } from "./world.ts"
-import { describeEsw, REP_TYPES, VPORTS } from "./world.ts"
+import { describeEsw, isIbDev, REP_TYPES, VPORTS } from "./world.ts"
 
 /** Invariant names used in the findings matrix as `invariant:<name>`. */
 export type InvariantName =
@@ -83,7 +83,7 @@ const dependencies = (esw: Esw): string | undefined => {
         return `${esw.name}:${vp}.${t} LOADED but uplink.${t} ${st("uplink", t)}`
     }
     const priv = esw.reps[vp].data.IB.priv.peek()
-    if (priv !== undefined && typeof priv !== "string" && !priv.alive.peek()) return `${esw.name}:${vp}.IB points at removed ${priv.id}`
+    if (isIbDev(priv) && !priv.alive.peek()) return `${esw.name}:${vp}.IB points at removed ${priv.id}`
   }
   return undefined
 }

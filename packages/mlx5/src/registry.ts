@@ -15,7 +15,7 @@ import { LockContract } from "@drvmodel/core"
 import { Effect } from "effect"
 import { mlx5EswAddWork } from "./esw_wq.ts"
 import { locked, RepsGuard, type RepsHeld, repsGuardId } from "./locks.ts"
-import type { Esw, GuardState, IbDev, Rep, RepOps, RepState, RepType, VportId, World } from "./world.ts"
+import type { Esw, GuardState, IbDev, ProtoDev, Rep, RepOps, RepPriv, RepState, RepType, VportId, World } from "./world.ts"
 import { call, record } from "./world.ts"
 
 /** `mlx5_esw_for_each_rep` order: xarray by vport number, so the uplink (0xffff) comes last. */
@@ -58,35 +58,31 @@ const guardHeldBy = (esw: Esw, task: string): boolean => {
 }
 
 /**
- * Reads `esw->offloads.rep_ops[t]` to call `->load` / `->unload`, checking the
- * invariant's callback rules at that instant (the rep's state is read as well:
- * in the footprint, so that the check sees every order of a concurrent write).
+ * The call `esw->offloads.rep_ops[t]->load(…)` / `->unload(…)`: a scheduling
+ * point (the task may be preempted between its CAS and the call), then the
+ * plain load of `rep_ops[t]` (a kernel cell: the race check sees it against
+ * register/unregister). At the point the invariant's callback rules are
+ * checked on ghost reads (the rep's state, whether the caller holds the guard:
+ * in the step's footprint for DPOR, no happens-before edge the C lacks).
  */
 const opsFor = (w: World, rep: Rep, t: RepType, cb: "load" | "unload") =>
   Effect.gen(function* () {
     const r = yield* w.kernel.point({
-      name: "READ_ONCE",
+      name: `ops->${cb}`,
       label: `rep_ops[${t}]->${cb}(${rep.esw.name}:${rep.vport})`,
-      resource: rep.esw.repOps[t],
-      footprint: [
-        { key: rep.esw.repOps[t].id, mode: "read" },
-        { key: rep.data[t].state.id, mode: "read" },
-        ...(rep.esw.guard ? [{ key: rep.esw.guard.id, mode: "read" as const }] : []),
-        ...(rep.esw.repsLock ? [{ key: rep.esw.repsLock.id, mode: "read" as const }] : [])
-      ],
+      footprint: [],
       apply: () => ({
-        ops: rep.esw.repOps[t].peek(),
         state: rep.data[t].state.peek(),
         me: w.kernel.current(),
         guarded: guardHeldBy(rep.esw, w.kernel.current())
       }),
-      show: (r) => r.ops?.name ?? "NULL"
+      show: (r) => r.state
     })
     const where = `${rep.esw.name}:${rep.vport}.${t}`
     if (cb === "load" && r.state !== "LOADED") yield* record(w.ghost.registry, `ops->load called on ${where} in state ${r.state}`)
     if (cb === "unload" && r.state === "LOADED") yield* record(w.ghost.registry, `ops->unload called on ${where} while it is LOADED again`)
     if (!r.guarded) yield* record(w.ghost.registry, `ops->${cb} on ${where} by ${r.me} without holding ${rep.esw.name}'s representor guard`)
-    return r.ops
+    return yield* rep.esw.repOps[t].get
   })
 
 // ---------------------------------------------------------------------------
@@ -353,12 +349,69 @@ export const mlx5EswitchReloadIbReps = (w: World, esw: Esw): Effect.Effect<numbe
     })
   )
 
-/** `mlx5_eswitch_get_proto_dev()`: `priv` if the rep type is LOADED (lockless reader). */
-export const mlx5EswitchGetProtoDev = (w: World, esw: Esw, vport: VportId, t: RepType): Effect.Effect<IbDev | string | undefined> =>
+/** A kernel oops (NULL pointer dereference) on the running task, as a WARN-level finding. */
+const nullDeref = (w: World, what: string, fn: string) =>
+  w.kernel.warn(`BUG: kernel NULL pointer dereference: ${what} in ${fn} (task ${w.kernel.running() ?? "?"})`)
+
+/**
+ * `mlx5_eswitch_get_proto_dev()` (eswitch_offloads.c), a lockless reader:
+ * (R1) `atomic_read(&rep->rep_data[t].state) == REP_LOADED`, then (R2)
+ * `esw->offloads.rep_ops[t]->get_proto_dev` and (R3)
+ * `esw->offloads.rep_ops[t]->get_proto_dev(rep)`: two plain loads of
+ * `rep_ops[t]` (no lock, no READ_ONCE), each dereferenced (NULL: an oops).
+ * R2 and R3 are one step here (no point between them in the model); the race
+ * check sees both loads against any unordered store.
+ *
+ * @example
+ * ```ts
+ * // const ibdev = yield* mlx5EswitchGetProtoDev(w, master.esw, "uplink", "IB")
+ * ```
+ * @category kernel functions
+ * @since 0.3.0
+ */
+export const mlx5EswitchGetProtoDev = (w: World, esw: Esw, vport: VportId, t: RepType): Effect.Effect<ProtoDev | undefined> =>
   call(
     w,
     "eswitch",
     "mlx5_eswitch_get_proto_dev",
-    // (R1) atomic_read(state) == REP_LOADED, then ->get_proto_dev(rep) reads rep_data[t].priv (plain).
-    Effect.flatMap(esw.reps[vport].data[t].state.read, (s) => (s === "LOADED" ? esw.reps[vport].data[t].priv.get : Effect.undefined))
+    Effect.gen(function* () {
+      const rep = esw.reps[vport]
+      if ((yield* rep.data[t].state.read) !== "LOADED") return undefined // (R1)
+      const r2 = yield* esw.repOps[t].get // (R2) ->get_proto_dev != NULL
+      if (r2 === undefined)
+        return yield* Effect.as(nullDeref(w, `${esw.name} rep_ops[${t}]->get_proto_dev`, "mlx5_eswitch_get_proto_dev"), undefined)
+      const r3 = yield* esw.repOps[t].get // (R3) ->get_proto_dev(rep)
+      if (r3 === undefined)
+        return yield* Effect.as(nullDeref(w, `${esw.name} rep_ops[${t}]->get_proto_dev`, "mlx5_eswitch_get_proto_dev"), undefined)
+      return yield* r3.get_proto_dev(rep)
+    })
   )
+
+/**
+ * `mlx5_eswitch_uplink_get_proto_dev()`: `mlx5_eswitch_get_proto_dev` on the
+ * uplink (the socket-direct primary's E-Switch is this one: SD is not modelled).
+ *
+ * @example
+ * ```ts
+ * // const ibdev = yield* mlx5EswitchUplinkGetProtoDev(w, master.esw, "IB")
+ * ```
+ * @category kernel functions
+ * @since 0.3.0
+ */
+export const mlx5EswitchUplinkGetProtoDev = (w: World, esw: Esw, t: RepType): Effect.Effect<ProtoDev | undefined> =>
+  call(w, "eswitch", "mlx5_eswitch_uplink_get_proto_dev", mlx5EswitchGetProtoDev(w, esw, "uplink", t))
+
+/**
+ * `mlx5_eswitch_get_uplink_priv()`: the uplink's `rep_data[t].priv`, a plain
+ * load with no state check (the caller gets whatever the last load left,
+ * including a freed `mlx5e_rep_priv`).
+ *
+ * @example
+ * ```ts
+ * // const rpriv = yield* mlx5EswitchGetUplinkPriv(w, esw, "ETH")
+ * ```
+ * @category kernel functions
+ * @since 0.3.0
+ */
+export const mlx5EswitchGetUplinkPriv = (w: World, esw: Esw, t: RepType): Effect.Effect<IbDev | RepPriv | undefined> =>
+  call(w, "eswitch", "mlx5_eswitch_get_uplink_priv", esw.reps.uplink.data[t].priv.get)

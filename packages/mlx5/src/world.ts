@@ -37,19 +37,40 @@ export interface IbDev {
   readonly alive: Cell.Cell<boolean>
 }
 
+/**
+ * mlx5e's `struct mlx5e_rep_priv` (the REP_ETH `priv`): a slab object
+ * (`kvzalloc` in `mlx5e_vport_rep_load`, `kvfree` in `mlx5e_vport_rep_unload`),
+ * so an access after the free, or unordered with it, is KASAN's use-after-free.
+ */
+export type RepPriv = Slab.Obj<{ readonly netdev: string | undefined }>
+
+/** What `->get_proto_dev` returns: the IB device (REP_IB) or the netdev (REP_ETH, by name). */
+export type ProtoDev = IbDev | string
+
 /** `struct mlx5_eswitch_rep_ops`. */
 export interface RepOps {
   readonly name: string
   readonly load: (esw: Esw, rep: Rep) => Effect.Effect<number>
   readonly unload: (rep: Rep) => Effect.Effect<void>
+  /** `->get_proto_dev(rep)`: mlx5_ib `mlx5_ib_rep_to_dev`, mlx5e `mlx5e_vport_rep_get_proto_dev` (lockless callers). */
+  readonly get_proto_dev: (rep: Rep) => Effect.Effect<ProtoDev | undefined>
 }
 
 /** `rep->rep_data[type]`: the atomic state and the protocol's private pointer. */
 export interface RepData {
   readonly state: Atomic.Atomic<RepState>
-  /** `priv`: IB device for REP_IB, netdev name for REP_ETH; written by the ops callbacks (a plain member). */
-  readonly priv: Cell.Cell<IbDev | string | undefined>
+  /**
+   * `priv` (a plain member, written by the ops callbacks): the IB device for REP_IB (set to NULL
+   * by its unload), the `mlx5e_rep_priv` for REP_ETH (left pointing at the freed object by its
+   * unload, as in en_rep.c).
+   */
+  readonly priv: Cell.Cell<IbDev | RepPriv | undefined>
+  /** Ghost: how many `mlx5e_rep_priv` objects this rep had (names each one uniquely). */
+  readonly allocs: Cell.Cell<number>
 }
+
+/** Whether a `priv` is an IB device (REP_IB) rather than an `mlx5e_rep_priv`. */
+export const isIbDev = (p: IbDev | RepPriv | undefined): p is IbDev => p !== undefined && "alive" in p
 
 /** `struct mlx5_eswitch_rep`. */
 export interface Rep {
@@ -136,8 +157,13 @@ export interface Esw {
   readonly guard: Atomic.Atomic<GuardState> | undefined
   /** Merged guard `offloads.reps_lock`. */
   readonly repsLock: Mutex.Mutex | undefined
-  /** `offloads.rep_ops[type]`: written by register/unregister without a lock. */
-  readonly repOps: Record<RepType, Atomic.Atomic<RepOps | undefined>>
+  /**
+   * `offloads.rep_ops[type]`: a plain pointer member (a kernel cell), stored by register (and, from
+   * reps V2 4/7, cleared by unregister) under whatever the caller holds (the guard / `reps_lock`
+   * from V1 5/7 on, nothing of its own before); loaded plainly by the load/unload paths and,
+   * with no lock and no READ_ONCE, twice by `mlx5_eswitch_get_proto_dev`.
+   */
+  readonly repOps: Record<RepType, Cell.Cell<RepOps | undefined>>
   readonly reps: Record<VportId, Rep>
   /** Ghost: the fate of the load the last registration of each type asked for (`LoadFate`). */
   readonly loadFate: Record<RepType, Cell.Cell<LoadFate | undefined>>
@@ -365,9 +391,9 @@ const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<E
         : undefined
     const repsLock = v.guard === "mutex" ? yield* Mutex.make(`${p}reps_lock`, { lockClass: "&esw->offloads.reps_lock" }) : undefined
     const showOps = (o: RepOps | undefined) => o?.name ?? "NULL"
-    const repOps: Record<RepType, Atomic.Atomic<RepOps | undefined>> = {
-      ETH: yield* Atomic.make<RepOps | undefined>(`${p}rep_ops[ETH]`, undefined, { show: showOps }),
-      IB: yield* Atomic.make<RepOps | undefined>(`${p}rep_ops[IB]`, undefined, { show: showOps })
+    const repOps: Record<RepType, Cell.Cell<RepOps | undefined>> = {
+      ETH: yield* Cell.make<RepOps | undefined>(`${p}esw->offloads.rep_ops[ETH]`, undefined, { show: showOps }),
+      IB: yield* Cell.make<RepOps | undefined>(`${p}esw->offloads.rep_ops[IB]`, undefined, { show: showOps })
     }
     const esw = {
       name: `${p}esw`,
@@ -410,7 +436,8 @@ const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<E
       for (const t of REP_TYPES) {
         data[t] = {
           state: yield* Atomic.make<RepState>(`${p}rep[${vp}].${t}`, "UNREGISTERED"),
-          priv: yield* Cell.make<IbDev | string | undefined>(`${p}rep[${vp}].${t}.priv`, undefined, hidden)
+          priv: yield* Cell.make<IbDev | RepPriv | undefined>(`${p}rep[${vp}].${t}.priv`, undefined, hidden),
+          allocs: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.allocs`, 0, ghostHidden)
         }
       }
       esw.reps[vp] = { esw, vport: vp, data }
