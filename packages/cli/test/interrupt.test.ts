@@ -41,10 +41,14 @@ describe("interruption", () => {
 
   it.effect("SIGTERM during the matrix: the finished cells, matrix.json and README.md are kept, exit 130", () =>
     Effect.promise(async () => {
+      // The mlx5 matrix on two variants: seconds per cell, so the signal lands while cells are
+      // still to come (the whole classic matrix can end before a signal arrives on a quiet machine).
       const dir = tmp()
-      const p = start("matrix", "--model", "classic", "--out", dir)
-      await until(() => /abba \/ buggy: /.test(p.stdout()))
+      const p = start("matrix", "--model", "mlx5", "--variant", "baseline", "--variant", "merged", "--out", dir)
+      const cellLine = /^ {2}([a-z-]+) \/ ([a-z0-9@]+): (\S+)/m
+      await until(() => cellLine.test(p.stdout()))
       p.child.kill("SIGTERM")
+      const [, scenario, variant, verdict] = cellLine.exec(p.stdout())!
       const r = await p.done
       assert.strictEqual(r.code, 130, `${r.out}\n${r.err}`)
       const m = JSON.parse(fs.readFileSync(path.join(dir, "matrix.json"), "utf8")) as {
@@ -52,9 +56,11 @@ describe("interruption", () => {
         cells: Array<{ scenario: string; variant: string; verdict: string; counterexample?: string }>
       }
       assert.isTrue(m.interrupted)
-      const abba = m.cells.find((c) => c.scenario === "abba" && c.variant === "buggy")
-      assert.strictEqual(abba?.verdict, "finding")
-      assert.isTrue(fs.existsSync(abba!.counterexample!))
+      assert.isBelow(m.cells.length, 16, "stopped before the end")
+      const first = m.cells.find((c) => c.scenario === scenario && c.variant === variant)
+      assert.isDefined(first, `${scenario}/${variant} finished before the signal and is kept`)
+      assert.strictEqual(first!.verdict === "clean", verdict === "clean")
+      if (first!.counterexample !== undefined) assert.isTrue(fs.existsSync(first!.counterexample))
       assert.include(fs.readFileSync(path.join(dir, "README.md"), "utf8"), "interrupted")
     })
   )
