@@ -171,8 +171,17 @@ interface Task {
   /** Creation order: the task's index in vector clocks. */
   readonly index: number
   readonly daemon: boolean
+  /** The op the task is parked at; set only through `Engine.park` (it marks the task for the next refresh). */
   pending: Pending | undefined
   done: boolean
+  /** In `Engine.runnable` (its pending op enabled, its CPU free), as of the last refresh. */
+  ready: boolean
+  /** Its pending op changed (parked, applied, exited) since the last refresh. */
+  dirty: boolean
+  /** Position in `Engine.watched`, or -1: whether its readiness can change without a step of its own. */
+  watch: number
+  /** In `Engine.timed`: its pending op has a deadline. */
+  timed: boolean
   /** Context and CPU state (interrupts, bottom halves, preemption). */
   readonly cpu: OnCpu
   held: Array<HeldLock>
@@ -298,8 +307,21 @@ export class Engine {
   private stepsSinceProgress = 0
   private last: Task | undefined
   private currentTask: Task | undefined
-  // Reused every step (strategies read the candidates only during pick).
-  private readonly enabledBuf: Array<Task> = []
+  // The runnable set, kept incrementally (see `refresh`): tasks whose pending op is enabled and
+  // whose CPU is free, in creation order, and their candidates at the same positions. Strategies
+  // read the candidates only during pick; both change only in `refresh`.
+  private readonly runnable: Array<Task> = []
+  private readonly runnableCandidates: Array<Candidate> = []
+  /** Tasks not yet ended, in creation order: what a full rescan looks at (ended tasks leave every set). */
+  private readonly live: Array<Task> = []
+  /** Tasks whose pending op changed since the last refresh. */
+  private readonly dirty: Array<Task> = []
+  /** Parked tasks whose readiness can change without a step of their own (see `refresh`); unordered. */
+  private readonly watched: Array<Task> = []
+  /** Parked tasks whose op has a deadline, in creation order (time advances, `[timeout]` candidates). */
+  private readonly timed: Array<Task> = []
+  /** Time advanced (timers ran): the next refresh re-evaluates every live task. */
+  private rescan = false
   // Footprint of the step being applied (undefined: it declared nothing, so it may touch anything).
   private stepFootprint: Array<Access> | undefined = undefined
   private readonly recordFootprints: boolean
@@ -358,9 +380,14 @@ export class Engine {
       }
       const broken = this.checkAll(safety)
       if (broken) return { _tag: "Found", finding: broken }
-      let enabled = this.enabled()
-      // Before the fairness and yield rules narrow it (kept only for partial-order reduction).
-      const all = this.recordFootprints ? enabled.slice() : enabled
+      this.refresh()
+      // Nothing runnable: re-evaluate every live task before time advances or the run is declared
+      // stuck, so no cached readiness can ever end a run (see `refresh`).
+      if (this.runnable.length === 0) this.refresh(true)
+      // Before the fairness and yield rules narrow it. Not copied: `runnable` changes only in
+      // `refresh`, after this step.
+      const all: ReadonlyArray<Task> = this.runnable
+      let enabled: ReadonlyArray<Task> = all
       if ((enabled.length === 0 || allRetrying(enabled)) && this.advanceTime()) {
         if (this.finding) return { _tag: "Found", finding: this.finding }
         continue
@@ -380,16 +407,19 @@ export class Engine {
       // cond_resched() gives way: right after a yield, another runnable task goes first. Running
       // the yielder again would only repeat its failed check on the same state, so no reachable
       // state is lost, and a spinner cannot starve the task it waits for.
-      if (this.last?.yielded && enabled.length > 1 && enabled.includes(this.last)) {
+      if (this.last?.yielded && enabled.length > 1 && this.offered(this.last, enabled)) {
         const yielder = this.last
         enabled = enabled.filter((t) => t !== yielder)
       }
-      const current = this.last !== undefined && enabled.includes(this.last) ? this.last.name : undefined
-      const candidates = this.candidateBuf
-      candidates.length = 0
-      for (const t of enabled) candidates.push(t.pending!.candidate)
+      const current = this.last !== undefined && this.offered(this.last, enabled) ? this.last.name : undefined
       const expiring = this.options.timeouts === "any" ? this.expirable(enabled) : noTasks
-      for (const t of expiring) candidates.push({ task: t.name, op: `${t.pending!.op.label}${TIMEOUT}` })
+      let candidates: Array<Candidate> = this.runnableCandidates
+      if (enabled !== all || expiring.length > 0) {
+        candidates = this.candidateBuf
+        candidates.length = 0
+        for (const t of enabled) candidates.push(t.pending!.candidate)
+        for (const t of expiring) candidates.push({ task: t.name, op: `${t.pending!.op.label}${TIMEOUT}` })
+      }
       const index = this.recordFootprints
         ? this.chooser.pick({ step: this.step, candidates, current, ...this.history(all, enabled) })
         : this.chooser.pick({ step: this.step, candidates, current })
@@ -414,14 +444,108 @@ export class Engine {
     return { withheld, historic }
   }
 
-  private enabled(): Array<Task> {
-    const out = this.enabledBuf
-    out.length = 0
-    for (const t of this.tasks) {
-      const p = t.pending
-      if (p !== undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)) out.push(t)
+  /** Whether `t` is among `enabled` (the runnable set, or a narrowing of it). */
+  private offered(t: Task, enabled: ReadonlyArray<Task>): boolean {
+    return enabled === this.runnable ? t.ready : enabled.includes(t)
+  }
+
+  /** Parks `task` at `pending` (undefined: it runs, or has ended); the next refresh re-evaluates it. */
+  private park(task: Task, pending: Pending | undefined): void {
+    task.pending = pending
+    if (!task.dirty) {
+      task.dirty = true
+      this.dirty.push(task)
     }
-    return out
+  }
+
+  /**
+   * Brings `runnable` up to date, re-evaluating only what can have changed since the last refresh:
+   * the tasks that parked, ran or ended (`dirty`), and the `watched` ones. A task is runnable when
+   * its pending op is enabled (`isEnabled`) and no other task keeps it off its CPU. Why that is
+   * exactly what a scan of every task would find, with no trust in footprints:
+   *
+   * - an op without `enabled` is enabled unless it has a deadline still ahead: its readiness
+   *   changes only when time advances, and every time advance (`fireAt`, which also runs timer
+   *   callbacks: arbitrary code) sets `rescan`;
+   * - an op with `enabled` may read any state, a model's plain objects included, that any task
+   *   may change between two points: such a task is watched, and re-evaluated at every refresh;
+   * - a task bound to a CPU depends on the state of the other tasks there: watched too;
+   * - an unbound task's CPU is its own (`Cpus.blocker` is undefined for it).
+   *
+   * So the candidates offered, and their order (creation order, as before), are the full scan's.
+   * The saving is every task parked at an op that needs no re-evaluation (unlock, atomic ops, a
+   * start), and every ended one. `full`: re-evaluate every live task anyway (time advanced, or
+   * nothing is runnable: a run never ends as stuck on a cached verdict).
+   */
+  private refresh(full = false): void {
+    if (this.dirty.length > 0) {
+      for (const t of this.dirty) {
+        t.dirty = false
+        this.classify(t)
+        if (t.done) {
+          if (t.ready) this.unready(t)
+          const i = position(this.live, t.index)
+          if (this.live[i] === t) this.live.splice(i, 1)
+        } else this.update(t, true)
+      }
+      this.dirty.length = 0
+    }
+    if (full || this.rescan) {
+      this.rescan = false
+      for (const t of this.live) this.update(t)
+    } else for (const t of this.watched) this.update(t)
+  }
+
+  /**
+   * Re-evaluates whether `t` is runnable now, and moves it into or out of `runnable`. `parked`:
+   * its pending op changed, so its candidate too (typically a task that ran and parked again).
+   */
+  private update(t: Task, parked = false): void {
+    const p = t.pending
+    const ready = p !== undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)
+    if (ready === t.ready) {
+      if (ready && parked) this.runnableCandidates[position(this.runnable, t.index)] = p!.candidate
+      return
+    }
+    if (!ready) {
+      this.unready(t)
+      return
+    }
+    const i = position(this.runnable, t.index)
+    this.runnable.splice(i, 0, t)
+    this.runnableCandidates.splice(i, 0, p!.candidate)
+    t.ready = true
+  }
+
+  private unready(t: Task): void {
+    const i = position(this.runnable, t.index)
+    this.runnable.splice(i, 1)
+    this.runnableCandidates.splice(i, 1)
+    t.ready = false
+  }
+
+  /** Puts a task whose pending op changed into the sets its new op needs (`watched`, `timed`). */
+  private classify(t: Task): void {
+    const op = t.pending?.op
+    const watch = op !== undefined && (op.enabled !== undefined || t.cpu.cpu !== undefined)
+    if (watch && t.watch < 0) {
+      t.watch = this.watched.length
+      this.watched.push(t)
+    } else if (!watch && t.watch >= 0) {
+      const last = this.watched.pop()!
+      if (last !== t) {
+        this.watched[t.watch] = last
+        last.watch = t.watch
+      }
+      t.watch = -1
+    }
+    const timed = op?.deadline !== undefined
+    if (timed !== t.timed) {
+      const i = position(this.timed, t.index)
+      if (timed) this.timed.splice(i, 0, t)
+      else this.timed.splice(i, 1)
+      t.timed = timed
+    }
   }
 
   private isEnabled(op: Op<unknown>): boolean {
@@ -431,18 +555,19 @@ export class Engine {
   }
 
   /** Tasks waiting with a deadline still ahead (timed waits and sleeps), in task order. */
-  private expirable(enabled: ReadonlyArray<Task>): Array<Task> {
+  private expirable(enabled: ReadonlyArray<Task>): ReadonlyArray<Task> {
+    if (this.timed.length === 0) return noTasks
     const out: Array<Task> = []
-    for (const t of this.tasks) {
+    for (const t of this.timed) {
       const d = t.pending?.op.deadline
-      if (d !== undefined && d > this.now && !enabled.includes(t)) out.push(t)
+      if (d !== undefined && d > this.now && !this.offered(t, enabled)) out.push(t)
     }
     return out
   }
 
   private apply(task: Task, preempted: boolean, suffix = ""): void {
     const { op, resume } = task.pending!
-    task.pending = undefined
+    this.park(task, undefined)
     const observed = this.options.observers.length > 0
     const heldBefore = observed ? task.held.slice() : noHeld
     const cpuBefore = observed ? snapshot(task.cpu) : undefined
@@ -589,7 +714,7 @@ export class Engine {
   /** Advances virtual time to the next deadline; false if there is none. */
   private advanceTime(): boolean {
     let next = Number.POSITIVE_INFINITY
-    for (const t of this.tasks) {
+    for (const t of this.timed) {
       const d = t.pending?.op.deadline
       if (d !== undefined && d > this.now && d < next) next = d
     }
@@ -601,6 +726,8 @@ export class Engine {
 
   private fireAt(time: number): void {
     this.now = Math.max(this.now, time)
+    // Deadlines passed, and timer callbacks may change anything: every readiness is re-evaluated.
+    this.rescan = true
     if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "time", task: "clock", name: "advance" })
     const due = this.timers.filter((t) => t.armed && t.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq)
     this.scheduler.ops = 0
@@ -738,6 +865,10 @@ export class Engine {
       daemon,
       pending: undefined,
       done: false,
+      ready: false,
+      dirty: false,
+      watch: -1,
+      timed: false,
       held: [],
       heldAt: [],
       stack: [],
@@ -750,6 +881,7 @@ export class Engine {
       lastFailed: undefined
     }
     this.tasks.push(task)
+    this.live.push(task)
     this.byName.set(unique, task)
     return task
   }
@@ -767,7 +899,7 @@ export class Engine {
     task.cpu.done = true
     // A handler's return lets what it interrupted continue: a write of its CPU.
     if (task.cpu.cpu !== undefined) this.stepFootprint?.push({ key: cpuKey(task.cpu.cpu), mode: "write" })
-    task.pending = undefined
+    this.park(task, undefined)
     if (this.options.recordTrace) this.trace.push({ step: this.step, time: this.now, kind: "exit", task: task.name, name: exit._tag })
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause) && this.finding === undefined) {
       const err = Cause.squash(exit.cause)
@@ -824,7 +956,7 @@ export class Engine {
 
   private parkAt<A>(task: Task, op: Op<A>): Effect.Effect<A> {
     return Effect.callback<A>((resume) => {
-      task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } }
+      this.park(task, { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } })
     })
   }
 
@@ -873,7 +1005,7 @@ export class Engine {
       Effect.callback<A>((resume) => {
         const task = this.taskOf(Fiber.getCurrent()!)
         this.atomicSleepCheck(task, op as Op<unknown>)
-        task.pending = { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } }
+        this.park(task, { op: op as Op<unknown>, resume: resume as Pending["resume"], candidate: { task: task.name, op: op.label } })
         if (task.held.length > 0 && (op.mightSleep ?? mightSleep(op as Op<unknown>))) this.sleepCheck(task, op as Op<unknown>)
       })
     const spawn = (name: string, body: Effect.Effect<void, unknown, Kernel>, options?: SpawnOptions) =>
@@ -1021,7 +1153,19 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 const noHeld: ReadonlyArray<HeldLock> = []
 /** Wait kinds of spinning lock acquisitions (Spinlock, RwLock). */
 const SPINLOCK_WAITS: ReadonlySet<string> = new Set(["spinlock", "rwlock-read", "rwlock-write"])
-const noTasks: Array<Task> = []
+const noTasks: ReadonlyArray<Task> = []
+
+/** Where the task with creation index `index` is, or would go, in `list` (sorted by index). */
+const position = (list: ReadonlyArray<Task>, index: number): number => {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.index < index) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
 /** Suffix of a candidate (and schedule step) that lets a pending timeout expire now. */
 const TIMEOUT = " [timeout]"
 

@@ -30,7 +30,22 @@ export interface Race {
   readonly second: CellAccess
 }
 
+/**
+ * A vector clock, dense: every entry up to its length is a number (no holes), so joins run over
+ * packed small-integer arrays; entries past the length are 0.
+ */
 type Clock = Array<number>
+
+/** A synchronisation object's clock, and the task whose op last made it (-1: several, or unknown). */
+interface Sync {
+  readonly clock: Clock
+  /**
+   * The task whose op last wrote the key, if that op's release left the clock equal to the
+   * task's own (it acquired the key first): until another task writes the key, that task's clock
+   * is already at least the key's, so its acquire is skipped.
+   */
+  by: number
+}
 
 interface Epoch {
   readonly task: number
@@ -45,17 +60,20 @@ interface CellState {
 }
 
 const join = (into: Clock, from: Clock): void => {
-  for (let i = 0; i < from.length; i++) if ((into[i] ?? 0) < from[i]!) into[i] = from[i]!
+  const n = from.length
+  while (into.length < n) into.push(0)
+  for (let i = 0; i < n; i++) if (into[i]! < from[i]!) into[i] = from[i]!
 }
 
 export class HappensBefore {
   private readonly clocks: Array<Clock> = []
-  private readonly sync = new Map<string, Clock>()
+  private readonly sync = new Map<string, Sync>()
   private readonly cells = new Map<string, CellState>()
 
   /** A new task, ordered after everything its parent did so far. */
   spawn(parent: number | undefined, child: number): void {
     const c: Clock = parent === undefined ? [] : this.clocks[parent]!.slice()
+    while (c.length <= child) c.push(0)
     c[child] = 1
     this.clocks[child] = c
     if (parent !== undefined) this.tick(parent)
@@ -65,20 +83,31 @@ export class HappensBefore {
   op(task: number, footprint: ReadonlyArray<Access> | undefined): void {
     const c = this.clocks[task]!
     if (footprint === undefined) {
-      for (const k of this.sync.values()) join(c, k)
-      for (const k of this.sync.values()) join(k, c)
+      for (const k of this.sync.values()) join(c, k.clock)
+      for (const k of this.sync.values()) {
+        join(k.clock, c)
+        k.by = -1
+      }
       this.fence = c.slice()
+      this.fences++
     } else {
-      if (this.fence !== undefined) join(c, this.fence)
+      if (this.fence !== undefined && this.fenceSeen[task] !== this.fences) {
+        join(c, this.fence)
+        this.fenceSeen[task] = this.fences
+      }
       for (const a of footprint) {
         const k = this.sync.get(a.key)
-        if (k !== undefined) join(c, k)
+        if (k !== undefined && k.by !== task) join(c, k.clock)
       }
+      // c now includes every key it touches, so a key it writes ends equal to c.
       for (const a of footprint) {
         if (a.mode !== "write") continue
         const k = this.sync.get(a.key)
-        if (k === undefined) this.sync.set(a.key, c.slice())
-        else join(k, c)
+        if (k === undefined) this.sync.set(a.key, { clock: c.slice(), by: task })
+        else {
+          join(k.clock, c)
+          k.by = task
+        }
       }
     }
     this.tick(task)
@@ -88,8 +117,11 @@ export class HappensBefore {
   release(task: number, key: string): void {
     const c = this.clocks[task]!
     const k = this.sync.get(key)
-    if (k === undefined) this.sync.set(key, c.slice())
-    else join(k, c)
+    if (k === undefined) this.sync.set(key, { clock: c.slice(), by: -1 })
+    else {
+      join(k.clock, c)
+      k.by = -1
+    }
   }
 
   /** An access to a cell; the race it completes, if any. */
@@ -115,6 +147,9 @@ export class HappensBefore {
 
   /** The clock of the last undeclared op: every later op is ordered after it. */
   private fence: Clock | undefined
+  /** Fences so far, and the last one each task's clock has joined (a fence's clock never changes). */
+  private fences = 0
+  private readonly fenceSeen: Array<number> = []
 
   private tick(task: number): void {
     const c = this.clocks[task]!
