@@ -17,7 +17,7 @@ import {
   mlx5EswitchUplinkGetProtoDev
 } from "./registry.ts"
 import type { Adev, AdevKind, AuxDriver, Dev, Esw, IbDev, Rep, RepOps, RepPriv, World } from "./world.ts"
-import { call, isIbDev, step } from "./world.ts"
+import { call, injectFault, isIbDev, step } from "./world.ts"
 
 const ADD_ORDER: ReadonlyArray<AdevKind> = ["eth-rep", "rdma-rep"]
 
@@ -209,6 +209,11 @@ export const makeEthOps = (w: () => World): RepOps => ({
       "mlx5e",
       "mlx5e_vport_rep_load",
       Effect.gen(function* () {
+        // rpriv = kvzalloc(sizeof(*rpriv), GFP_KERNEL); if (!rpriv) return -ENOMEM; — before anything is published
+        if (
+          yield* injectFault(w(), "rep-load", `${rep.esw.name}:${rep.vport} mlx5e_vport_rep_load: kvzalloc(mlx5e_rep_priv) fails (-ENOMEM)`)
+        )
+          return -12
         const n = yield* rep.data.ETH.allocs.update((k) => k + 1)
         const netdev = `${rep.esw.name}:${rep.vport}`
         const rpriv = yield* Effect.provideService(
@@ -342,6 +347,10 @@ const mlx5IbVportRepLoad = (w: World, esw: Esw, rep: Rep): Effect.Effect<number>
         lagMaster = lagOf(dev)!.pfs[0]!
       }
       if (!(rep.vport === "uplink" && !newUplink)) return yield* mlx5IbSetVportRep(w, lagMaster, rep)
+      // ibdev = ib_alloc_device(mlx5_ib_dev, ib_dev); if (!ibdev) return -ENOMEM; — the uplink's IB
+      // device, before anything is published (the VF path's own failure, -EINVAL without an uplink
+      // IB device, needs no injection).
+      if (yield* injectFault(w, "rep-load", `${esw.name}:uplink mlx5_ib_vport_rep_load: ib_alloc_device fails (-ENOMEM)`)) return -12
       const seq = yield* w.ghost.ibdevSeq.update((n) => n + 1)
       const id = `ibdev${seq}(${dev.name})`
       const ibdev: IbDev = {

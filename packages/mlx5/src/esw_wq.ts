@@ -12,7 +12,7 @@ import type { Cell } from "@drvmodel/core"
 import { Atomic, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Esw, HostWork, LoadFate, World } from "./world.ts"
-import { call, condResched, record } from "./world.ts"
+import { call, condResched, injectFault, record } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
 
@@ -117,21 +117,28 @@ const eswWqHandler = (w: World, esw: Esw, item: HostWork, func: Effect.Effect<vo
   )
 
 /**
- * Patch 3 `mlx5_esw_add_work()`: stamp the current generation, queue
- * `esw_wq_handler` for `func`. The single enqueue point.
+ * Patch 3 `mlx5_esw_add_work()`: allocate the `mlx5_host_work` (`gfp`: GFP_ATOMIC from the EQ
+ * notifier; the register path's per `Variant.registerWorkGfp`), stamp the current generation,
+ * queue `esw_wq_handler` for `func`. The single enqueue point. Returns 0 or -ENOMEM (the
+ * allocation is the `kzalloc-host-work` fault point; nothing is queued then). `fate` (ghost) is
+ * written only on success: a failed call leaves it to the caller, which ignores the return value.
  */
 export const mlx5EswAddWork = (
   w: World,
   esw: Esw,
   funcName: string,
   func: Effect.Effect<void>,
+  gfp: "GFP_ATOMIC" | "GFP_KERNEL",
   epoch?: number,
   fate?: { readonly cell: Cell.Cell<LoadFate | undefined>; readonly by: string }
-): Effect.Effect<void> =>
+): Effect.Effect<number> =>
   fn(
     w,
     "mlx5_esw_add_work",
     Effect.gen(function* () {
+      // host_work = kzalloc_obj(*host_work, gfp); if (!host_work) return -ENOMEM;
+      if (yield* injectFault(w, "kzalloc-host-work", `kzalloc(mlx5_host_work, ${gfp}) in mlx5_esw_add_work(${funcName}) fails (-ENOMEM)`))
+        return -12
       const workGen = yield* esw.generation.read
       const queued: LoadFate | undefined = fate && { kind: "queued", by: fate.by, workGen }
       if (fate && queued) yield* fate.cell.set(queued)
@@ -142,5 +149,6 @@ export const mlx5EswAddWork = (
         ...(fate && queued ? { fate: { cell: fate.cell, queued } } : {})
       }
       yield* esw.workQueue.queueWork(Workqueue.work(`esw_wq_handler(${funcName})`, eswWqHandler(w, esw, item, func)))
+      return 0
     })
   )

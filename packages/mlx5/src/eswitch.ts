@@ -15,7 +15,7 @@ import { mlx5LagDisableChange, mlx5LagEnableChange } from "./lag.ts"
 import { type DevlinkHeld, DevlinkLock, locked, type RepsHeld } from "./locks.ts"
 import { mlx5EswOffloadsRepLoad, mlx5EswOffloadsRepUnload, repsBlock, repsGuard, repsUnblock } from "./registry.ts"
 import type { Esw, HostWork, Mode, Notifier, VportId, World } from "./world.ts"
-import { call, step, VF_VPORTS } from "./world.ts"
+import { call, injectFault, step, VF_VPORTS } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
 
@@ -167,8 +167,18 @@ export const mlx5EswFuncsChangedHandler = (w: World, esw: Esw, epoch: number): E
     w,
     "mlx5_esw_funcs_changed_handler",
     w.v.wqDispatch
-      ? mlx5EswAddWork(w, esw, "esw_vfs_changed_event_handler", eswVfsChangedEventHandler(w, esw), epoch)
+      ? // if (mlx5_esw_add_work(esw, esw_changed_event_handler, GFP_ATOMIC)) return NOTIFY_DONE: the event is lost
+        Effect.asVoid(mlx5EswAddWork(w, esw, "esw_vfs_changed_event_handler", eswVfsChangedEventHandler(w, esw), "GFP_ATOMIC", epoch))
       : Effect.gen(function* () {
+          // host_work = kzalloc(sizeof(*host_work), GFP_ATOMIC); if (!host_work) return NOTIFY_DONE;
+          if (
+            yield* injectFault(
+              w,
+              "kzalloc-host-work",
+              "kzalloc(mlx5_host_work, GFP_ATOMIC) in mlx5_esw_funcs_changed_handler fails (-ENOMEM)"
+            )
+          )
+            return
           const workGen = yield* esw.generation.read
           const item: HostWork = { func: "esw_functions_changed_event_handler", workGen, epoch }
           yield* esw.workQueue.queueWork(
@@ -259,6 +269,10 @@ const eswOffloadsEnable = (w: World, esw: Esw) =>
     "esw_offloads_enable",
     Effect.gen(function* () {
       yield* step(w, "mlx5_cmd_exec", "esw_offloads_steering_init")
+      // err = esw_offloads_steering_init(esw); if (err) goto err_steering_init; — nothing of the
+      // representors is touched yet; the labels below it only undo steering state (not modelled).
+      // [inferred] -EIO stands for whatever status the firmware returned.
+      if (yield* injectFault(w, "fw-cmd", `${esw.name}: mlx5_cmd_exec(esw_offloads_steering_init) fails (-EIO)`)) return -5
       let err = yield* mlx5EswOffloadsRepLoad(w, esw, "uplink")
       if (err !== 0) return err
       yield* esw.enabled.uplink.set(true)
@@ -511,10 +525,11 @@ export const mlx5DevlinkEswitchModeSet = (w: World, esw: Esw, target: Mode): Eff
                   Effect.gen(function* () {
                     yield* eswModeChange(w, esw, "OFFLOADS")
                     const e = yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
-                    if (e !== 0) {
-                      yield* eswModeChange(w, esw, "LEGACY")
-                      yield* mlx5EswitchEnableLocked(w, esw, "IGNORE")
-                    }
+                    // if (err) { NL_SET_ERR_MSG_MOD(…"Failed setting eswitch to offloads"); esw_mode_change(esw, LEGACY); return err; }
+                    // Only the mode goes back: the legacy FDB is not re-created (its re-enable,
+                    // "Failed setting eswitch back to legacy", was removed long before the series;
+                    // every variant has this path; kernel-patches/bpf @5341be75).
+                    if (e !== 0) yield* eswModeChange(w, esw, "LEGACY")
                     return e
                   })
                 )

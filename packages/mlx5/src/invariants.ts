@@ -7,7 +7,7 @@
  */
 import type { Described } from "@drvmodel/core"
 import type { Esw, LoadFate, World } from "./world.ts"
-import { describeEsw, isIbDev, REP_TYPES, VPORTS } from "./world.ts"
+import { describeEsw, isIbDev, REP_TYPES, VF_VPORTS, VPORTS } from "./world.ts"
 
 /** Invariant names used in the findings matrix as `invariant:<name>`. */
 export type InvariantName =
@@ -18,6 +18,9 @@ export type InvariantName =
   | "no-stale-execution"
   | "no-post-teardown-execution"
   | "user-mode-preserved"
+  | "failed-load-unwound"
+  | "sriov-has-fdb"
+  | "host-vfs-followed"
 
 /**
  * One-line descriptions, as listed in `ScenarioInfo.invariants`.
@@ -58,6 +61,21 @@ export const INVARIANTS: Record<InvariantName, Described> = {
     name: "user-mode-preserved",
     description:
       "at quiescence: after a devlink reload that followed the user's last `devlink dev eswitch set`, the E-Switch mode equals the mode the user set. Checks the trade-off V1 patch 7's authors admit (domain.md §5.2: the profile overrides a user's runtime choice after reload); only meaningful where the user's last choice is legacy, since every variant leaves a reloaded device in legacy without the profile"
+  },
+  "failed-load-unwound": {
+    name: "failed-load-unwound",
+    description:
+      "at quiescence: no rep is LOADED whose last ops->load returned an error (a failed load is not a REG→LOADED transition; reps V3 6/7 restores REGISTERED in __esw_offloads_load_rep). Registered in the fault scenarios only"
+  },
+  "sriov-has-fdb": {
+    name: "sriov-has-fdb",
+    description:
+      "at quiescence: a PF with SR-IOV enabled (pci num_VFs > 0) has an E-Switch FDB (legacy or switchdev) with its VF vports enabled, i.e. the VFs are connected. Registered in mode-set-faults only"
+  },
+  "host-vfs-followed": {
+    name: "host-vfs-followed",
+    description:
+      "at quiescence: an ECPF E-Switch in switchdev with its function-change notifier registered has the host's VF count (esw_funcs.num_vfs == the firmware's host_num_of_vfs): no host VF-count event was lost. Registered in vf-event-faults only"
   }
 }
 
@@ -99,7 +117,8 @@ const completeness = (esw: Esw): string | undefined => {
       const s = esw.reps[vp].data[t].state.peek()
       if (s !== "LOADED") {
         const cause = s === "REGISTERED" ? fateText(esw.loadFate[t].peek()) : undefined
-        return `${esw.name}:${vp}.${t} is ${s} (registered, vport enabled, OFFLOADS, queue drained)${cause !== undefined ? `; ${cause}` : ""}`
+        const failed = esw.reps[vp].data[t].loadFailed.peek() ? "; its last ops->load failed" : ""
+        return `${esw.name}:${vp}.${t} is ${s} (registered, vport enabled, OFFLOADS, queue drained)${cause !== undefined ? `; ${cause}` : ""}${failed}`
       }
     }
   }
@@ -115,6 +134,8 @@ const fateText = (f: LoadFate | undefined): string | undefined => {
   switch (f.kind) {
     case "no-loader":
       return `cause: no loader — ${f.by} only stored the ops and marked the reps REGISTERED; nothing queued a load`
+    case "alloc-failed":
+      return `cause: the load was never queued — ${f.by}: mlx5_esw_add_work's kzalloc(mlx5_host_work, ${f.gfp}) failed (-ENOMEM) and the return value is ignored`
     case "queued":
       return `cause: the load queued by ${f.by} (mlx5_eswitch_reload_reps, work_gen ${f.workGen}) has not run`
     case "ran":
@@ -122,6 +143,38 @@ const fateText = (f: LoadFate | undefined): string | undefined => {
     case "dropped-stale":
       return `cause: load dropped as stale — ${f.by} queued mlx5_eswitch_reload_reps at work_gen ${f.workGen}; esw_wq_handler saw generation ${f.seenGen} ${f.where} and freed it${f.bump !== undefined ? ` (last bump: ${f.bump})` : ""}`
   }
+}
+
+const failedLoadUnwound = (esw: Esw): string | undefined => {
+  for (const vp of VPORTS) {
+    for (const t of REP_TYPES) {
+      const d = esw.reps[vp].data[t]
+      if (d.state.peek() === "LOADED" && d.loadFailed.peek())
+        return `${esw.name}:${vp}.${t} is LOADED although its last ops->load failed (no ${t === "IB" ? "IB device" : "netdev"} behind it)`
+    }
+  }
+  return undefined
+}
+
+const sriovHasFdb = (esw: Esw): string | undefined => {
+  const dev = esw.dev
+  const n = dev.sriovNumVfs.peek()
+  if (dev.isEcpf || n === 0) return undefined
+  if (!esw.fdbCreated.peek())
+    return `${dev.name}: SR-IOV has ${n} VFs but the E-Switch has no FDB (mode ${esw.mode.peek()}): the VFs are not connected`
+  const off = VF_VPORTS.slice(0, n).filter((vp) => !esw.enabled[vp].peek())
+  return off.length === 0 ? undefined : `${dev.name}: SR-IOV has ${n} VFs but vport ${off.join(", ")} is not enabled`
+}
+
+const hostVfsFollowed = (esw: Esw): string | undefined => {
+  const dev = esw.dev
+  if (!dev.isEcpf || esw.funcsNb === undefined || esw.mode.peek() !== "OFFLOADS" || !esw.fdbCreated.peek()) return undefined
+  if (esw.workQueue.pendingCount() > 0 || esw.workQueue.runningCount() > 0) return undefined
+  const host = dev.fw.hostNumVfs.peek()
+  const mine = esw.numVfs.peek()
+  return host === mine
+    ? undefined
+    : `${dev.name}: the host has ${host} VFs, the E-Switch ${mine} (esw_funcs.num_vfs): a host VF-count change was lost`
 }
 
 const userModePreserved = (esw: Esw): string | undefined => {
@@ -187,6 +240,15 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
         break
       case "user-mode-preserved":
         w.kernel.invariant({ ...d, when: "eventual", check: () => first(userModePreserved) })
+        break
+      case "failed-load-unwound":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(failedLoadUnwound) })
+        break
+      case "sriov-has-fdb":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(sriovHasFdb) })
+        break
+      case "host-vfs-followed":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(hostVfsFollowed) })
         break
     }
   }

@@ -153,6 +153,8 @@ export const eswOffloadsLoadRep = (w: World, esw: Esw, rep: Rep, t: RepType): Ef
       const ops = yield* opsFor(w, rep, t, "load")
       if (ops === undefined) return { err: 0, newly: false } // [inferred] NULL ops after a merged unregister: treat as not loaded
       const err = yield* ops.load(esw, rep)
+      // Ghost, for the failed-load-unwound invariant (kept only where a scenario enables faults).
+      if (w.faults.enabled.size > 0) yield* rep.data[t].loadFailed.set(err !== 0)
       if (err !== 0 && w.v.unwindNewlyLoaded) {
         yield* setState(w, rep, t, "load-failed", "REGISTERED")
         return { err, newly: false }
@@ -248,9 +250,15 @@ export const mlx5EswitchRegisterVportReps = (w: World, esw: Esw, ops: RepOps, t:
       yield* LockContract.withLock(repsGuard(w, esw, nested), registerBlocked(w, esw, ops, t))
       // Ghost: what this registration leaves to load its reps (the completeness report names it).
       const by = `mlx5_eswitch_register_vport_reps(REP_${t}) in task ${w.kernel.running() ?? "?"}`
-      if (w.v.loadWorkOnRegister)
-        yield* mlx5EswAddWork(w, esw, "mlx5_eswitch_reload_reps", mlx5EswitchReloadReps(w, esw), undefined, { cell: esw.loadFate[t], by })
-      else yield* esw.loadFate[t].set({ kind: "no-loader", by })
+      if (w.v.loadWorkOnRegister) {
+        const gfp = w.v.registerWorkGfp
+        // The return value is ignored (V1 6/7, V3 7/7: "little meaningful recovery").
+        const err = yield* mlx5EswAddWork(w, esw, "mlx5_eswitch_reload_reps", mlx5EswitchReloadReps(w, esw), gfp, undefined, {
+          cell: esw.loadFate[t],
+          by
+        })
+        if (err !== 0) yield* esw.loadFate[t].set({ kind: "alloc-failed", by, gfp })
+      } else yield* esw.loadFate[t].set({ kind: "no-loader", by })
     })
   )
 

@@ -16,7 +16,7 @@ import { firmwareHostVfsChanged } from "./eswitch.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
 import { mlx5DoBondWork, mlx5LagReloadIbReps } from "./lag.ts"
 import type { Variant } from "./variant.ts"
-import type { Dev, DevSpec, Lag, LagMode, World } from "./world.ts"
+import type { Dev, DevSpec, FaultPoint, Lag, LagMode, World } from "./world.ts"
 import { makeDev } from "./world.ts"
 
 /** What a run's world is made of. */
@@ -26,6 +26,8 @@ export interface WorldOptions {
   readonly lag: boolean
   /** mlx5_ib's rep driver registered before the scenario starts. */
   readonly ibLoaded: boolean
+  /** The fault points this run may take (`Faults`; none by default), at most one fault per run. */
+  readonly faults?: ReadonlyArray<FaultPoint>
 }
 
 /**
@@ -70,7 +72,8 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
         postTeardown: yield* Cell.make<ReadonlyArray<string>>("ghost.postTeardown", [], ghostCell),
         ibdevSeq: yield* Cell.make("ghost.ibdevSeq", 0, ghostCell)
       },
-      selfInPeerWalk: false
+      selfInPeerWalk: false,
+      faults: { enabled: new Set(o.faults ?? []), left: yield* Cell.make("ghost.faults-left", 0, ghostCell) }
     } as unknown as World
     ;(w as { ethOps: World["ethOps"] }).ethOps = makeEthOps(() => w)
     ;(w as { ibOps: World["ibOps"] }).ibOps = makeIbOps(() => w)
@@ -91,6 +94,13 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
   })
 
 const ghostCell = { ghost: true, hidden: true } as const
+
+/**
+ * Arms the run's fault points (`Faults`): from here on at most one fault may be injected. Called
+ * once the scenario's setup (probe, mode set, module load) has settled, so that the faults fall on
+ * the racing part of the scenario, never on its prologue.
+ */
+const armFaults = (w: World) => w.faults.left.set(1)
 
 /** Let pending E-Switch work finish (the device has been up "for a while"). */
 const settle = (w: World) => Effect.forEach(w.devs, (d) => d.esw.workQueue.flush, { discard: true })
@@ -313,31 +323,36 @@ const lagSharedFdb: ScenarioDef = {
     "Two PFs in switchdev with mlx5_ib loaded; the bond work activates shared-FDB LAG (remove IB devices, activate, unhide dev0, reload IB reps: the master uplink IB load registers REP_IB on the peer) and later deactivates it, while a devlink user sets one PF (kernel.choose('pf')) to legacy. Threads: bond, devlink, the esw_wq workers.",
   defaults: { strategy: "random", schedules: 150, seed: 6 },
   invariants: ALL,
-  program: (v) =>
-    Effect.gen(function* () {
-      const kernel = yield* Kernel
-      const w = yield* buildWorld(v, {
-        devs: TWO_PFS,
-        lag: true,
-        ibLoaded: true
-      })
-      const target = w.devs[yield* kernel.choose("pf", 2)]!
-      yield* bootInSwitchdev(w)
-      registerInvariants(w, ALL)
-      const lag = w.devs[0]!.lag!
-      yield* spawn(
-        w,
-        "bond",
-        Effect.gen(function* () {
-          yield* lag.bonded.set(true)
-          yield* mlx5DoBondWork(w, lag)
-          yield* lag.bonded.set(false)
-          yield* mlx5DoBondWork(w, lag)
-        })
-      )
-      yield* spawn(w, "devlink", devlinkEswitchSet(w, target, "LEGACY"))
-    })
+  program: (v) => lagSharedFdbProgram(v, [], ALL)
 }
+
+/** Scenario 6's program, with fault points (scenario 12) or without. */
+const lagSharedFdbProgram = (v: Variant, faults: ReadonlyArray<FaultPoint>, invariants: ReadonlyArray<InvariantName>) =>
+  Effect.gen(function* () {
+    const kernel = yield* Kernel
+    const w = yield* buildWorld(v, {
+      devs: TWO_PFS,
+      lag: true,
+      ibLoaded: true,
+      faults
+    })
+    const target = w.devs[yield* kernel.choose("pf", 2)]!
+    yield* bootInSwitchdev(w)
+    registerInvariants(w, invariants)
+    if (faults.length > 0) yield* armFaults(w)
+    const lag = w.devs[0]!.lag!
+    yield* spawn(
+      w,
+      "bond",
+      Effect.gen(function* () {
+        yield* lag.bonded.set(true)
+        yield* mlx5DoBondWork(w, lag)
+        yield* lag.bonded.set(false)
+        yield* mlx5DoBondWork(w, lag)
+      })
+    )
+    yield* spawn(w, "devlink", devlinkEswitchSet(w, target, "LEGACY"))
+  })
 
 // 7 -----------------------------------------------------------------------------
 const guardReentry: ScenarioDef = {
@@ -421,6 +436,95 @@ const randomWorkload: ScenarioDef = {
     })
 }
 
+// 9-12: faults (issue 13 item 4) ------------------------------------------------
+//
+// Fault injection is a property of these four scenarios, not of the eight above: their cells keep
+// exploring exactly what they did (no fault choice is ever offered there), and each fault scenario
+// says which fault points it enables. At most one fault per run (fault injection's `times` = 1):
+// every unwind path is explored on its own against every interleaving the scenario has; two
+// faults in one run are not explored. The faults are armed once the setup has settled: they fall on
+// the racing threads, not on the prologue (a failed boot would only explore a smaller scenario).
+
+const FAULT_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "failed-load-unwound"]
+
+// 9 -----------------------------------------------------------------------------
+const MODE_SET_FAULT_INVARIANTS: ReadonlyArray<InvariantName> = [...FAULT_INVARIANTS, "sriov-has-fdb"]
+const modeSetFaults: ScenarioDef = {
+  name: "mode-set-faults",
+  description:
+    "Faults in the mode set (at most one per run, each an explored choice): a PF with SR-IOV on (2 VFs, legacy FDB) and mlx5_ib loaded; a devlink user sets switchdev, then legacy. Fault points: the firmware commands of esw_offloads_steering_init (mlx5_eswitch_enable_locked → esw_offloads_enable), a representor load callback (mlx5e's kvzalloc of the mlx5e_rep_priv, any vport; mlx5_ib's ib_alloc_device for the uplink IB device), and mlx5_esw_add_work's kzalloc (from V1 6/7: the load queued by the REP_IB registration in esw_mode_change's rescan). The error path is the C's: esw_offloads_start undoes a failed mlx5_eswitch_enable_locked with esw_mode_change(LEGACY) only. Threads: devlink, the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 9 },
+  invariants: MODE_SET_FAULT_INVARIANTS,
+  program: (v) =>
+    Effect.gen(function* () {
+      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: true, faults: ["fw-cmd", "rep-load", "kzalloc-host-work"] })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      yield* sriovNumvfsStore(w, dev, 2)
+      yield* settle(w)
+      registerInvariants(w, MODE_SET_FAULT_INVARIANTS)
+      yield* armFaults(w)
+      yield* spawn(
+        w,
+        "devlink",
+        Effect.gen(function* () {
+          yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+          yield* devlinkEswitchSet(w, dev, "LEGACY")
+        })
+      )
+    })
+}
+
+// 10 ----------------------------------------------------------------------------
+const lateIbLoadFaults: ScenarioDef = {
+  name: "late-ib-load-faults",
+  description:
+    "Faults in the late representor load: a PF in switchdev with 2 VFs (their ETH reps loaded) and mlx5_ib not loaded; then modprobe mlx5_ib. Fault points (at most one per run): mlx5_esw_add_work's kzalloc for the load the REP_IB registration queues (V1 6/7 on; GFP_ATOMIC, reps V3 2/7 GFP_KERNEL: Variant.registerWorkGfp), and a representor load callback (mlx5_ib's ib_alloc_device for the uplink, mlx5e's kvzalloc). No later E-Switch operation, so the queued load is never stale (F3 cannot happen); before V1 6/7 nothing loads the IB reps at all (F2, every run). Threads: modprobe, the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 10 },
+  invariants: FAULT_INVARIANTS,
+  program: (v) =>
+    Effect.gen(function* () {
+      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: false, faults: ["rep-load", "kzalloc-host-work"] })
+      const dev = w.devs[0]!
+      yield* probeOne(w, dev, false)
+      yield* sriovNumvfsStore(w, dev, 2)
+      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* settle(w)
+      registerInvariants(w, FAULT_INVARIANTS)
+      yield* armFaults(w)
+      yield* spawn(w, "modprobe", modprobeMlx5Ib(w))
+    })
+}
+
+// 11 ----------------------------------------------------------------------------
+const VF_EVENT_FAULT_INVARIANTS: ReadonlyArray<InvariantName> = [...FAULT_INVARIANTS, "host-vfs-followed"]
+const vfEventFaults: ScenarioDef = {
+  name: "vf-event-faults",
+  description:
+    "Faults on the host VF-count path: an ECPF E-Switch manager in switchdev with mlx5_ib loaded; the firmware reports the host's VF count going 0→2. Fault points (at most one per run): the host work's kzalloc(GFP_ATOMIC) in the EQ notifier (baseline … V1 2/7: mlx5_esw_funcs_changed_handler itself; from V1 3/7: mlx5_esw_add_work), and a representor load callback while the worker loads the VF vports (mlx5e's kvzalloc; the VF IB load has no allocation of its own). Threads: fw-event, the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 11 },
+  invariants: VF_EVENT_FAULT_INVARIANTS,
+  program: (v) =>
+    Effect.gen(function* () {
+      const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: true, faults: ["kzalloc-host-work", "rep-load"] })
+      const dev = w.devs[0]!
+      yield* bootInSwitchdev(w)
+      registerInvariants(w, VF_EVENT_FAULT_INVARIANTS)
+      yield* armFaults(w)
+      yield* spawn(w, "fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
+    })
+}
+
+// 12 ----------------------------------------------------------------------------
+const lagSharedFdbFaults: ScenarioDef = {
+  name: "lag-shared-fdb-faults",
+  description:
+    "lag-shared-fdb with representor load failures (at most one per run): mlx5_ib's ib_alloc_device for an uplink IB device, or mlx5e's kvzalloc, fails wherever a load runs — in the bond work's IB reload (mlx5_lag_reload_ib_reps → mlx5_eswitch_reload_ib_reps → __esw_offloads_load_rep, whose failure before reps V3 6/7 leaves the rep LOADED) or in the devlink user's mode set. Threads: bond, devlink, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 150, seed: 12 },
+  invariants: FAULT_INVARIANTS,
+  program: (v) => lagSharedFdbProgram(v, ["rep-load"], FAULT_INVARIANTS)
+}
+
 /**
  * Every scenario, in matrix order.
  *
@@ -435,7 +539,11 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   bootWithSwitchdevProfile,
   lagSharedFdb,
   guardReentry,
-  randomWorkload
+  randomWorkload,
+  modeSetFaults,
+  lateIbLoadFaults,
+  vfEventFaults,
+  lagSharedFdbFaults
 ]
 
 /**

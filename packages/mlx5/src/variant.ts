@@ -63,6 +63,14 @@ export interface Variant {
   readonly lagDropsLdevLock: boolean
   /** Reps V2 1/7 (`cont_on_fail`; V3, merged): unwind paths of the LAG reload helper continue on failure. */
   readonly lagReloadContOnFail: boolean
+  /**
+   * The gfp flags of the register path's `mlx5_esw_add_work` (patch 6's late load): `GFP_ATOMIC`
+   * (V1 3/7 hard-codes it; reps V2 too), `GFP_KERNEL` (reps V3 2/7, merged: the helper takes a
+   * `gfp_t`; the function-change notifier keeps GFP_ATOMIC). Only the fault's label depends on it:
+   * both can fail under fault injection (a small GFP_KERNEL allocation otherwise fails only for an
+   * OOM victim [inferred from the page allocator's "too small to fail" rule]).
+   */
+  readonly registerWorkGfp: "GFP_ATOMIC" | "GFP_KERNEL"
 }
 
 /** The flags of patch level `level` (0..7 for V1, 8 for merged). */
@@ -82,7 +90,8 @@ const flagsAt = (level: number): Flags => {
     unregisterClearsOps: merged,
     unwindNewlyLoaded: merged,
     lagDropsLdevLock: merged,
-    lagReloadContOnFail: merged
+    lagReloadContOnFail: merged,
+    registerWorkGfp: merged ? "GFP_KERNEL" : "GFP_ATOMIC"
   }
 }
 
@@ -119,13 +128,12 @@ export const variants: ReadonlyArray<Variant> = [
   make("v1@7", "+ V1 7/7: profile that auto-enables switchdev at device init", 7),
   // reps V2 (1 May 2026) on the applied deadlock part: the merged design except that unregister still
   // unloads only in OFFLOADS (it already clears rep_ops) and the profile is still there (as profile[8]).
-  // Its GFP_ATOMIC for the register path's mlx5_esw_add_work (V3 2/7 made it GFP_KERNEL) is not a
-  // flag: the model has no allocation failure choice.
+  // Its register path's mlx5_esw_add_work still allocates with GFP_ATOMIC (V3 2/7 added the gfp_t).
   make(
     "v2",
-    "reps V2: mutex reps_lock (mode set takes it unnested), LAG drops ldev->lock (lock-cycle patch), unwind only newly loaded types, unregister clears rep_ops but still unloads only in OFFLOADS, profile (index 8); on the applied deadlock part",
+    "reps V2: mutex reps_lock (mode set takes it unnested), LAG drops ldev->lock (lock-cycle patch), unwind only newly loaded types, unregister clears rep_ops but still unloads only in OFFLOADS, profile (index 8), register work allocated GFP_ATOMIC; on the applied deadlock part",
     8,
-    { unregisterAlwaysUnloads: false, switchdevProfile: true }
+    { unregisterAlwaysUnloads: false, switchdevProfile: true, registerWorkGfp: "GFP_ATOMIC" }
   ),
   // reps V3 was applied unchanged (b501400fa66d … 25933aca1012): its flags are merged's, exactly. A
   // separate column rather than an alias, so the matrix shows it beside v2 (docs/findings.md).
@@ -198,6 +206,12 @@ const FLAG_SPECS: ReadonlyArray<FlagSpec> = [
     key: "lagReloadContOnFail",
     values: bool,
     description: "V2 1/7: LAG unwind reloads continue on failure"
+  },
+  {
+    name: "register-work-gfp",
+    key: "registerWorkGfp",
+    values: ["GFP_ATOMIC", "GFP_KERNEL"],
+    description: "gfp of the register path's mlx5_esw_add_work (V3 2/7: GFP_KERNEL); the -ENOMEM fault's label"
   }
 ]
 

@@ -67,6 +67,11 @@ export interface RepData {
   readonly priv: Cell.Cell<IbDev | RepPriv | undefined>
   /** Ghost: how many `mlx5e_rep_priv` objects this rep had (names each one uniquely). */
   readonly allocs: Cell.Cell<number>
+  /**
+   * Ghost: the last `ops->load` of this (rep, type) returned an error (kept only in runs with
+   * fault points, for the `failed-load-unwound` invariant; see `Faults`).
+   */
+  readonly loadFailed: Cell.Cell<boolean>
 }
 
 /** Whether a `priv` is an IB device (REP_IB) rather than an `mlx5e_rep_priv`. */
@@ -120,6 +125,7 @@ export interface HostWork {
  */
 export type LoadFate =
   | { readonly kind: "no-loader"; readonly by: string }
+  | { readonly kind: "alloc-failed"; readonly by: string; readonly gfp: string }
   | { readonly kind: "queued" | "ran"; readonly by: string; readonly workGen: number }
   | {
       readonly kind: "dropped-stale"
@@ -306,7 +312,57 @@ export interface World {
   readonly ibOps: RepOps
   /** Scenario 7's what-if: the master's uplink unload walks every LAG member, itself included. */
   selfInPeerWalk: boolean
+  /** The fault points this run may take (none outside the `…-faults` scenarios). */
+  readonly faults: Faults
 }
+
+/**
+ * The faults the kernel can hit on the modelled paths (issue 13 item 4), each an explored data
+ * choice at the C's failure site (`Kernel.choose`: the explorer takes both the success and the
+ * failure branch, and a failure shows in the trace as `choose(fault: <what fails>) = 1` followed by
+ * the call frame `<what fails> [injected]`):
+ * - `kzalloc-host-work`: `kzalloc(mlx5_host_work)` in `mlx5_esw_add_work` (V1 3/7 on) or in the
+ *   baseline `mlx5_esw_funcs_changed_handler`, -ENOMEM;
+ * - `rep-load`: a representor `load` callback fails at its first allocation: mlx5e's
+ *   `kvzalloc(mlx5e_rep_priv)` (REP_ETH, any vport) or mlx5_ib's `ib_alloc_device` (REP_IB, the
+ *   uplink that creates the IB device), -ENOMEM, before the callback has published anything;
+ * - `fw-cmd`: the firmware commands of `esw_offloads_steering_init` in `esw_offloads_enable` fail
+ *   (the mode set to switchdev, or any enable in OFFLOADS).
+ * A scenario enables some points; `left` is fault injection's `times`: how many more faults this
+ * run may inject (0 until the scenario arms them after its setup, then 1: each unwind is explored
+ * on its own, combinations of two are not).
+ */
+export interface Faults {
+  readonly enabled: ReadonlySet<FaultPoint>
+  /** Ghost: how many more faults this run may inject. */
+  readonly left: Cell.Cell<number>
+}
+
+/** A fault point (see `Faults`). */
+export type FaultPoint = "kzalloc-host-work" | "rep-load" | "fw-cmd"
+
+/**
+ * A fault point reached: if the scenario enables `point` and the run has a fault left, the
+ * explorer chooses between success (0) and failure (1) under the label `fault: <what>`; a failure
+ * is also a traced call `<what> [injected]`. No scheduling point, and no choice at all where the
+ * point is disabled, so scenarios without faults explore exactly what they did before.
+ *
+ * @example
+ * ```ts
+ * // if (yield* injectFault(w, "kzalloc-host-work", "kzalloc(mlx5_host_work, GFP_ATOMIC) fails (-ENOMEM)")) return -12
+ * ```
+ * @category kernel functions
+ * @since 0.3.0
+ */
+export const injectFault = (w: World, point: FaultPoint, what: string): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    if (!w.faults.enabled.has(point)) return false
+    if ((yield* w.faults.left.get) <= 0) return false
+    if ((yield* w.kernel.choose(`fault: ${what}`, 2)) === 0) return false
+    yield* w.faults.left.update((n) => n - 1)
+    yield* w.kernel.call("fault-injection", `${what} [injected]`, Effect.void)
+    return true
+  })
 
 /** Options for building a PCI function. */
 export interface DevSpec {
@@ -437,7 +493,8 @@ const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<E
         data[t] = {
           state: yield* Atomic.make<RepState>(`${p}rep[${vp}].${t}`, "UNREGISTERED"),
           priv: yield* Cell.make<IbDev | RepPriv | undefined>(`${p}rep[${vp}].${t}.priv`, undefined, hidden),
-          allocs: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.allocs`, 0, ghostHidden)
+          allocs: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.allocs`, 0, ghostHidden),
+          loadFailed: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.load-failed`, false, ghostHidden)
         }
       }
       esw.reps[vp] = { esw, vport: vp, data }

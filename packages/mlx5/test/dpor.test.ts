@@ -12,7 +12,9 @@ const CELLS: ReadonlyArray<readonly [string, string]> = [
   ["boot-with-switchdev-profile", "baseline"],
   ["guard-reentry", "baseline"],
   ["guard-reentry", "v1@5"],
-  ["late-ib-load", "baseline"]
+  ["late-ib-load", "baseline"],
+  // fault choices (Kernel.choose) and the shared fault budget (a ghost cell) in the footprints
+  ["vf-event-faults", "baseline"]
 ]
 
 const signatures = (r: Explorer.Report) => [...new Set(r.counterexamples.map((c) => Finding.signatureOf(c.finding.problem)))].sort()

@@ -46,10 +46,10 @@ const firstLevelWithout = (has: (variant: string) => boolean): string | undefine
 }
 
 describe("mlx5 model contract", () => {
-  it.effect("lists 11 variants and 8 scenarios; unknown names throw UnknownName", () =>
+  it.effect("lists 11 variants and 12 scenarios; unknown names throw UnknownName", () =>
     Effect.sync(() => {
       assert.deepStrictEqual(VARIANTS, ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "v2", "v3", "merged"])
-      assert.strictEqual(model.scenarios.length, 8)
+      assert.strictEqual(model.scenarios.length, 12)
       for (const s of model.scenarios) {
         assert.isTrue(s.invariants.length > 0, s.name)
         assert.isDefined(s.defaults.schedules, s.name)
@@ -69,11 +69,16 @@ describe("variants as rule flags: reps V2, V3, composition", () => {
     Object.keys(flagsOf(a)).filter(
       (k) => flagsOf(a)[k as keyof ReturnType<typeof flagsOf>] !== flagsOf(b)[k as keyof ReturnType<typeof flagsOf>]
     )
-  it.effect("v3 is merged exactly; v2 differs only in the unregister mode check and the profile (notes §3)", () =>
+  it.effect("v3 is merged exactly; v2 differs only in the unregister mode check, the profile and the register work's gfp (notes §3)", () =>
     Effect.sync(() => {
       assert.deepStrictEqual(flagsOf(variantNamed("v3")), flagsOf(variantNamed("merged")))
-      assert.deepStrictEqual(differing(variantNamed("v2"), variantNamed("merged")).sort(), ["switchdevProfile", "unregisterAlwaysUnloads"])
+      assert.deepStrictEqual(differing(variantNamed("v2"), variantNamed("merged")).sort(), [
+        "registerWorkGfp",
+        "switchdevProfile",
+        "unregisterAlwaysUnloads"
+      ])
       const v2 = variantNamed("v2")
+      assert.strictEqual(v2.registerWorkGfp, "GFP_ATOMIC") // V3 2/7 added the gfp_t
       assert.strictEqual(v2.guard, "mutex")
       assert.strictEqual(v2.modeSetGuardOrder, "unnested")
       assert.isTrue(v2.lagDropsLdevLock && v2.unwindNewlyLoaded && v2.unregisterClearsOps && v2.lagReloadContOnFail)
