@@ -25,7 +25,7 @@ import { msleep } from "../primitives/Sched.ts"
 import type { Schedule, ScheduleStep } from "../Schedule.ts"
 import type { HeldLock, TraceEvent } from "../Trace.ts"
 import { atomic, Cpus, cpuKey, type OnCpu, onCpu, snapshot } from "./cpus.ts"
-import { HappensBefore, type Race } from "./races.ts"
+import { type CellAccess, HappensBefore, type Race } from "./races.ts"
 import { findCycle } from "./waitFor.ts"
 
 /** A candidate at a scheduling point. */
@@ -420,9 +420,9 @@ export class Engine {
         for (const t of enabled) candidates.push(t.pending!.candidate)
         for (const t of expiring) candidates.push({ task: t.name, op: `${t.pending!.op.label}${TIMEOUT}` })
       }
-      const index = this.recordFootprints
-        ? this.chooser.pick({ step: this.step, candidates, current, ...this.history(all, enabled) })
-        : this.chooser.pick({ step: this.step, candidates, current })
+      const index = this.chooser.pick(
+        this.recordFootprints ? this.historicPoint(candidates, current, all, enabled) : { step: this.step, candidates, current }
+      )
       const task = index < enabled.length ? enabled[index] : expiring[index - enabled.length]
       if (task === undefined) throw new Error(`strategy picked candidate ${index} of ${candidates.length}`)
       if (current !== undefined && task.name !== current) this.preemptions++
@@ -436,12 +436,17 @@ export class Engine {
     }
   }
 
-  /** What a partial-order reduction must know about the engine's history-dependent rules here. */
-  private history(all: ReadonlyArray<Task>, enabled: ReadonlyArray<Task>): { withheld: ReadonlyArray<string>; historic: boolean } {
-    const withheld = all.length === enabled.length ? [] : all.filter((t) => !enabled.includes(t)).map((t) => t.name)
+  /** The choice point with what a partial-order reduction must know about the engine's history-dependent rules here. */
+  private historicPoint(
+    candidates: ReadonlyArray<Candidate>,
+    current: string | undefined,
+    all: ReadonlyArray<Task>,
+    enabled: ReadonlyArray<Task>
+  ): ChoicePoint {
+    const withheld = all.length === enabled.length ? noNames : all.filter((t) => !enabled.includes(t)).map((t) => t.name)
     let historic = this.stepsSinceProgress > 0 || this.last?.yielded === true
-    for (const t of all) historic ||= t.retrying
-    return { withheld, historic }
+    for (let i = 0; !historic && i < all.length; i++) historic = all[i]!.retrying
+    return { step: this.step, candidates, current, withheld, historic }
   }
 
   /** Whether `t` is among `enabled` (the runnable set, or a narrowing of it). */
@@ -638,18 +643,20 @@ export class Engine {
       this.trace.push(event)
     }
     if (observed) {
-      const lockEvents = op.lockEvents?.(result) ?? []
-      for (const o of this.options.observers) {
-        o.onOp({
-          task: task.name,
-          op,
-          lockEvents,
-          heldBefore,
-          func: task.stack[task.stack.length - 1],
-          step: this.step,
-          ...(cpuBefore !== undefined ? { cpuBefore, cpu: snapshot(task.cpu) } : {})
-        })
+      // One event for every observer (it is read-only), built without spreads: this runs at every step.
+      const event: Mutable<OpEvent> = {
+        task: task.name,
+        op,
+        lockEvents: op.lockEvents?.(result) ?? noLockEvents,
+        heldBefore,
+        func: task.stack[task.stack.length - 1],
+        step: this.step
       }
+      if (cpuBefore !== undefined) {
+        event.cpuBefore = cpuBefore
+        event.cpu = snapshot(task.cpu)
+      }
+      for (const o of this.options.observers) o.onOp(event)
     }
     task.lastRun = this.step
     const step = this.step++
@@ -658,14 +665,10 @@ export class Engine {
     resume(Effect.succeed(result))
     this.scheduler.dispatcher.flush()
     if (this.recordFootprints) {
-      this.chooser.stepped!({
-        step,
-        task: task.name,
-        op: op.label,
-        footprint: this.stepFootprint,
-        ...(acquired !== undefined && op.enabled !== undefined ? { acquired } : {}),
-        ...(released !== undefined && released.length > 0 ? { released } : {})
-      })
+      const record: Mutable<StepRecord> = { step, task: task.name, op: op.label, footprint: this.stepFootprint }
+      if (acquired !== undefined && op.enabled !== undefined) record.acquired = acquired
+      if (released !== undefined && released.length > 0) record.released = released
+      this.chooser.stepped!(record)
       this.stepFootprint = undefined
     }
   }
@@ -682,15 +685,16 @@ export class Engine {
     }
     this.stepFootprint?.push({ key, mode })
     if (this.hb === undefined || kind === "ghost") return
-    const race = this.hb.access(key, task.index, {
+    const access: Mutable<CellAccess> = {
       task: task.name,
       mode,
       marked: kind === "marked",
       step: Math.max(0, this.step - 1),
       func: task.stack[task.stack.length - 1],
-      holds: task.holds,
-      ...(kind === "free" ? { free: freed ?? key } : {})
-    })
+      holds: task.holds
+    }
+    if (kind === "free") access.free = freed ?? key
+    const race = this.hb.access(key, task.index, access)
     if (race !== undefined && this.finding === undefined) this.finding = this.makeFinding(raceProblem(race))
   }
 
@@ -1151,6 +1155,10 @@ export class Engine {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 const noHeld: ReadonlyArray<HeldLock> = []
+const noNames: ReadonlyArray<string> = []
+const noLockEvents: ReadonlyArray<LockEvent> = []
+/** What an `OpObserver` is told of one applied op. */
+type OpEvent = Parameters<OpObserver["onOp"]>[0]
 /** Wait kinds of spinning lock acquisitions (Spinlock, RwLock). */
 const SPINLOCK_WAITS: ReadonlySet<string> = new Set(["spinlock", "rwlock-read", "rwlock-write"])
 const noTasks: ReadonlyArray<Task> = []
