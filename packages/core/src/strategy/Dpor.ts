@@ -15,10 +15,13 @@
  * strategy falls back to exploring more, never less:
  *
  * - Fairness and yield rules (history-dependent candidate sets). While a
- *   runnable task is in a retry streak, the last step made no progress, or it
- *   yielded, the engine's candidate set depends on the order of past steps
- *   (least recently run first, the yielder gives way), not only on the state.
- *   At such `historic` points every candidate is explored (as DFS does), the
+ *   runnable task spins (a failed trylock, the same attempt failing twice, a
+ *   yield inside a retry streak) or right after a yield, the engine's
+ *   candidate set depends on the order of past steps (least recently run
+ *   first, the yielder gives way), not only on the state. Whether a task spins
+ *   is a function of its own steps, which equivalent executions share, so a
+ *   task that failed one attempt (a cmpxchg used as a test) makes no point
+ *   historic. At `historic` points every candidate is explored (as DFS does), the
  *   step taken there and the step that led into them are dependent with every
  *   step, and sleep sets are emptied. Fairness picks the least recently run
  *   task, and when steps commute that order is not preserved by equivalence: so
@@ -38,11 +41,13 @@
  *   deadline or they call `now()`; it is never reversible (nothing can run
  *   before it). When timer callbacks ran (delayed work), their effects have no
  *   footprint, so that advance is dependent with every step.
- * - Invariants are checked at every intermediate state, which Mazurkiewicz
- *   equivalence does not preserve (two commuting writes pass through different
- *   intermediate states). Writes to keys that invariants read are therefore
- *   mutually dependent: within a class they keep their order, so every
- *   invariant sees the same sequence of values of what it reads.
+ * - Safety invariants are checked at every intermediate state, which
+ *   Mazurkiewicz equivalence does not preserve (two commuting writes pass
+ *   through different intermediate states). Writes to keys that they read are
+ *   therefore mutually dependent: within a class they keep their order, so
+ *   every safety invariant sees the same sequence of values of what it reads.
+ *   Eventual invariants are checked once, on the final state, which every
+ *   execution of a class reaches: their reads add no dependency.
  * - Findings end a run: which of two independent bugs is hit first depends on
  *   the order. The step that ended a run with a finding is dependent with every
  *   step, and all candidates are explored at the point before it.

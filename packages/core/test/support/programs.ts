@@ -33,6 +33,8 @@ type Instr =
   | { readonly k: "rcuUpdate"; readonly free: "synchronize" | "kfree_rcu" | "call_rcu" }
   | { readonly k: "ref"; readonly inc: boolean }
   | { readonly k: "ww"; readonly order: 0 | 1 }
+  | { readonly k: "spinLock"; readonly m: number; readonly wait: boolean; readonly body: ReadonlyArray<Instr> }
+  | { readonly k: "spinFlag"; readonly a: number }
 
 /** mulberry32: a tiny seeded generator (the test's own, not the explorer's). */
 const prng = (seed: number) => {
@@ -46,9 +48,15 @@ const prng = (seed: number) => {
   }
 }
 
-const gen = (rnd: () => number, depth: number, extended = false): Instr => {
+const gen = (rnd: () => number, depth: number, extended = false, spin = false): Instr => {
   const int = (n: number) => Math.floor(rnd() * n)
   const kinds = depth > 0 ? 14 : 12
+  // Spin programs draw a retry loop half of the time: a devl_trylock loop (cond_resched, or a
+  // timed wait as the merged esw_wq_handler) or a wait for a flag with cond_resched.
+  if (spin && rnd() < 0.5) {
+    if (rnd() < 0.6) return { k: "spinLock", m: int(2), wait: rnd() < 0.5, body: [gen(rnd, 0)] }
+    return { k: "spinFlag", a: int(2) }
+  }
   // Extended programs draw one of four more kinds half of the time (plain programs keep their streams).
   if (extended && rnd() < 0.5) {
     switch (int(4)) {
@@ -109,13 +117,14 @@ export interface Generated {
  * const p = program(1)
  * ```
  */
-export const program = (seed: number, options?: { readonly extended?: boolean }): Generated => {
+export const program = (seed: number, options?: { readonly extended?: boolean; readonly spin?: boolean }): Generated => {
   const extended = options?.extended === true
+  const spin = options?.spin === true
   const rnd = prng(seed)
   // Extended programs have two tasks: their instructions take more steps (grace periods, back-off).
   const tasks = extended ? 2 : 2 + Math.floor(rnd() * 3)
   const length = tasks === 2 ? 1 + Math.floor(rnd() * (extended ? 2 : 3)) : tasks === 3 ? 1 + Math.floor(rnd() * 2) : 1
-  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1, extended)))
+  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1, extended, spin)))
   const uses = (k: string) => JSON.stringify(bodies).includes(`"${k}"`)
   const usesQueue = JSON.stringify(bodies).includes('"queue"')
   const concurrent = rnd() < 0.5
@@ -224,6 +233,27 @@ export const program = (seed: number, options?: { readonly extended?: boolean })
                 yield* Slab.kfree(old)
               } else if (i.free === "kfree_rcu") yield* rcu!.kfreeRcu(old)
               else yield* rcu!.callRcu("free_obj", Slab.kfree(old))
+              return
+            }
+            case "spinLock": {
+              // while (!devl_trylock()) cond_resched() (or a timed wait on X, as the merged worker)
+              while (!(yield* locks[i.m]!.trylock)) {
+                if (i.wait) log.push(`w=${yield* done.waitTimeout(2)}`)
+                else yield* Sched.condResched
+              }
+              for (const b of i.body) yield* run(log, b)
+              yield* locks[i.m]!.unlock
+              return
+            }
+            case "spinFlag": {
+              for (let n = 0; n < 3; n++) {
+                if ((yield* atomics[i.a]!.read) !== 0) {
+                  log.push(`flag after ${n}`)
+                  return
+                }
+                yield* Sched.condResched
+              }
+              log.push("no flag")
               return
             }
             case "ref":
