@@ -161,7 +161,7 @@ const RECORDED = {
   date: "2026-12-05",
   load: "13 to 16",
   before: { commit: "e90cbc6", wall: { 2: 5.75, 100: 14.55, 1000: 113.06 }, cpu: { 2: 2.37, 100: 5.63, 1000: 64.86 } },
-  after: { commit: "ab0a4cf", wall: { 2: 5.44, 100: 4.0, 1000: 22.65 }, cpu: { 2: 2.22, 100: 2.79, 1000: 12.85 } }
+  after: { commit: "1351505", wall: { 2: 5.44, 100: 4.0, 1000: 22.65 }, cpu: { 2: 2.22, 100: 2.79, 1000: 12.85 } }
 } as const
 
 /** The markdown section. */
