@@ -9,6 +9,7 @@
  */
 import { Atomic, Cell, Kernel, Slab } from "@drvmodel/core"
 import { Effect } from "effect"
+import { mlx5LagAddNetdev, mlx5LagRemoveNetdev } from "./lag_netdev.ts"
 import { type DevlinkHeld, DevlinkLock, locked } from "./locks.ts"
 import {
   mlx5EswitchGetProtoDev,
@@ -194,11 +195,68 @@ const mlx5eRepToRepPriv = (rep: Rep): Effect.Effect<RepPriv | undefined> =>
   Effect.map(rep.data.ETH.priv.get, (p) => (p === undefined || isIbDev(p) ? undefined : p))
 
 /**
+ * `rtnl_lock(); netdev_lock(netdev); … netdev_unlock(netdev); rtnl_unlock();` around the open/close
+ * of the uplink netdev in the mlx5e profiles' enable and disable (the open/close and
+ * `netif_device_attach/detach` in between touch nothing the model has).
+ */
+const rtnlNetdevSection = (w: World, dev: Dev) =>
+  Effect.gen(function* () {
+    yield* call(w, "net", "rtnl_lock", w.rtnl.lock)
+    yield* call(w, "net", "netdev_lock", dev.netdevLock.lock)
+    yield* dev.netdevLock.unlock
+    yield* w.rtnl.unlock
+  })
+
+/** `mlx5e_nic_disable()` (en_main.c): the rtnl + netdev-lock section (close, detach), then `mlx5_lag_remove_netdev`. */
+const mlx5eNicDisable = (w: World, dev: Dev) =>
+  call(w, "mlx5e", "mlx5e_nic_disable", Effect.andThen(rtnlNetdevSection(w, dev), mlx5LagRemoveNetdev(w, dev)))
+
+/**
+ * `mlx5e_nic_enable()` (en_main.c): `mlx5_lag_add_netdev`, then, the netdev being registered, the
+ * rtnl + netdev-lock section (open, attach). [inferred: en_main.c's body recalled, not re-read for
+ * this model; the uplink unload of a mode set to legacy keeps the netdev registered, so the section
+ * runs — after an `unregister_netdev` (driver unload, reload) it would not.]
+ */
+const mlx5eNicEnable = (w: World, dev: Dev) =>
+  call(w, "mlx5e", "mlx5e_nic_enable", Effect.andThen(mlx5LagAddNetdev(w, dev), rtnlNetdevSection(w, dev)))
+
+/** `mlx5e_uplink_rep_enable()` (en_rep.c): `mlx5_lag_add_netdev`, then the rtnl + netdev-lock section (open, attach). */
+const mlx5eUplinkRepEnable = (w: World, dev: Dev) =>
+  call(w, "mlx5e", "mlx5e_uplink_rep_enable", Effect.andThen(mlx5LagAddNetdev(w, dev), rtnlNetdevSection(w, dev)))
+
+/** `mlx5e_uplink_rep_disable()` (en_rep.c): the rtnl + netdev-lock section (close, detach), then `mlx5_lag_remove_netdev`. */
+const mlx5eUplinkRepDisable = (w: World, dev: Dev) =>
+  call(w, "mlx5e", "mlx5e_uplink_rep_disable", Effect.andThen(rtnlNetdevSection(w, dev), mlx5LagRemoveNetdev(w, dev)))
+
+/**
+ * `mlx5e_netdev_change_profile(netdev, mdev, new_profile, …)` on the uplink netdev: the old
+ * profile's `disable` (in `mlx5e_detach_netdev`), then the new one's `enable` (in
+ * `mlx5e_attach_netdev`); the profiles' init/cleanup and the rollback touch no modelled lock.
+ * `toRep`: NIC → uplink representor (`mlx5e_vport_uplink_rep_load`), else back to NIC
+ * (`mlx5e_netdev_attach_nic_profile` in `mlx5e_vport_uplink_rep_unload`). The uplink netdev always
+ * exists here (`mlx5_uplink_netdev_get` never NULL: the mlx5e `.eth` driver is bound [inferred]);
+ * the `unregister_netdev` the unload does outside a mode set to legacy (rtnl + netdev lock
+ * again) is not modelled.
+ */
+const mlx5eNetdevChangeProfile = (w: World, dev: Dev, toRep: boolean) =>
+  call(
+    w,
+    "mlx5e",
+    "mlx5e_netdev_change_profile",
+    toRep
+      ? Effect.andThen(mlx5eNicDisable(w, dev), mlx5eUplinkRepEnable(w, dev))
+      : Effect.andThen(mlx5eUplinkRepDisable(w, dev), mlx5eNicEnable(w, dev))
+  )
+
+/**
  * mlx5e's REP_ETH ops (en_rep.c): `mlx5e_vport_rep_load` (`kvzalloc` the
  * `mlx5e_rep_priv`, publish it in `rep_data[REP_ETH].priv`, set its netdev,
- * then the netdev work as one step: `register_netdev` for a VF/SF,
- * `mlx5e_netdev_change_profile` for the uplink), `mlx5e_vport_rep_unload` (the
- * netdev work, then `kvfree` of the `mlx5e_rep_priv`; `priv` is not cleared),
+ * then the netdev work: `register_netdev` for a VF/SF as one step (its rtnl is
+ * not modelled), `mlx5e_vport_uplink_rep_load` → `mlx5e_netdev_change_profile`
+ * for the uplink, with the profiles' rtnl, netdev instance lock and LAG
+ * netdev add/remove (`ldev->lock`)), `mlx5e_vport_rep_unload` (the netdev
+ * work — the uplink's `mlx5e_vport_uplink_rep_unload` changes back to the NIC
+ * profile — then `kvfree` of the `mlx5e_rep_priv`; `priv` is not cleared),
  * `mlx5e_vport_rep_get_proto_dev` (`rpriv->netdev`, no lock).
  */
 export const makeEthOps = (w: () => World): RepOps => ({
@@ -223,7 +281,9 @@ export const makeEthOps = (w: () => World): RepOps => ({
         )
         yield* rep.data.ETH.priv.set(rpriv)
         yield* rpriv.write({ netdev })
-        yield* step(w(), rep.vport === "uplink" ? "mlx5e_netdev_change_profile" : "register_netdev", netdev)
+        if (rep.vport === "uplink")
+          yield* call(w(), "mlx5e", "mlx5e_vport_uplink_rep_load", mlx5eNetdevChangeProfile(w(), rep.esw.dev, true))
+        else yield* step(w(), "register_netdev", netdev)
         return 0
       })
     ),
@@ -236,7 +296,14 @@ export const makeEthOps = (w: () => World): RepOps => ({
         const rpriv = yield* mlx5eRepToRepPriv(rep)
         if (rpriv === undefined) return yield* w().kernel.warn(`BUG: kernel NULL pointer dereference: rpriv in mlx5e_vport_rep_unload`)
         const { netdev } = yield* rpriv.read
-        yield* step(w(), rep.vport === "uplink" ? "mlx5e_netdev_attach_nic_profile" : "unregister_netdev", netdev ?? "NULL")
+        if (rep.vport === "uplink")
+          yield* call(
+            w(),
+            "mlx5e",
+            "mlx5e_vport_uplink_rep_unload",
+            call(w(), "mlx5e", "mlx5e_netdev_attach_nic_profile", mlx5eNetdevChangeProfile(w(), rep.esw.dev, false))
+          )
+        else yield* step(w(), "unregister_netdev", netdev ?? "NULL")
         yield* Effect.provideService(Slab.kfree(rpriv), Kernel, w().kernel) // kvfree(ppriv)
       })
     ),

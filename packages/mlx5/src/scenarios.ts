@@ -72,6 +72,7 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
         postTeardown: yield* Cell.make<ReadonlyArray<string>>("ghost.postTeardown", [], ghostCell),
         ibdevSeq: yield* Cell.make("ghost.ibdevSeq", 0, ghostCell)
       },
+      rtnl: yield* Mutex.make("rtnl_mutex", { lockClass: "rtnl_mutex" }),
       selfInPeerWalk: false,
       faults: { enabled: new Set(o.faults ?? []), left: yield* Cell.make("ghost.faults-left", 0, ghostCell) }
     } as unknown as World

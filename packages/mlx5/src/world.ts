@@ -237,6 +237,12 @@ export interface Dev {
   readonly pdevLock: Mutex.Mutex
   /** `dev->intf_state_mutex`. */
   readonly intfStateMutex: Mutex.Mutex
+  /**
+   * The uplink netdev's instance lock (`netdev_lock()`: `netdev->lock`), taken under rtnl by the
+   * mlx5e profiles' enable/disable (en_rep.c, en_main.c). Lockdep class `&dev->lock` [inferred: the
+   * class name of the mutex `alloc_netdev_mqs` initialises].
+   */
+  readonly netdevLock: Mutex.Mutex
   /** `dev->priv.hca_devcom_comp` (shared by the PFs of one NIC). */
   readonly devcom: RwSemaphore.RwSemaphore
   /**
@@ -310,6 +316,8 @@ export interface World {
   ibDriver: AuxDriver
   readonly ethOps: RepOps
   readonly ibOps: RepOps
+  /** `rtnl_mutex` (one per kernel): `rtnl_lock()` in the mlx5e profiles' enable/disable. */
+  readonly rtnl: Mutex.Mutex
   /** Scenario 7's what-if: the master's uplink unload walks every LAG member, itself included. */
   selfInPeerWalk: boolean
   /** The fault points this run may take (none outside the `…-faults` scenarios). */
@@ -391,6 +399,7 @@ export const makeDev = (
     const devlink = yield* Mutex.make(`${p}devlink`, { lockClass: "&devlink->lock" })
     const pdevLock = yield* Mutex.make(`${p}pdev`, { lockClass: "&dev->mutex(pci)" })
     const intfStateMutex = yield* Mutex.make(`${p}intf_state_mutex`, { lockClass: "&dev->intf_state_mutex" })
+    const netdevLock = yield* Mutex.make(`${p}netdev->lock`, { lockClass: "&dev->lock" })
     const adevLock = (k: AdevKind) => Mutex.make(`${p}${k}`, { lockClass: "&dev->mutex(aux)" })
     const ethLock = yield* adevLock("eth-rep")
     const rdmaLock = yield* adevLock("rdma-rep")
@@ -404,6 +413,7 @@ export const makeDev = (
       devlink,
       pdevLock,
       intfStateMutex,
+      netdevLock,
       devcom,
       flags: {
         disableIbAdev: yield* cell("priv.flags.DISABLE_IB_ADEV", false),

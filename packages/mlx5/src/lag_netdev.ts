@@ -1,0 +1,73 @@
+/**
+ * LAG netdev membership (lag/lag.c): `mlx5_lag_add_netdev` /
+ * `mlx5_lag_remove_netdev`, which the mlx5e profiles call from their
+ * enable/disable — so from inside the ETH uplink representor's load and
+ * unload callbacks, under whatever the representor path holds (the devlink
+ * lock, the V1 guard or `reps_lock`). Both take `ldev->lock`: this is the
+ * edge guard → `ldev->lock` that reps V2 3/7 ("Lag, avoid LAG and
+ * representor lock cycles") orders against the LAG transitions.
+ *
+ * @since 0.3.0
+ */
+import { Effect } from "effect"
+import type { Dev, World } from "./world.ts"
+import { call, step } from "./world.ts"
+
+/**
+ * `mlx5_lag_add_netdev(dev, netdev)`: nothing without an ldev; else under
+ * `ldev->lock` record the netdev (`mlx5_ldev_add_netdev`) and set
+ * NDEVS_READY once every port has one, then `mlx5_queue_bond_work(ldev, 0)`.
+ *
+ * @example
+ * ```ts
+ * // yield* mlx5LagAddNetdev(w, dev)  // takes and drops dev.lag.lock when dev is in a LAG
+ * ```
+ * @category models
+ * @since 0.3.0
+ */
+export const mlx5LagAddNetdev = (w: World, dev: Dev): Effect.Effect<void> => {
+  const ldev = dev.lag
+  if (ldev === undefined) return Effect.void
+  return call(
+    w,
+    "lag",
+    "mlx5_lag_add_netdev",
+    Effect.gen(function* () {
+      yield* ldev.lock.lock
+      // mlx5_ldev_add_netdev() (pf->netdev under the lag_lock spinlock) and the NDEVS_READY bit: the
+      // model's bond work does not read them (its trigger is the scenario's `bonded`), so one step.
+      yield* step(w, "mlx5_ldev_add_netdev", dev.name)
+      yield* ldev.lock.unlock
+      // mlx5_queue_bond_work(ldev, 0): the bond work is the scenario's bond thread, not queued here.
+    })
+  )
+}
+
+/**
+ * `mlx5_lag_remove_netdev(dev, netdev)`: nothing without an ldev; else under
+ * `ldev->lock` forget the netdev, clear NDEVS_READY and read whether the LAG is
+ * active; after the unlock queue the bond work if it was.
+ *
+ * @example
+ * ```ts
+ * // yield* mlx5LagRemoveNetdev(w, dev)  // takes and drops dev.lag.lock when dev is in a LAG
+ * ```
+ * @category models
+ * @since 0.3.0
+ */
+export const mlx5LagRemoveNetdev = (w: World, dev: Dev): Effect.Effect<void> => {
+  const ldev = dev.lag
+  if (ldev === undefined) return Effect.void
+  return call(
+    w,
+    "lag",
+    "mlx5_lag_remove_netdev",
+    Effect.gen(function* () {
+      yield* ldev.lock.lock
+      // mlx5_ldev_remove_netdev() + clear_bit(NDEVS_READY) + __mlx5_lag_is_active(): as in add, one
+      // step; the bond work queued when active is the scenario's bond thread.
+      yield* step(w, "mlx5_ldev_remove_netdev", dev.name)
+      yield* ldev.lock.unlock
+    })
+  )
+}
