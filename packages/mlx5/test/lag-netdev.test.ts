@@ -7,7 +7,7 @@
  * reverse edge unless reps V2 3/7 (= V3 4/7, "Lag, avoid LAG and representor lock cycles") drops
  * `ldev->lock` around them. One non-preemptive run of lag-shared-fdb records both edges.
  */
-import { LockOrder } from "@drvmodel/core"
+import { Explorer, LockOrder } from "@drvmodel/core"
 import { model } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -38,6 +38,19 @@ describe("representor callbacks into LAG netdev add/remove", () => {
 
   it("v1@5: the V1 guard (as a lock class) gives the same cycle with ldev->lock", () => {
     assert.isDefined(ldevCycle("v1@5", "reps_conf_state"))
+  })
+
+  it("F13, lag-shared-fdb-faults x v1@6 at its default budget: the V1 6/7 worker, unwinding a failed uplink IB load, blocks on ldev->lock in mlx5_lag_remove_netdev while the bond work spins on its guard", () => {
+    const variant = "v1@6"
+    const s = model.scenario("lag-shared-fdb-faults", variant)
+    const r = Effect.runSync(Explorer.explore(s, Explorer.options(s.defaults ?? {}), { variant }))
+    const hit = r.counterexamples.find((c) => {
+      const text = JSON.stringify(c)
+      return (
+        c.kind === "livelock" && text.includes("mlx5_lag_remove_netdev") && text.includes("ldev->lock") && text.includes("reps_conf_state")
+      )
+    })
+    assert.isDefined(hit, r.counterexamples.map((c) => c.kind).join(", "))
   })
 
   it("merged and v2 (reps V2 3/7 drops ldev->lock around rescans and reloads): no cycle at all", () => {
