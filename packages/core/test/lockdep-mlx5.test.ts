@@ -9,13 +9,16 @@ const isDevlinkWqCycle = (c: LockOrder.LockOrderCycle) =>
   c.kind === "circular" && c.classes.length === 2 && c.classes.includes(DEVLINK) && c.classes.some((k) => k.startsWith("(wq_completion)"))
 
 describe("lock-order analysis on the mlx5 model", () => {
-  it.effect(`baseline ${SCENARIO}: one non-deadlocking run reports devlink <-> esw wq; targeted runs confirm it`, () =>
+  it.effect(`baseline ${SCENARIO}: the non-preemptive runs (most finish) report devlink <-> esw wq; targeted runs confirm it`, () =>
     Effect.sync(() => {
       const scenario = model.scenario(SCENARIO, "baseline")
-      const r = Effect.runSync(LockOrder.analyzeOnce(scenario, { variant: "baseline" }))
-      // The analysed run itself did not deadlock: the report comes from the lock graph.
-      assert.notProperty(r.outcomes, "deadlock")
-      assert.strictEqual(r.runs, 1)
+      // Since the firmware event is an interrupt of its own, the first non-preemptive run lets remove
+      // finish before the interrupt queues any work, so one run is no longer enough: the runs without
+      // preemption (bounded DFS, bound 0) place the interrupt everywhere; most of them finish.
+      const r = Effect.runSync(
+        LockOrder.analyze(scenario, { variant: "baseline", explore: { strategy: "dfs", preemptions: 0, schedules: 100 } })
+      )
+      assert.isAbove(r.outcomes.finished ?? 0, r.outcomes.deadlock ?? 0)
       const cycle = r.cycles.find(isDevlinkWqCycle)
       assert.isDefined(cycle, LockOrder.render(r))
       const toWq = cycle!.edges.find((e) => e.from === DEVLINK)!

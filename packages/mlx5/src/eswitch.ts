@@ -7,14 +7,14 @@
  *
  * @since 0.1.0
  */
-import { LockContract, Workqueue } from "@drvmodel/core"
+import { Irq, Kernel, LockContract, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import { mlx5RescanDriversLocked } from "./aux.ts"
 import { bumpGeneration, currentUnderLock, mergedInvalidate, mlx5EswAddWork, v1Bump } from "./esw_wq.ts"
 import { mlx5LagDisableChange, mlx5LagEnableChange } from "./lag.ts"
 import { type DevlinkHeld, DevlinkLock, locked, type RepsHeld } from "./locks.ts"
 import { mlx5EswOffloadsRepLoad, mlx5EswOffloadsRepUnload, repsBlock, repsGuard, repsUnblock } from "./registry.ts"
-import type { Esw, HostWork, Mode, Notifier, VportId, World } from "./world.ts"
+import type { AsyncEq, Esw, HostWork, Mode, Notifier, VportId, World } from "./world.ts"
 import { call, injectFault, step, VF_VPORTS } from "./world.ts"
 
 const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => call(w, "eswitch", name, body)
@@ -23,13 +23,14 @@ const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => ca
 // EQ notifier chain (kernel/notifier.c's atomic notifier on the core RCU domain)
 //
 // `mlx5_eq_notifier_register/unregister()` (eq.c) are `atomic_notifier_chain_register/unregister()`
-// on `eqt->nh[nb->event_type]`; the EQ's interrupt handler `mlx5_eq_async_int()` (request_irq'd,
-// hard-irq context) walks the chain with `atomic_notifier_call_chain()`. The chain's spinlock
-// (`nh->lock`, `spin_lock_irqsave`) serialises writers only, around the one pointer update, and
-// nothing is taken under it: it is the atomicity of the `rcu_assign_pointer` step here, not a lock
-// of its own (readers never take it). [inferred] The hard-irq context is not modelled: the firmware
-// event's task runs the walk as an ordinary task (no irq can interrupt a task between its steps);
-// what the context forbids, sleeping, is still checked, by the RCU read-side section around the walk.
+// on `eqt->nh[nb->event_type]`. The firmware's EQE raises the device's control IRQ; in hard-irq
+// context `irq_int_handler()` (pci_irq.c) walks the IRQ's chain (`atomic_notifier_call_chain(&irq->nh)`)
+// to `mlx5_eq_async_int()` (eq.c), which takes `eq->lock` (`spin_lock`) and walks
+// `eqt->nh[eqe->type]` with `atomic_notifier_call_chain()` for each EQE. The handler runs as an
+// interrupt (core `Irq`, a hardirq task on the EQ's CPU), so everything under it is atomic context.
+// The chain's spinlock (`nh->lock`, `spin_lock_irqsave`) serialises writers only, around the one
+// pointer update, and nothing is taken under it: it is the atomicity of the `rcu_assign_pointer`
+// step here, not a lock of its own (readers never take it).
 
 /** `mlx5_eq_notifier_register()` = `atomic_notifier_chain_register()`: publish the block on the chain. */
 export const eqNotifierRegister = (w: World, nb: Notifier, epoch: number) =>
@@ -70,32 +71,76 @@ export const eqNotifierUnregister = (w: World, nb: Notifier) =>
   )
 
 /**
- * The EQ interrupt `mlx5_eq_async_int()` → `atomic_notifier_call_chain()`: `rcu_read_lock()`,
- * `rcu_dereference` of the chain head, the block's `notifier_call` (`handler`), `rcu_read_unlock()`.
- * The handler learns which registration (epoch) delivered the event in the dereference's step: read
- * any later, a re-registration in between would be mislabelled.
+ * `atomic_notifier_call_chain(&eqt->nh[ESW_FUNCTIONS_CHANGED])` as `mlx5_eq_async_int()` calls it:
+ * `rcu_read_lock()`, `rcu_dereference` of the chain head, the block's `notifier_call` (`handler`),
+ * `rcu_read_unlock()`. The handler learns which registration (epoch) delivered the event in the
+ * dereference's step: read any later, a re-registration in between would be mislabelled.
  */
 export const eqNotifierCallChain = (w: World, nb: Notifier, handler: (epoch: number) => Effect.Effect<void>) =>
   call(
     w,
+    "notifier",
+    "atomic_notifier_call_chain",
+    Effect.gen(function* () {
+      yield* w.rcu.readLock
+      // notifier_call_chain(): nb = rcu_dereference_raw(*nl)
+      const block = yield* nb.head.dereference
+      if (block !== null) {
+        const epoch = yield* nb.epoch.get
+        yield* block.read // nb->notifier_call
+        yield* handler(epoch)
+      }
+      yield* w.rcu.readUnlock
+    })
+  )
+
+/**
+ * `mlx5_eq_async_int()` (the async EQ's `irq_nb.notifier_call`) for one ESW_FUNCTIONS_CHANGED EQE:
+ * `spin_lock(&eq->lock)`, the walk of `eqt->nh[eqe->type]`, `eq_update_ci(eq, 1)`, `spin_unlock`.
+ * [inferred] The second walk, of `eqt->nh[MLX5_EVENT_TYPE_NOTIFY_ANY]`, is left out: no block on
+ * it is modelled (an empty walk touches nothing the model shares but the RCU domain).
+ */
+const mlx5EqAsyncInt = (w: World, eq: AsyncEq, nb: Notifier, handler: (epoch: number) => Effect.Effect<void>) =>
+  call(
+    w,
     "eq",
     "mlx5_eq_async_int",
-    call(
-      w,
-      "notifier",
-      "atomic_notifier_call_chain",
-      Effect.gen(function* () {
-        yield* w.rcu.readLock
-        // notifier_call_chain(): nb = rcu_dereference_raw(*nl)
-        const block = yield* nb.head.dereference
-        if (block !== null) {
-          const epoch = yield* nb.epoch.get
-          yield* block.read // nb->notifier_call
-          yield* handler(epoch)
-        }
-        yield* w.rcu.readUnlock
-      })
-    )
+    Effect.gen(function* () {
+      yield* eq.lock.lock // mlx5_eq_async_int_lock(): not recovery, so spin_lock
+      yield* eqNotifierCallChain(w, nb, handler)
+      yield* eq.lock.unlock
+    })
+  )
+
+/**
+ * The async EQ's interrupt: `irq_int_handler()` → `atomic_notifier_call_chain(&irq->nh)` (an RCU
+ * read-side section of its own around the EQ's `irq_nb`) → `mlx5_eq_async_int()`. Runs as a hard
+ * interrupt on the EQ's CPU. [inferred] The IRQ's chain always holds the EQ's block in the model
+ * (`mlx5_eq_enable` / `mlx5_eq_disable` are outside every scenario), so its head is not a pointer here.
+ */
+export const eqInterrupt = (w: World, eq: AsyncEq, nb: Notifier, handler: (epoch: number) => Effect.Effect<void>) =>
+  Effect.provideService(
+    Irq.raise(
+      eq.irqName,
+      { cpu: eq.cpu, kind: "hardirq" },
+      call(
+        w,
+        "irq",
+        "irq_int_handler",
+        call(
+          w,
+          "notifier",
+          "atomic_notifier_call_chain",
+          Effect.gen(function* () {
+            yield* w.rcu.readLock
+            yield* mlx5EqAsyncInt(w, eq, nb, handler)
+            yield* w.rcu.readUnlock
+          })
+        )
+      )
+    ),
+    Kernel,
+    w.kernel
   )
 
 /** `mlx5_esw_query_functions()`: a firmware command returning the host VF count. */
@@ -196,7 +241,14 @@ export const firmwareHostVfsChanged = (w: World, esw: Esw, hostNumVfs: number): 
     Effect.gen(function* () {
       yield* step(w, "fw_host_sriov", `host_num_of_vfs=${hostNumVfs}`)
       yield* esw.dev.fw.hostNumVfs.writeOnce(hostNumVfs)
-      if (esw.funcsNb) yield* eqNotifierCallChain(w, esw.funcsNb, (epoch) => mlx5EswFuncsChangedHandler(w, esw, epoch))
+      const eq = esw.dev.asyncEq
+      if (esw.funcsNb && eq) {
+        // The EQE raises the control IRQ; the firmware does not wait for the handler, so the
+        // interrupt may arrive at any later point. [inferred] Two pending interrupts of the EQ run one
+        // after the other in either order (the C's handler takes the EQEs in order, but the
+        // function-change handler reads nothing from its EQE: the work queries the firmware).
+        yield* eqInterrupt(w, eq, esw.funcsNb, (epoch) => mlx5EswFuncsChangedHandler(w, esw, epoch))
+      }
     })
   )
 

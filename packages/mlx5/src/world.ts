@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Atomic, Cell, Kernel, Mutex, type Rcu, RwSemaphore, Sched, Slab, WaitQueue, Workqueue } from "@drvmodel/core"
+import { Atomic, Cell, Kernel, Mutex, type Rcu, RwSemaphore, Sched, Slab, Spinlock, WaitQueue, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Variant } from "./variant.ts"
 
@@ -105,6 +105,25 @@ export interface Notifier {
   readonly block: Slab.Obj<NotifierBlock>
   /** Ghost: the E-Switch configuration epoch in which the block was registered. */
   readonly epoch: Cell.Cell<number>
+}
+
+/**
+ * The device's async EQ (`eq_table->async_eq`, a `struct mlx5_eq_async`) as far as its interrupt
+ * needs it: the control IRQ it shares with the cmd and pages EQs (`mlx5_ctrl_irq_request`), whose
+ * handler `irq_int_handler` walks the IRQ's own atomic notifier chain (`irq->nh`) to
+ * `mlx5_eq_async_int`, which holds `eq->lock` (`spin_lock`, hard-irq context) around the EQE loop.
+ */
+export interface AsyncEq {
+  /** The interrupt's name (`mlx5_async…`), the hardirq task's name in traces. */
+  readonly irqName: string
+  /**
+   * The CPU the control IRQ is delivered on. [inferred] The model's threads are not bound to CPUs
+   * (each runs on one of its own), so the interrupt arrives on a CPU no thread is bound to and
+   * interleaves with all of them, as on an SMP machine; two interrupts of the EQ never overlap.
+   */
+  readonly cpu: number
+  /** `eq->lock` (`struct mlx5_eq_async`): `spin_lock` in `mlx5_eq_async_int` (irqsave only on the cmd EQ's recovery path). */
+  readonly lock: Spinlock.Spinlock
 }
 
 /** A host work item's ghost record, for the work-queue invariants. */
@@ -256,6 +275,8 @@ export interface Dev {
     readonly detach: Cell.Cell<boolean>
   }
   esw: Esw
+  /** `eq_table->async_eq` and its interrupt; only on an ECPF E-Switch manager (the only events modelled). */
+  readonly asyncEq: AsyncEq | undefined
   readonly adevs: Record<AdevKind, Adev>
   /**
    * Firmware's view of the host: `host_num_of_vfs`, set by the scenario's firmware task and read
@@ -424,6 +445,14 @@ export const makeDev = (
       sriovNumVfs: yield* cell("pdev->sriov->num_VFs", 0),
       sriovNumVfsDev: yield* cell("priv.sriov.num_vfs", 0),
       sfExists: yield* cell("sf1.exists", false),
+      asyncEq: spec.isEcpf
+        ? {
+            irqName: `${p}mlx5_async`,
+            cpu: index,
+            // setup_async_eq(): spin_lock_init(&eq->lock) (one class for every async EQ)
+            lock: yield* Spinlock.make(`${p}async_eq->lock`, { lockClass: "&eq->lock" })
+          }
+        : undefined,
       lag: undefined,
       registered: yield* cell("registered", false),
       profileDefSwitchdev: yield* cell("profile.mask.DEF_SWITCHDEV", false),

@@ -2,16 +2,17 @@
  * The kernel primitives of the mlx5 model as the C uses them. The EQ notifier chain on the core RCU primitive:
  * `atomic_notifier_call_chain` is an RCU read-side section (its handler may
  * not sleep), and `atomic_notifier_chain_unregister` returns only after every
- * walk that could still see the block has ended (`synchronize_rcu`). The devcom
+ * walk that could still see the block has ended (`synchronize_rcu`); the walk runs in
+ * hard-irq context, as the async EQ's interrupt (`irq_int_handler` → `mlx5_eq_async_int`). The devcom
  * component's rwsem: a lockdep class per component instance (`lockdep_set_class` on a
  * dynamic key in `mlx5_devcom_comp_alloc`).
  */
-import { Explorer, Kernel, type Scenario } from "@drvmodel/core"
+import { Explorer, Kernel, type Scenario, type Workqueue } from "@drvmodel/core"
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { eqNotifierCallChain, eqNotifierRegister, eqNotifierUnregister } from "../src/eswitch.ts"
-import { buildWorld } from "../src/scenarios.ts"
+import { eqInterrupt, eqNotifierCallChain, eqNotifierRegister, eqNotifierUnregister, firmwareHostVfsChanged } from "../src/eswitch.ts"
+import { bootInSwitchdev, buildWorld } from "../src/scenarios.ts"
 import { msleep } from "../src/world.ts"
 
 const ECPF = { name: "ecpf", isEcpf: true }
@@ -68,6 +69,74 @@ describe("EQ notifier chain (atomic notifier under RCU)", () => {
       const found = exhaust("sleeping-handler", unregisterVsEvent(true))
       assert.isTrue(
         found.some((s) => s.includes("Illegal context switch in RCU read-side critical section")),
+        found.join("\n")
+      )
+    })
+  )
+})
+
+describe("the EQ interrupt: the function-change handler in hard-irq context", () => {
+  it.effect("a host VF-count event queues its work from a hardirq handler with interrupts off, under eq->lock and RCU", () =>
+    Effect.sync(() => {
+      // Fails when the walk runs in the firmware's task (process context) instead of as an interrupt.
+      // The property is the context of every call, not an interleaving: a few schedules suffice.
+      for (const v of ["baseline", "merged"] as const) {
+        const program = Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const w = yield* buildWorld(variantNamed(v), { devs: [ECPF], lag: false, ibLoaded: false })
+          const dev = w.devs[0]!
+          yield* bootInSwitchdev(w)
+          const wq = dev.esw.workQueue
+          const queueWork = wq.queueWork
+          // Observe queue_work's caller: mlx5_esw_funcs_changed_handler (directly, or via mlx5_esw_add_work).
+          ;(wq as { queueWork: Workqueue.Workqueue["queueWork"] }).queueWork = (work) =>
+            Effect.andThen(
+              Effect.flatMap(
+                // The CPU state is read inside an operation (a point of the test's own).
+                kernel.point({
+                  name: "observe",
+                  label: "observe(queue_work caller)",
+                  footprint: [],
+                  apply: () => ({ c: kernel.cpuState(), held: dev.asyncEq!.lock.owner() === kernel.current() })
+                }),
+                ({ c, held }) =>
+                  c.context === "hardirq" && c.irqsDisabled && c.cpu === dev.asyncEq!.cpu && held
+                    ? Effect.void
+                    : kernel.warn(
+                        `${v}: queue_work in ${c.context} context (irqs ${c.irqsDisabled ? "off" : "on"}, eq->lock ${held ? "held" : "not held"})`
+                      )
+              ),
+              queueWork(work)
+            )
+          yield* kernel.spawn("fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
+        })
+        const report = Effect.runSync(
+          Explorer.explore(
+            { name: "handler-context", description: "handler-context", program },
+            Explorer.options({ strategy: "random", schedules: 20, seed: 1, maxFindings: 10 })
+          )
+        )
+        assert.strictEqual(report.runs, 20)
+        assert.deepStrictEqual(
+          report.counterexamples.map((c) => c.finding.summary),
+          []
+        )
+      }
+    })
+  )
+  it.effect("a handler that may sleep is the kernel's BUG: sleeping function called from invalid context (hardirq)", () =>
+    Effect.sync(() => {
+      const found = exhaust(
+        "sleeping-irq-handler",
+        Effect.gen(function* () {
+          const w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+          const dev = w.devs[0]!
+          yield* eqNotifierRegister(w, dev.esw.funcsNb!, 0)
+          yield* eqInterrupt(w, dev.asyncEq!, dev.esw.funcsNb!, () => msleep(w, 1))
+        })
+      )
+      assert.isTrue(
+        found.some((s) => s.includes("BUG: sleeping function called from invalid context") && s.includes("context: hardirq")),
         found.join("\n")
       )
     })
