@@ -28,11 +28,10 @@ const fn = <A, E, R>(w: World, name: string, body: Effect.Effect<A, E, R>) => ca
 // to `mlx5_eq_async_int()` (eq.c), which takes `eq->lock` (`spin_lock`) and walks
 // `eqt->nh[eqe->type]` with `atomic_notifier_call_chain()` for each EQE. The handler runs as an
 // interrupt (core `Irq`, a hardirq task on the EQ's CPU), so everything under it is atomic context.
-// The chain's spinlock (`nh->lock`, `spin_lock_irqsave`) serialises writers only, around the one
-// pointer update, and nothing is taken under it: it is the atomicity of the `rcu_assign_pointer`
-// step here, not a lock of its own (readers never take it).
+// The chain's writers hold its spinlock (`nh->lock`, `spin_lock_irqsave`) around the one pointer
+// update (core `Spinlock`); the walk never takes it: readers are RCU's.
 
-/** `mlx5_eq_notifier_register()` = `atomic_notifier_chain_register()`: publish the block on the chain. */
+/** `mlx5_eq_notifier_register()` = `atomic_notifier_chain_register()`: publish the block on the chain under `spin_lock_irqsave(&nh->lock)`. */
 export const eqNotifierRegister = (w: World, nb: Notifier, epoch: number) =>
   call(
     w,
@@ -43,16 +42,18 @@ export const eqNotifierRegister = (w: World, nb: Notifier, epoch: number) =>
       "notifier",
       "atomic_notifier_chain_register",
       Effect.gen(function* () {
+        const flags = yield* nb.lock.lockIrqsave
         yield* nb.epoch.set(epoch) // ghost: which configuration this registration belongs to
-        // spin_lock_irqsave(&nh->lock); notifier_chain_register(): rcu_assign_pointer(*nl, n)
+        // notifier_chain_register(): rcu_assign_pointer(*nl, n)
         yield* nb.head.assign(nb.block)
+        yield* nb.lock.unlockIrqrestore(flags)
       })
     )
   )
 
 /**
  * `mlx5_eq_notifier_unregister()` = `atomic_notifier_chain_unregister()`: unpublish the block
- * (under `nh->lock`), then `synchronize_rcu()`: every walk that may still see the block has ended.
+ * (`spin_lock_irqsave(&nh->lock)`), then `synchronize_rcu()`: every walk that may still see the block has ended.
  */
 export const eqNotifierUnregister = (w: World, nb: Notifier) =>
   call(
@@ -64,7 +65,10 @@ export const eqNotifierUnregister = (w: World, nb: Notifier) =>
       "notifier",
       "atomic_notifier_chain_unregister",
       Effect.gen(function* () {
+        const flags = yield* nb.lock.lockIrqsave
+        // notifier_chain_unregister(): rcu_assign_pointer(*nl, n->next)
         yield* nb.head.assign(null)
+        yield* nb.lock.unlockIrqrestore(flags)
         yield* w.rcu.synchronize
       })
     )

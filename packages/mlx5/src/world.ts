@@ -99,6 +99,11 @@ export interface Notifier {
   /** `nh->head`: the block, or NULL (`rcu_assign_pointer` on (un)register, `rcu_dereference` in the walk). */
   readonly head: Rcu.Pointer<NotifierBlock>
   /**
+   * `nh->lock`: the chain's writers (`atomic_notifier_chain_register/unregister`) hold it with
+   * `spin_lock_irqsave` around the head update; the walk never takes it (it is RCU's reader).
+   */
+  readonly lock: Spinlock.Spinlock
+  /**
    * The block (`esw_funcs.nb.nb`, embedded in `struct mlx5_eswitch`): a slab handle only so that the
    * walk's `nb->notifier_call` load is an access of it; the E-Switch outlives every run, it is never freed.
    */
@@ -511,6 +516,9 @@ const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<E
         ? {
             name: `${p}esw_funcs.nb`,
             head: yield* rcu.pointer<NotifierBlock>(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED]`, null),
+            // mlx5_eq_table_init(): ATOMIC_INIT_NOTIFIER_HEAD(&eq_table->nh[i]) = spin_lock_init(&(name)->lock),
+            // whose lockdep name is the stringified argument (one class for every chain of the table).
+            lock: yield* Spinlock.make(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED].lock`, { lockClass: "&(&eq_table->nh[i])->lock" }),
             block: yield* Slab.kmalloc<NotifierBlock>(`${p}esw_funcs.nb`, { notifierCall: "mlx5_esw_funcs_changed_handler" }),
             epoch: yield* Cell.make(`${p}esw_funcs.nb.epoch`, 0, { ...hidden, ghost: true })
           }

@@ -3,11 +3,12 @@
  * `atomic_notifier_call_chain` is an RCU read-side section (its handler may
  * not sleep), and `atomic_notifier_chain_unregister` returns only after every
  * walk that could still see the block has ended (`synchronize_rcu`); the walk runs in
- * hard-irq context, as the async EQ's interrupt (`irq_int_handler` → `mlx5_eq_async_int`). The devcom
+ * hard-irq context, as the async EQ's interrupt (`irq_int_handler` → `mlx5_eq_async_int`); the chain's
+ * writers hold `nh->lock` with `spin_lock_irqsave`. The devcom
  * component's rwsem: a lockdep class per component instance (`lockdep_set_class` on a
  * dynamic key in `mlx5_devcom_comp_alloc`).
  */
-import { Explorer, Kernel, type Scenario, type Workqueue } from "@drvmodel/core"
+import { Explorer, Irq, Kernel, type Scenario, type Workqueue } from "@drvmodel/core"
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -139,6 +140,52 @@ describe("the EQ interrupt: the function-change handler in hard-irq context", ()
         found.some((s) => s.includes("BUG: sleeping function called from invalid context") && s.includes("context: hardirq")),
         found.join("\n")
       )
+    })
+  )
+})
+
+/** A writer of the chain (register or unregister) on the EQ's CPU, and an interrupt that looks at `nh->lock`. */
+const writerVsObserver = (observer: "irq" | "thread") =>
+  Effect.gen(function* () {
+    const kernel = yield* Kernel
+    const w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+    const dev = w.devs[0]!
+    const nb = dev.esw.funcsNb!
+    const cpu = dev.asyncEq!.cpu
+    const look = kernel.point({
+      name: "observe",
+      label: "observe(nh->lock)",
+      footprint: [{ key: nb.lock.id, mode: "read" }],
+      apply: () => nb.lock.owner()
+    })
+    const body = Effect.flatMap(look, (owner) => (owner === undefined ? Effect.void : kernel.warn(`saw nh->lock held by ${owner}`)))
+    yield* kernel.spawn(
+      "writer",
+      Effect.gen(function* () {
+        yield* eqNotifierRegister(w, nb, 0)
+        yield* eqNotifierUnregister(w, nb)
+      }),
+      { cpu }
+    )
+    if (observer === "irq") yield* Effect.provideService(Irq.raise("mlx5_async", { cpu }, body), Kernel, kernel)
+    else yield* kernel.spawn("observer", body)
+  })
+
+describe("the chain's writers: nh->lock with spin_lock_irqsave (kernel/notifier.c)", () => {
+  it.effect("register and unregister hold nh->lock around the head update (another CPU can see it held)", () =>
+    Effect.sync(() => {
+      // Fails if the writers do not take nh->lock.
+      const found = exhaust("nh-lock-held", writerVsObserver("thread"))
+      assert.isTrue(
+        found.some((s) => s.includes("saw nh->lock held by writer")),
+        found.join("\n")
+      )
+    })
+  )
+  it.effect("with interrupts off: the EQ interrupt on the writer's CPU never arrives inside the critical section", () =>
+    Effect.sync(() => {
+      // Fails with spin_lock instead of spin_lock_irqsave in the writers.
+      assert.deepStrictEqual(exhaust("nh-lock-irqsave", writerVsObserver("irq")), [])
     })
   )
 })
