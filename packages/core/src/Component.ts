@@ -98,10 +98,16 @@ export const make = (name: string): Effect.Effect<Component, never, Kernel> =>
  */
 export interface Instance {
   readonly name: string
+  /** For Effect resources bound to the object (`Scope.addFinalizer`): closed after the teardown steps. */
   readonly scope: Scope.Scope
   /** Adds a teardown step, run (last added first) by `close`. */
   readonly onClose: (finaliser: Effect.Effect<void>) => Effect.Effect<void>
-  /** Runs the teardown on the calling task; a second close does nothing. */
+  /**
+   * Runs the teardown steps on the calling task, interruptibly (unlike a `Scope`'s finalisers): a
+   * kernel teardown can block for good (`destroy_workqueue` on a work item waiting for the lock its
+   * caller holds), and the run that found that deadlock must still be stoppable. A second close
+   * does nothing.
+   */
   readonly close: Effect.Effect<void>
   readonly isClosed: () => boolean
 }
@@ -125,14 +131,18 @@ export interface Instance {
 export const instance = (name: string): Effect.Effect<Instance> =>
   Effect.map(Scope.make(), (scope) => {
     let closed = false
+    const steps: Array<Effect.Effect<void>> = []
     return {
       name,
       scope,
-      onClose: (finaliser) => Scope.addFinalizer(scope, finaliser),
+      onClose: (finaliser) => Effect.sync(() => void steps.push(finaliser)),
       close: Effect.suspend(() => {
         if (closed) return Effect.void
         closed = true
-        return Scope.close(scope, Exit.void)
+        return Effect.andThen(
+          Effect.forEach(steps.splice(0).reverse(), (step) => step, { discard: true }),
+          Scope.close(scope, Exit.void)
+        )
       }),
       isClosed: () => closed
     }

@@ -1,6 +1,6 @@
 import { Component, Explorer, Kernel, LiveKernel, LockContract, Mutex, Workqueue } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber, Option } from "effect"
 
 const Devlink = LockContract.lockClass("&devlink->lock")
 const Guard = LockContract.lockClass("reps_lock")
@@ -164,6 +164,27 @@ describe("components: an instance's scope owns its workqueue", () => {
     Effect.sync(() => {
       const f = explore(scenario("late", program("queue-after-close"))).counterexamples[0]?.finding
       assert.match(f?.summary ?? "", /after destroy_workqueue: use-after-free/)
+    })
+  )
+
+  it.live("close runs the teardown interruptibly: a teardown that blocks for good can be stopped", () =>
+    Effect.gen(function* () {
+      const life = yield* Component.instance("obj")
+      const order: Array<string> = []
+      yield* life.onClose(Effect.sync(() => void order.push("first added")))
+      yield* life.onClose(
+        Effect.andThen(
+          Effect.sync(() => void order.push("last added")),
+          Effect.never
+        )
+      )
+      const fiber = yield* Effect.forkChild(life.close)
+      yield* Effect.yieldNow
+      // A Scope's finalisers run uninterruptibly: the interrupt would wait for good.
+      const stopped = yield* Effect.timeoutOption(Fiber.interrupt(fiber), "2 seconds")
+      assert.isTrue(Option.isSome(stopped), "the blocked teardown could not be interrupted")
+      assert.deepStrictEqual(order, ["last added"])
+      assert.isTrue(life.isClosed())
     })
   )
 
