@@ -495,7 +495,9 @@ export const mlx5EswitchCleanup = (w: World, esw: Esw): Effect.Effect<void> =>
       if (w.v.generationBumps === "baseline") yield* step(w, "mlx5_esw_qos_cleanup", esw.name)
       yield* v1Bump(w, esw)
       yield* mergedInvalidate(w, esw)
-      yield* fn(w, "destroy_workqueue", esw.workQueue.destroy)
+      // destroy_workqueue(esw->work_queue): the finaliser the queue registered with the
+      // E-Switch's lifetime when mlx5_eswitch_init made it.
+      yield* esw.life.close
       if (w.v.generationBumps !== "baseline") yield* step(w, "mlx5_esw_qos_cleanup", esw.name)
     })
   )

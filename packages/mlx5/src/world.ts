@@ -12,7 +12,20 @@
  *
  * @since 0.1.0
  */
-import { Atomic, Cell, Kernel, Mutex, type Rcu, RwSemaphore, Sched, Slab, Spinlock, WaitQueue, Workqueue } from "@drvmodel/core"
+import {
+  Atomic,
+  Cell,
+  Component,
+  Kernel,
+  Mutex,
+  type Rcu,
+  RwSemaphore,
+  Sched,
+  Slab,
+  Spinlock,
+  WaitQueue,
+  type Workqueue
+} from "@drvmodel/core"
 import { Effect } from "effect"
 import type { Variant } from "./variant.ts"
 
@@ -175,7 +188,13 @@ export interface Esw {
   /** `mode_lock` and `eswitch_operation_in_progress` [mode_lock]. */
   readonly modeLock: RwSemaphore.RwSemaphore
   readonly operationInProgress: Cell.Cell<boolean>
-  /** `esw->work_queue` (ordered: create_singlethread_workqueue). */
+  /**
+   * The object's lifetime, `mlx5_eswitch_init` … `mlx5_eswitch_cleanup`: it owns `work_queue`,
+   * whose worker starts when the E-Switch is made and whose `destroy_workqueue` is the finaliser
+   * that `mlx5_eswitch_cleanup` runs by closing it.
+   */
+  readonly life: Component.Instance
+  /** `esw->work_queue` (ordered: create_singlethread_workqueue), owned by `life`. */
   readonly workQueue: Workqueue.Workqueue
   /** Merged: `work_queue_wait`. */
   readonly workQueueWait: WaitQueue.WaitQueue | undefined
@@ -480,7 +499,8 @@ const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<E
   Effect.gen(function* () {
     const mode = yield* Atomic.make<Mode>(`${p}esw->mode`, "LEGACY")
     const modeLock = yield* RwSemaphore.make(`${p}esw->mode_lock`, { lockClass: "&esw->mode_lock" })
-    const workQueue = yield* Workqueue.make(`${p}esw_wq`, { lockClass: "(wq_completion)mlx5_esw_wq" })
+    const life = yield* Component.instance(`${p}esw`)
+    const workQueue = yield* Component.workqueue(life, `${p}esw_wq`, { lockClass: "(wq_completion)mlx5_esw_wq" })
     const workQueueWait = v.wqTrylock === "waitqueue" ? yield* WaitQueue.make(`${p}esw->work_queue_wait`) : undefined
     const generation = yield* Atomic.make(v.generationInEswitch ? `${p}esw->generation` : `${p}esw_funcs.generation`, 0)
     const guard =
@@ -508,6 +528,7 @@ const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<E
         sf1: yield* Cell.make(`${p}vport[sf1]->enabled`, false, hidden)
       },
       modeLock,
+      life,
       operationInProgress: yield* Cell.make(`${p}esw->eswitch_operation_in_progress`, false, hidden),
       workQueue,
       workQueueWait,

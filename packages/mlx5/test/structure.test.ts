@@ -10,6 +10,7 @@ import { Explorer, Kernel, LockContract } from "@drvmodel/core"
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { probeOne, removeOne } from "../src/device.ts"
 import { eswModeChange, mlx5EswitchDisableSriov, mlx5EswitchEnable, mlx5EswitchEnableLocked } from "../src/eswitch.ts"
 import { devl } from "../src/locks.ts"
 import { mlx5EswitchReloadRepsBlocked, repsGuard } from "../src/registry.ts"
@@ -93,6 +94,31 @@ describe("mlx5 lock contracts: the run-time check", () => {
         /mlx5_eswitch_disable_sriov\(\) called without &devlink->lock held \(lockdep_assert_held\(pf0\.devlink\) by sriov\)/
       )
       assert.isUndefined(first(scenario("pf0")))
+    })
+  )
+})
+
+describe("mlx5 components own their fibers", () => {
+  it.effect("the E-Switch's lifetime owns its work queue: mlx5_eswitch_cleanup closes it, running destroy_workqueue", () =>
+    Effect.sync(() => {
+      const seen: Array<string> = []
+      const s: Explorer.Scenario = {
+        name: "probe-remove",
+        description: "probe one PF, then remove it",
+        program: Effect.gen(function* () {
+          const w = yield* buildWorld(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: false })
+          const esw = w.devs[0]!.esw
+          yield* probeOne(w, w.devs[0]!, false)
+          seen.push(`probed: closed=${esw.life.isClosed()}`)
+          yield* removeOne(w, w.devs[0]!)
+          seen.push(
+            `removed: closed=${esw.life.isClosed()} pending=${esw.workQueue.pendingCount()} running=${esw.workQueue.runningCount()}`
+          )
+        })
+      }
+      const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 1, seed: 1 })))
+      assert.deepStrictEqual(report.counterexamples, [])
+      assert.deepStrictEqual(seen, ["probed: closed=false", "removed: closed=true pending=0 running=0"])
     })
   )
 })
