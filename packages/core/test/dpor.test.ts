@@ -40,6 +40,39 @@ const signatures = (r: Explorer.Report) => [...new Set(r.counterexamples.map((c)
 const classesOf = (r: Explorer.Report) => (r.coverage._tag === "Dpor" ? r.coverage : assert.fail(`coverage ${r.coverage._tag}`))
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
 
+/**
+ * Runs each generated program of `seeds` under unbounded DFS (`budget` runs) and, where that
+ * exhausts, under DPOR: both must reach the same terminal states and finding signatures, DPOR
+ * exhausted. Returns the compared programs' texts and both searches' run counts.
+ */
+const againstDfs = (
+  seeds: number,
+  make: (seed: number) => ReturnType<typeof program>,
+  budget: number,
+  options: { readonly only?: RegExp; readonly noMoreRuns?: boolean } = {}
+) => {
+  const texts: Array<string> = []
+  let reducedRuns = 0
+  let referenceRuns = 0
+  for (let seed = 1; seed <= seeds; seed++) {
+    const a = make(seed)
+    if (options.only !== undefined && !options.only.test(a.text)) continue
+    const reference = dfs(a.scenario, budget)
+    if (reference.stopped !== "exhausted") continue // too big to check against
+    const b = make(seed)
+    const reduced = dpor(b.scenario)
+    const what = `seed ${seed}:\n${a.text}`
+    assert.isTrue(classesOf(reduced).exhausted, what)
+    assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
+    assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
+    if (options.noMoreRuns === true) assert.isAtMost(reduced.runs, reference.runs, what)
+    texts.push(a.text)
+    reducedRuns += reduced.runs
+    referenceRuns += reference.runs
+  }
+  return { texts, reducedRuns, referenceRuns }
+}
+
 describe("dpor", () => {
   it.effect("lock; unlock; atomic_inc(private) with N tasks: exactly N! executions, N = 1..6", () =>
     Effect.sync(() => {
@@ -131,25 +164,9 @@ describe("dpor", () => {
     "generated programs (locks, trylocks, atomics, cmpxchg loops, cells, workqueues, timeouts, choices): same terminal states and findings as unbounded DFS",
     () =>
       Effect.sync(() => {
-        let compared = 0
-        let reducedRuns = 0
-        let referenceRuns = 0
-        for (let seed = 1; seed <= 100; seed++) {
-          const a = program(seed)
-          const reference = dfs(a.scenario, 600)
-          if (reference.stopped !== "exhausted") continue // too big to check against
-          const b = program(seed)
-          const reduced = dpor(b.scenario)
-          const what = `seed ${seed}:\n${a.text}`
-          assert.isTrue(classesOf(reduced).exhausted, what)
-          assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
-          assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
-          compared++
-          reducedRuns += reduced.runs
-          referenceRuns += reference.runs
-        }
-        assert.isAtLeast(compared, 30)
-        assert.isBelow(reducedRuns, referenceRuns / 4)
+        const r = againstDfs(100, (seed) => program(seed), 600)
+        assert.isAtLeast(r.texts.length, 30)
+        assert.isBelow(r.reducedRuns, r.referenceRuns / 4)
       })
   )
 
@@ -157,27 +174,11 @@ describe("dpor", () => {
     "generated programs with RCU (sections, synchronize_rcu, kfree_rcu, call_rcu, kept pointers), refcounts and ww_mutex back-off: same terminal states and findings as unbounded DFS",
     () =>
       Effect.sync(() => {
-        let compared = 0
-        let rcu = 0
-        for (let seed = 1; seed <= 60; seed++) {
-          const a = program(seed, { extended: true })
-          if (!/rcu|"ref"|"ww"/.test(a.text)) continue
-          const reference = dfs(a.scenario, 2000)
-          if (reference.stopped !== "exhausted") continue
-          const b = program(seed, { extended: true })
-          const reduced = dpor(b.scenario)
-          const what = `seed ${seed}:\n${a.text}`
-          assert.isTrue(classesOf(reduced).exhausted, what)
-          assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
-          assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
-          assert.isAtMost(reduced.runs, reference.runs, what)
-          compared++
-          if (a.text.includes('"rcu')) rcu++
-        }
-        assert.isAtLeast(compared, 25)
+        const r = againstDfs(60, (seed) => program(seed, { extended: true }), 2000, { only: /rcu|"ref"|"ww"/, noMoreRuns: true })
+        assert.isAtLeast(r.texts.length, 25)
         // RCU's footprints are the subtle ones (readers commute with each other, not with a grace
         // period's start); programs with findings are compared in rcu.test.ts.
-        assert.isAtLeast(rcu, 12)
+        assert.isAtLeast(r.texts.filter((t) => t.includes('"rcu')).length, 12)
       })
   )
 
@@ -188,24 +189,9 @@ describe("dpor", () => {
         // The engine's fairness and yield rules make candidate sets depend on the order of past
         // steps around spinning tasks; these programs check the strategy's fallback there, and
         // that a failed cmpxchg or trylock outside a loop does not count as history.
-        let compared = 0
-        let spins = 0
-        for (let seed = 1; seed <= 100; seed++) {
-          const a = program(seed, { spin: true })
-          const reference = dfs(a.scenario, 3000)
-          if (reference.stopped !== "exhausted") continue
-          const b = program(seed, { spin: true })
-          const reduced = dpor(b.scenario)
-          const what = `seed ${seed}:\n${a.text}`
-          assert.isTrue(classesOf(reduced).exhausted, what)
-          assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
-          assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
-          assert.isAtMost(reduced.runs, reference.runs, what)
-          compared++
-          if (a.text.includes('"spin')) spins++
-        }
-        assert.isAtLeast(compared, 35)
-        assert.isAtLeast(spins, 28)
+        const r = againstDfs(100, (seed) => program(seed, { spin: true }), 3000, { noMoreRuns: true })
+        assert.isAtLeast(r.texts.length, 35)
+        assert.isAtLeast(r.texts.filter((t) => t.includes('"spin')).length, 28)
       })
   )
 
