@@ -381,6 +381,31 @@ describe("matrix on several workers and machines", () => {
     })
   )
 
+  it.effect("the pool's worker threads get the larger young generation (a performance setting: the results above are the same)", () =>
+    Effect.promise(async () => {
+      const pool = Pool.scheduler({ jobs: 1, total: 1, worker: new URL("./fixtures/limits-worker.ts", import.meta.url).href })
+      const o = await pool.run({
+        task: (control, slot) => ({
+          _tag: "Cell",
+          model: "classic",
+          scenario: "abba",
+          variant: "buggy",
+          cell: { subtrees: 1 },
+          control,
+          slot
+        }),
+        where: { scenario: "abba", variant: "buggy" },
+        rank: [0]
+      })
+      await pool.close()
+      assert.strictEqual(o?._tag, "Failed")
+      const limits = JSON.parse((o as { message: string }).message) as { maxYoungGenerationSizeMb: number }
+      // V8's default for a worker is 48 MB: this fails if the pool starts its threads without the limit.
+      assert.strictEqual(limits.maxYoungGenerationSizeMb, Pool.workerYoungGenerationMb)
+      assert.isAbove(Pool.workerYoungGenerationMb, 48)
+    })
+  )
+
   it.effect("the watchdog terminates a worker stuck in a plain loop and says where; the other cells complete", () =>
     Effect.promise(async () => {
       const { result, stuck } = await Effect.runPromise(
