@@ -9,65 +9,90 @@
  *
  * @since 0.3.0
  */
-import { Effect } from "effect"
-import type { Dev, World } from "./world.ts"
-import { call, step } from "./world.ts"
+import { Context, Effect, Layer } from "effect"
+import type { Dev } from "./world.ts"
+import { call, Run, step } from "./world.ts"
+
+const make = Effect.gen(function* () {
+  const w = yield* Run
+
+  /**
+   * `mlx5_lag_add_netdev(dev, netdev)`: nothing without an ldev; else under
+   * `ldev->lock` record the netdev (`mlx5_ldev_add_netdev`) and set
+   * NDEVS_READY once every port has one, then `mlx5_queue_bond_work(ldev, 0)`.
+   *
+   * @example
+   * ```ts
+   * // yield* mlx5LagAddNetdev(dev)  // takes and drops dev.lag.lock when dev is in a LAG
+   * ```
+   * @category models
+   * @since 0.3.0
+   */
+  const mlx5LagAddNetdev = (dev: Dev): Effect.Effect<void> => {
+    const ldev = dev.lag
+    if (ldev === undefined) return Effect.void
+    return call(
+      w,
+      "lag",
+      "mlx5_lag_add_netdev",
+      Effect.gen(function* () {
+        yield* ldev.lock.lock
+        // mlx5_ldev_add_netdev() (pf->netdev under the lag_lock spinlock) and the NDEVS_READY bit: the
+        // model's bond work does not read them (its trigger is the scenario's `bonded`), so one step.
+        yield* step(w, "mlx5_ldev_add_netdev", dev.name)
+        yield* ldev.lock.unlock
+        // mlx5_queue_bond_work(ldev, 0): the bond work is the scenario's bond thread, not queued here.
+      })
+    )
+  }
+
+  /**
+   * `mlx5_lag_remove_netdev(dev, netdev)`: nothing without an ldev; else under
+   * `ldev->lock` forget the netdev, clear NDEVS_READY and read whether the LAG is
+   * active; after the unlock queue the bond work if it was.
+   *
+   * @example
+   * ```ts
+   * // yield* mlx5LagRemoveNetdev(dev)  // takes and drops dev.lag.lock when dev is in a LAG
+   * ```
+   * @category models
+   * @since 0.3.0
+   */
+  const mlx5LagRemoveNetdev = (dev: Dev): Effect.Effect<void> => {
+    const ldev = dev.lag
+    if (ldev === undefined) return Effect.void
+    return call(
+      w,
+      "lag",
+      "mlx5_lag_remove_netdev",
+      Effect.gen(function* () {
+        yield* ldev.lock.lock
+        // mlx5_ldev_remove_netdev() + clear_bit(NDEVS_READY) + __mlx5_lag_is_active(): as in add, one
+        // step; the bond work queued when active is the scenario's bond thread.
+        yield* step(w, "mlx5_ldev_remove_netdev", dev.name)
+        yield* ldev.lock.unlock
+      })
+    )
+  }
+  return {
+    mlx5LagAddNetdev,
+    mlx5LagRemoveNetdev
+  }
+})
 
 /**
- * `mlx5_lag_add_netdev(dev, netdev)`: nothing without an ldev; else under
- * `ldev->lock` record the netdev (`mlx5_ldev_add_netdev`) and set
- * NDEVS_READY once every port has one, then `mlx5_queue_bond_work(ldev, 0)`.
+ * LAG netdev membership as a component (`mlx5_lag_add_netdev` /
+ * `mlx5_lag_remove_netdev`). Depends on no other component.
  *
  * @example
  * ```ts
- * // yield* mlx5LagAddNetdev(w, dev)  // takes and drops dev.lag.lock when dev is in a LAG
+ * // const lagNetdev = yield* LagNetdev
+ * // yield* lagNetdev.mlx5LagAddNetdev(dev)
  * ```
- * @category models
- * @since 0.3.0
+ * @category components
+ * @since 0.4.0
  */
-export const mlx5LagAddNetdev = (w: World, dev: Dev): Effect.Effect<void> => {
-  const ldev = dev.lag
-  if (ldev === undefined) return Effect.void
-  return call(
-    w,
-    "lag",
-    "mlx5_lag_add_netdev",
-    Effect.gen(function* () {
-      yield* ldev.lock.lock
-      // mlx5_ldev_add_netdev() (pf->netdev under the lag_lock spinlock) and the NDEVS_READY bit: the
-      // model's bond work does not read them (its trigger is the scenario's `bonded`), so one step.
-      yield* step(w, "mlx5_ldev_add_netdev", dev.name)
-      yield* ldev.lock.unlock
-      // mlx5_queue_bond_work(ldev, 0): the bond work is the scenario's bond thread, not queued here.
-    })
-  )
-}
-
-/**
- * `mlx5_lag_remove_netdev(dev, netdev)`: nothing without an ldev; else under
- * `ldev->lock` forget the netdev, clear NDEVS_READY and read whether the LAG is
- * active; after the unlock queue the bond work if it was.
- *
- * @example
- * ```ts
- * // yield* mlx5LagRemoveNetdev(w, dev)  // takes and drops dev.lag.lock when dev is in a LAG
- * ```
- * @category models
- * @since 0.3.0
- */
-export const mlx5LagRemoveNetdev = (w: World, dev: Dev): Effect.Effect<void> => {
-  const ldev = dev.lag
-  if (ldev === undefined) return Effect.void
-  return call(
-    w,
-    "lag",
-    "mlx5_lag_remove_netdev",
-    Effect.gen(function* () {
-      yield* ldev.lock.lock
-      // mlx5_ldev_remove_netdev() + clear_bit(NDEVS_READY) + __mlx5_lag_is_active(): as in add, one
-      // step; the bond work queued when active is the scenario's bond thread.
-      yield* step(w, "mlx5_ldev_remove_netdev", dev.name)
-      yield* ldev.lock.unlock
-    })
-  )
+export class LagNetdev extends Context.Service<LagNetdev>()("@drvmodel/mlx5/LagNetdev", { make }) {
+  /** Built per run, from the run's objects (`Run`) and the components it calls. */
+  static readonly layer = Layer.effect(LagNetdev, make)
 }

@@ -10,11 +10,8 @@
 import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
 import { Cell, Kernel, Mutex, Rcu, RwSemaphore } from "@drvmodel/core"
 import { Effect } from "effect"
-import { makeEthDriver, makeEthOps, makeIbDriver, makeIbOps, modprobeMlx5Ib, rmmodMlx5Ib } from "./aux.ts"
-import { devlinkDevReload, devlinkEswitchSet, devlinkSfPortDel, devlinkSfPortNew, probeOne, removeOne, sriovNumvfsStore } from "./device.ts"
-import { firmwareHostVfsChanged } from "./eswitch.ts"
+import { buildComponents, type Components } from "./components.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
-import { mlx5DoBondWork, mlx5LagReloadIbReps } from "./lag.ts"
 import type { Variant } from "./variant.ts"
 import type { Dev, DevSpec, FaultPoint, Lag, LagMode, World } from "./world.ts"
 import { makeDev } from "./world.ts"
@@ -35,7 +32,7 @@ export interface WorldOptions {
  *
  * @example
  * ```ts
- * // const w = yield* buildWorld(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: true })
+ * // const { w, m } = yield* buildRun(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: true })
  * ```
  * @category constructors
  * @since 0.1.0
@@ -74,12 +71,9 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
       },
       rtnl: yield* Mutex.make("rtnl_mutex", { lockClass: "rtnl_mutex" }),
       selfInPeerWalk: false,
+      ibLoadedAtStart: o.ibLoaded,
       faults: { enabled: new Set(o.faults ?? []), left: yield* Cell.make("ghost.faults-left", 0, ghostCell) }
     } as unknown as World
-    ;(w as { ethOps: World["ethOps"] }).ethOps = makeEthOps(() => w)
-    ;(w as { ibOps: World["ibOps"] }).ibOps = makeIbOps(() => w)
-    w.ethDriver = yield* makeEthDriver(w)
-    w.ibDriver = yield* makeIbDriver(w, o.ibLoaded)
     if (o.lag) {
       const lag: Lag = {
         lock: yield* Mutex.make("ldev->lock", { lockClass: "&ldev->lock" }),
@@ -95,6 +89,24 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
   })
 
 const ghostCell = { ghost: true, hidden: true } as const
+
+/**
+ * A run's objects and its components built over them (`buildWorld`, then
+ * `buildComponents`): what every scenario program starts with.
+ *
+ * @example
+ * ```ts
+ * // const { w, m } = yield* buildRun(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: true })
+ * // yield* m.core.probeOne(w.devs[0]!, false)
+ * ```
+ * @category constructors
+ * @since 0.4.0
+ */
+export const buildRun = (v: Variant, o: WorldOptions): Effect.Effect<{ readonly w: World; readonly m: Components }, never, Kernel> =>
+  Effect.gen(function* () {
+    const w = yield* buildWorld(v, o)
+    return { w, m: yield* buildComponents(w) }
+  })
 
 /**
  * Arms the run's fault points (`Faults`): from here on at most one fault may be injected. Called
@@ -146,16 +158,16 @@ const TWO_PFS = [
  *
  * @example
  * ```ts
- * // yield* bootInSwitchdev(w)
+ * // yield* bootInSwitchdev(w, m)
  * ```
  * @category constructors
  * @since 0.1.0
  */
-export const bootInSwitchdev = (w: World) =>
+export const bootInSwitchdev = (w: World, m: Components) =>
   Effect.gen(function* () {
     for (const d of w.devs) {
-      yield* probeOne(w, d, false)
-      yield* devlinkEswitchSet(w, d, "OFFLOADS")
+      yield* m.core.probeOne(d, false)
+      yield* m.devlink.devlinkEswitchSet(d, "OFFLOADS")
     }
     yield* settle(w)
   })
@@ -169,12 +181,12 @@ const teardownWithPendingWork: ScenarioDef = {
   invariants: ["registry-transitions", "no-stale-execution", "no-post-teardown-execution", "no-loaded-outside-offloads"],
   program: (v) =>
     Effect.gen(function* () {
-      const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: false })
+      const { w, m } = yield* buildRun(v, { devs: [ECPF], lag: false, ibLoaded: false })
       const dev = w.devs[0]!
-      yield* bootInSwitchdev(w)
+      yield* bootInSwitchdev(w, m)
       registerInvariants(w, teardownWithPendingWork.invariants)
-      yield* spawn(w, "fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
-      yield* spawn(w, "remove", removeOne(w, dev))
+      yield* spawn(w, "fw-event", m.eswitch.firmwareHostVfsChanged(dev.esw, 2))
+      yield* spawn(w, "remove", m.core.removeOne(dev))
     })
 }
 
@@ -187,24 +199,24 @@ const modeChangeVsVfEvents: ScenarioDef = {
   invariants: ALL,
   program: (v) =>
     Effect.gen(function* () {
-      const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: false })
+      const { w, m } = yield* buildRun(v, { devs: [ECPF], lag: false, ibLoaded: false })
       const dev = w.devs[0]!
-      yield* bootInSwitchdev(w)
+      yield* bootInSwitchdev(w, m)
       registerInvariants(w, ALL)
       yield* spawn(
         w,
         "devlink",
         Effect.gen(function* () {
-          yield* devlinkEswitchSet(w, dev, "LEGACY")
-          yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+          yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
+          yield* m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
         })
       )
       yield* spawn(
         w,
         "fw-event",
         Effect.gen(function* () {
-          yield* firmwareHostVfsChanged(w, dev.esw, 2)
-          yield* firmwareHostVfsChanged(w, dev.esw, 0)
+          yield* m.eswitch.firmwareHostVfsChanged(dev.esw, 2)
+          yield* m.eswitch.firmwareHostVfsChanged(dev.esw, 0)
         })
       )
     })
@@ -223,44 +235,44 @@ const ibLoadVsReconfig: ScenarioDef = {
       const kernel = yield* Kernel
       const which = RECONFIG[yield* kernel.choose("reconfig", RECONFIG.length)]!
       const ibInitially = (yield* kernel.choose("mlx5_ib", 2)) === 1
-      const w = yield* buildWorld(v, { devs: [which === "vf-events" ? ECPF : PF], lag: which === "lag-reload", ibLoaded: ibInitially })
+      const { w, m } = yield* buildRun(v, { devs: [which === "vf-events" ? ECPF : PF], lag: which === "lag-reload", ibLoaded: ibInitially })
       const dev = w.devs[0]!
-      yield* bootInSwitchdev(w)
+      yield* bootInSwitchdev(w, m)
       registerInvariants(w, ALL)
-      yield* spawn(w, ibInitially ? "rmmod" : "modprobe", ibInitially ? rmmodMlx5Ib(w) : modprobeMlx5Ib(w))
+      yield* spawn(w, ibInitially ? "rmmod" : "modprobe", ibInitially ? m.ib.rmmodMlx5Ib() : m.ib.modprobeMlx5Ib())
       const body: Effect.Effect<unknown> = (() => {
         switch (which) {
           case "mode-set":
             return Effect.gen(function* () {
-              yield* devlinkEswitchSet(w, dev, "LEGACY")
-              yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+              yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
+              yield* m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
             })
           case "sriov":
             return Effect.gen(function* () {
-              yield* sriovNumvfsStore(w, dev, 2)
-              yield* sriovNumvfsStore(w, dev, 0)
+              yield* m.core.sriovNumvfsStore(dev, 2)
+              yield* m.core.sriovNumvfsStore(dev, 0)
             })
           case "vf-events":
             return Effect.gen(function* () {
-              yield* firmwareHostVfsChanged(w, dev.esw, 2)
-              yield* firmwareHostVfsChanged(w, dev.esw, 0)
+              yield* m.eswitch.firmwareHostVfsChanged(dev.esw, 2)
+              yield* m.eswitch.firmwareHostVfsChanged(dev.esw, 0)
             })
           case "sf":
             return Effect.gen(function* () {
-              yield* devlinkSfPortNew(w, dev)
-              yield* devlinkSfPortDel(w, dev)
+              yield* m.devlink.devlinkSfPortNew(dev)
+              yield* m.devlink.devlinkSfPortDel(dev)
             })
           case "lag-reload":
             return Effect.gen(function* () {
               const lag = dev.lag!
               yield* dev.devcom.downWrite
               yield* lag.lock.lock
-              yield* mlx5LagReloadIbReps(w, lag, false, "activate")
+              yield* m.lag.mlx5LagReloadIbReps(lag, false, "activate")
               yield* lag.lock.unlock
               yield* dev.devcom.upWrite
             })
           case "devlink-reload":
-            return devlinkDevReload(w, dev)
+            return m.devlink.devlinkDevReload(dev)
         }
       })()
       yield* spawn(w, which, body)
@@ -276,13 +288,13 @@ const lateIbLoad: ScenarioDef = {
   invariants: ALL,
   program: (v) =>
     Effect.gen(function* () {
-      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: false })
+      const { w, m } = yield* buildRun(v, { devs: [PF], lag: false, ibLoaded: false })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
+      yield* m.core.probeOne(dev, false)
       registerInvariants(w, ALL)
-      yield* run(w, "devlink", devlinkEswitchSet(w, dev, "OFFLOADS"))
-      yield* run(w, "modprobe", modprobeMlx5Ib(w))
-      yield* run(w, "sriov", sriovNumvfsStore(w, dev, 2))
+      yield* run(w, "devlink", m.devlink.devlinkEswitchSet(dev, "OFFLOADS"))
+      yield* run(w, "modprobe", m.ib.modprobeMlx5Ib())
+      yield* run(w, "sriov", m.core.sriovNumvfsStore(dev, 2))
     })
 }
 
@@ -298,11 +310,11 @@ const bootWithSwitchdevProfile: ScenarioDef = {
     Effect.gen(function* () {
       const kernel = yield* Kernel
       const after = (yield* kernel.choose("mlx5_ib", 2)) === 1
-      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: !after })
+      const { w, m } = yield* buildRun(v, { devs: [PF], lag: false, ibLoaded: !after })
       const dev = w.devs[0]!
       registerInvariants(w, BOOT_PROFILE_INVARIANTS)
-      const probe = yield* spawn(w, "probe", probeOne(w, dev, true))
-      const modprobe = after ? yield* spawn(w, "modprobe", modprobeMlx5Ib(w)) : undefined
+      const probe = yield* spawn(w, "probe", m.core.probeOne(dev, true))
+      const modprobe = after ? yield* spawn(w, "modprobe", m.ib.modprobeMlx5Ib()) : undefined
       yield* w.kernel.join(probe)
       if (modprobe !== undefined) yield* w.kernel.join(modprobe)
       // The user's runtime choice, then a reload (driver_reinit).
@@ -310,8 +322,8 @@ const bootWithSwitchdevProfile: ScenarioDef = {
         w,
         "user",
         Effect.gen(function* () {
-          yield* devlinkEswitchSet(w, dev, "LEGACY")
-          yield* devlinkDevReload(w, dev)
+          yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
+          yield* m.devlink.devlinkDevReload(dev)
         })
       )
     })
@@ -331,14 +343,14 @@ const lagSharedFdb: ScenarioDef = {
 const lagSharedFdbProgram = (v: Variant, faults: ReadonlyArray<FaultPoint>, invariants: ReadonlyArray<InvariantName>) =>
   Effect.gen(function* () {
     const kernel = yield* Kernel
-    const w = yield* buildWorld(v, {
+    const { w, m } = yield* buildRun(v, {
       devs: TWO_PFS,
       lag: true,
       ibLoaded: true,
       faults
     })
     const target = w.devs[yield* kernel.choose("pf", 2)]!
-    yield* bootInSwitchdev(w)
+    yield* bootInSwitchdev(w, m)
     registerInvariants(w, invariants)
     if (faults.length > 0) yield* armFaults(w)
     const lag = w.devs[0]!.lag!
@@ -347,12 +359,12 @@ const lagSharedFdbProgram = (v: Variant, faults: ReadonlyArray<FaultPoint>, inva
       "bond",
       Effect.gen(function* () {
         yield* lag.bonded.set(true)
-        yield* mlx5DoBondWork(w, lag)
+        yield* m.lag.mlx5DoBondWork(lag)
         yield* lag.bonded.set(false)
-        yield* mlx5DoBondWork(w, lag)
+        yield* m.lag.mlx5DoBondWork(lag)
       })
     )
-    yield* spawn(w, "devlink", devlinkEswitchSet(w, target, "LEGACY"))
+    yield* spawn(w, "devlink", m.devlink.devlinkEswitchSet(target, "LEGACY"))
   })
 
 // 7 -----------------------------------------------------------------------------
@@ -365,23 +377,23 @@ const guardReentry: ScenarioDef = {
   program: (v) =>
     Effect.gen(function* () {
       const kernel = yield* Kernel
-      const w = yield* buildWorld(v, {
+      const { w, m } = yield* buildRun(v, {
         devs: TWO_PFS,
         lag: true,
         ibLoaded: true
       })
       const selfWalk = (yield* kernel.choose("peer-walk", 2)) === 1
       for (const d of w.devs) {
-        yield* probeOne(w, d, false)
-        yield* devlinkEswitchSet(w, d, "OFFLOADS")
+        yield* m.core.probeOne(d, false)
+        yield* m.devlink.devlinkEswitchSet(d, "OFFLOADS")
       }
       const lag = w.devs[0]!.lag!
       yield* lag.bonded.set(true)
-      yield* mlx5DoBondWork(w, lag)
+      yield* m.lag.mlx5DoBondWork(lag)
       yield* settle(w)
       w.selfInPeerWalk = selfWalk
       registerInvariants(w, ALL)
-      yield* spawn(w, "rmmod", rmmodMlx5Ib(w))
+      yield* spawn(w, "rmmod", m.ib.rmmodMlx5Ib())
     })
 }
 
@@ -399,10 +411,10 @@ const randomWorkload: ScenarioDef = {
       const ecpf = (yield* kernel.choose("device", 2)) === 1
       const ib = (yield* kernel.choose("mlx5_ib", 2)) === 1
       const switchdev = (yield* kernel.choose("initial-mode", 2)) === 1
-      const w = yield* buildWorld(v, { devs: [ecpf ? ECPF : PF], lag: false, ibLoaded: ib })
+      const { w, m } = yield* buildRun(v, { devs: [ecpf ? ECPF : PF], lag: false, ibLoaded: ib })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
-      if (switchdev) yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* m.core.probeOne(dev, false)
+      if (switchdev) yield* m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
       yield* settle(w)
       registerInvariants(w, ALL)
       const plan: Array<Array<(typeof OPS)[number]>> = []
@@ -414,21 +426,21 @@ const randomWorkload: ScenarioDef = {
       const perform = (op: (typeof OPS)[number]): Effect.Effect<unknown> => {
         switch (op) {
           case "mode-set":
-            return Effect.suspend(() => devlinkEswitchSet(w, dev, dev.esw.mode.peek() === "OFFLOADS" ? "LEGACY" : "OFFLOADS"))
+            return Effect.suspend(() => m.devlink.devlinkEswitchSet(dev, dev.esw.mode.peek() === "OFFLOADS" ? "LEGACY" : "OFFLOADS"))
           case "sriov-or-vf-event":
             return ecpf
-              ? Effect.suspend(() => firmwareHostVfsChanged(w, dev.esw, dev.fw.hostNumVfs.peek() > 0 ? 0 : 2))
-              : Effect.suspend(() => sriovNumvfsStore(w, dev, dev.sriovNumVfs.peek() > 0 ? 0 : 2))
+              ? Effect.suspend(() => m.eswitch.firmwareHostVfsChanged(dev.esw, dev.fw.hostNumVfs.peek() > 0 ? 0 : 2))
+              : Effect.suspend(() => m.core.sriovNumvfsStore(dev, dev.sriovNumVfs.peek() > 0 ? 0 : 2))
           case "sf-add":
-            return devlinkSfPortNew(w, dev)
+            return m.devlink.devlinkSfPortNew(dev)
           case "sf-del":
-            return devlinkSfPortDel(w, dev)
+            return m.devlink.devlinkSfPortDel(dev)
           case "modprobe":
-            return modprobeMlx5Ib(w)
+            return m.ib.modprobeMlx5Ib()
           case "rmmod":
-            return rmmodMlx5Ib(w)
+            return m.ib.rmmodMlx5Ib()
           case "devlink-reload":
-            return devlinkDevReload(w, dev)
+            return m.devlink.devlinkDevReload(dev)
         }
       }
       for (const [t, ops] of plan.entries()) {
@@ -458,10 +470,10 @@ const modeSetFaults: ScenarioDef = {
   invariants: MODE_SET_FAULT_INVARIANTS,
   program: (v) =>
     Effect.gen(function* () {
-      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: true, faults: ["fw-cmd", "rep-load", "kzalloc-host-work"] })
+      const { w, m } = yield* buildRun(v, { devs: [PF], lag: false, ibLoaded: true, faults: ["fw-cmd", "rep-load", "kzalloc-host-work"] })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
-      yield* sriovNumvfsStore(w, dev, 2)
+      yield* m.core.probeOne(dev, false)
+      yield* m.core.sriovNumvfsStore(dev, 2)
       yield* settle(w)
       registerInvariants(w, MODE_SET_FAULT_INVARIANTS)
       yield* armFaults(w)
@@ -469,8 +481,8 @@ const modeSetFaults: ScenarioDef = {
         w,
         "devlink",
         Effect.gen(function* () {
-          yield* devlinkEswitchSet(w, dev, "OFFLOADS")
-          yield* devlinkEswitchSet(w, dev, "LEGACY")
+          yield* m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
+          yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
         })
       )
     })
@@ -485,15 +497,15 @@ const lateIbLoadFaults: ScenarioDef = {
   invariants: FAULT_INVARIANTS,
   program: (v) =>
     Effect.gen(function* () {
-      const w = yield* buildWorld(v, { devs: [PF], lag: false, ibLoaded: false, faults: ["rep-load", "kzalloc-host-work"] })
+      const { w, m } = yield* buildRun(v, { devs: [PF], lag: false, ibLoaded: false, faults: ["rep-load", "kzalloc-host-work"] })
       const dev = w.devs[0]!
-      yield* probeOne(w, dev, false)
-      yield* sriovNumvfsStore(w, dev, 2)
-      yield* devlinkEswitchSet(w, dev, "OFFLOADS")
+      yield* m.core.probeOne(dev, false)
+      yield* m.core.sriovNumvfsStore(dev, 2)
+      yield* m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
       yield* settle(w)
       registerInvariants(w, FAULT_INVARIANTS)
       yield* armFaults(w)
-      yield* spawn(w, "modprobe", modprobeMlx5Ib(w))
+      yield* spawn(w, "modprobe", m.ib.modprobeMlx5Ib())
     })
 }
 
@@ -507,12 +519,12 @@ const vfEventFaults: ScenarioDef = {
   invariants: VF_EVENT_FAULT_INVARIANTS,
   program: (v) =>
     Effect.gen(function* () {
-      const w = yield* buildWorld(v, { devs: [ECPF], lag: false, ibLoaded: true, faults: ["kzalloc-host-work", "rep-load"] })
+      const { w, m } = yield* buildRun(v, { devs: [ECPF], lag: false, ibLoaded: true, faults: ["kzalloc-host-work", "rep-load"] })
       const dev = w.devs[0]!
-      yield* bootInSwitchdev(w)
+      yield* bootInSwitchdev(w, m)
       registerInvariants(w, VF_EVENT_FAULT_INVARIANTS)
       yield* armFaults(w)
-      yield* spawn(w, "fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
+      yield* spawn(w, "fw-event", m.eswitch.firmwareHostVfsChanged(dev.esw, 2))
     })
 }
 

@@ -26,7 +26,7 @@ import {
   WaitQueue,
   type Workqueue
 } from "@drvmodel/core"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import type { Variant } from "./variant.ts"
 
 /** `enum mlx5_eswitch_mode` (NONE is not a mode: see `Esw.fdbCreated`). */
@@ -355,12 +355,15 @@ export interface World {
   readonly v: Variant
   readonly devs: Array<Dev>
   readonly ghost: Ghost
-  /** mlx5e's `.eth-rep` driver (part of mlx5_core: always registered). */
+  /**
+   * The auxiliary bus's driver list as far as the model has drivers: mlx5e's `.eth-rep` driver
+   * (part of mlx5_core: always registered) and mlx5_ib's `mlx5r_rep_driver`. Each driver component
+   * puts its driver here when it is built (`Mlx5eRep`, `Mlx5Ib`), before any task runs.
+   */
   ethDriver: AuxDriver
-  /** mlx5_ib's `mlx5r_rep_driver`. */
   ibDriver: AuxDriver
-  readonly ethOps: RepOps
-  readonly ibOps: RepOps
+  /** mlx5_ib was loaded (its rep driver registered) before the run started. */
+  readonly ibLoadedAtStart: boolean
   /** `rtnl_mutex` (one per kernel): `rtnl_lock()` in the mlx5e profiles' enable/disable. */
   readonly rtnl: Mutex.Mutex
   /** Scenario 7's what-if: the master's uplink unload walks every LAG member, itself included. */
@@ -368,6 +371,20 @@ export interface World {
   /** The fault points this run may take (none outside the `…-faults` scenarios). */
   readonly faults: Faults
 }
+
+/**
+ * The objects of one run as a service: what every component's Layer is built
+ * from (each component reaches the others only through their services).
+ *
+ * @example
+ * ```ts
+ * // const w = yield* Run
+ * // yield* Effect.forEach(w.devs, (d) => d.esw.workQueue.flush)
+ * ```
+ * @category components
+ * @since 0.4.0
+ */
+export class Run extends Context.Service<Run, World>()("@drvmodel/mlx5/Run") {}
 
 /**
  * The faults the kernel can hit on the modelled paths (issue 13 item 4), each an explored data

@@ -11,10 +11,8 @@ import { model, variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Random, type Scope } from "effect"
 import { TestClock } from "effect/testing"
-import { devlinkDevReload, devlinkEswitchSet, probeOne } from "../src/device.ts"
-import { firmwareHostVfsChanged } from "../src/eswitch.ts"
-import { mlx5DoBondWork } from "../src/lag.ts"
-import { bootInSwitchdev, buildWorld } from "../src/scenarios.ts"
+import type { Components } from "../src/components.ts"
+import { bootInSwitchdev, buildRun } from "../src/scenarios.ts"
 import type { World } from "../src/world.ts"
 import { msleep } from "../src/world.ts"
 
@@ -54,16 +52,18 @@ describe("mlx5 on TestClock: the model's timing", () => {
       const live = yield* start(
         Effect.gen(function* () {
           const kernel = yield* Kernel
-          w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+          const run = yield* buildRun(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+          w = run.w
+          const m: Components = run.m
           const dev = w.devs[0]!
-          yield* bootInSwitchdev(w)
+          yield* bootInSwitchdev(w, m)
           // A devlink user holds the instance lock for 200 ms; meanwhile the host enables 2 VFs.
           yield* kernel.spawn(
             "holder",
             Effect.gen(function* () {
               yield* dev.devlink.lock
               locked = kernel.now()
-              yield* kernel.spawn("fw-event", firmwareHostVfsChanged(w!, dev.esw, 2))
+              yield* kernel.spawn("fw-event", m.eswitch.firmwareHostVfsChanged(dev.esw, 2))
               yield* msleep(w!, 200)
               unlocked = kernel.now()
               yield* dev.devlink.unlock
@@ -89,8 +89,10 @@ describe("mlx5 on TestClock: the model's timing", () => {
       const live = yield* start(
         Effect.gen(function* () {
           const kernel = yield* Kernel
-          w = yield* buildWorld(variantNamed("merged"), { devs: [PF, { name: "pf1", isEcpf: false }], lag: true, ibLoaded: true })
-          yield* bootInSwitchdev(w)
+          const run = yield* buildRun(variantNamed("merged"), { devs: [PF, { name: "pf1", isEcpf: false }], lag: true, ibLoaded: true })
+          w = run.w
+          const m: Components = run.m
+          yield* bootInSwitchdev(w, m)
           const lag = w.devs[0]!.lag!
           const devcom = w.devs[0]!.devcom
           yield* kernel.spawn(
@@ -99,7 +101,7 @@ describe("mlx5 on TestClock: the model's timing", () => {
               yield* devcom.downWrite
               yield* lag.bonded.set(true)
               tried = kernel.now()
-              yield* kernel.spawn("bond", mlx5DoBondWork(w!, lag))
+              yield* kernel.spawn("bond", m.lag.mlx5DoBondWork(lag))
               yield* msleep(w!, 500)
               yield* devcom.upWrite
             })
@@ -123,16 +125,16 @@ const profileRun = (variant: string) =>
     const live = yield* start(
       Effect.gen(function* () {
         const kernel = yield* Kernel
-        const w = yield* buildWorld(variantNamed(variant), { devs: [PF], lag: false, ibLoaded: true })
+        const { w, m } = yield* buildRun(variantNamed(variant), { devs: [PF], lag: false, ibLoaded: true })
         const dev = w.devs[0]!
-        const probe = yield* kernel.spawn("probe", probeOne(w, dev, true))
+        const probe = yield* kernel.spawn("probe", m.core.probeOne(dev, true))
         yield* kernel.join(probe)
         modes.push(dev.esw.mode.peek())
         const user = yield* kernel.spawn(
           "user",
           Effect.gen(function* () {
-            yield* devlinkEswitchSet(w, dev, "LEGACY")
-            yield* devlinkDevReload(w, dev)
+            yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
+            yield* m.devlink.devlinkDevReload(dev)
           })
         )
         yield* kernel.join(user)

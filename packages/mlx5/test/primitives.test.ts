@@ -12,8 +12,7 @@ import { Explorer, Irq, Kernel, type Scenario, type Workqueue } from "@drvmodel/
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { eqInterrupt, eqNotifierCallChain, eqNotifierRegister, eqNotifierUnregister, firmwareHostVfsChanged } from "../src/eswitch.ts"
-import { bootInSwitchdev, buildWorld } from "../src/scenarios.ts"
+import { bootInSwitchdev, buildRun, buildWorld } from "../src/scenarios.ts"
 import { msleep } from "../src/world.ts"
 
 const ECPF = { name: "ecpf", isEcpf: true }
@@ -34,13 +33,13 @@ const exhaust = (name: string, program: Scenario["program"]) => {
 const unregisterVsEvent = (sleepInHandler: boolean) =>
   Effect.gen(function* () {
     const kernel = yield* Kernel
-    const w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+    const { w, m } = yield* buildRun(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
     const nb = w.devs[0]!.esw.funcsNb!
-    yield* eqNotifierRegister(w, nb, 0)
+    yield* m.eq.eqNotifierRegister(nb, 0)
     let unregistered = false
     yield* kernel.spawn(
       "eq-irq",
-      eqNotifierCallChain(w, nb, () =>
+      m.eq.eqNotifierCallChain(nb, () =>
         Effect.gen(function* () {
           if (sleepInHandler) yield* msleep(w, 1)
           yield* kernel.point<void>({ name: "queue_work", label: "handler", apply: () => undefined })
@@ -51,7 +50,7 @@ const unregisterVsEvent = (sleepInHandler: boolean) =>
     yield* kernel.spawn(
       "disable",
       Effect.gen(function* () {
-        yield* eqNotifierUnregister(w, nb)
+        yield* m.eq.eqNotifierUnregister(nb)
         unregistered = true
       })
     )
@@ -84,9 +83,9 @@ describe("the EQ interrupt: the function-change handler in hard-irq context", ()
       for (const v of ["baseline", "merged"] as const) {
         const program = Effect.gen(function* () {
           const kernel = yield* Kernel
-          const w = yield* buildWorld(variantNamed(v), { devs: [ECPF], lag: false, ibLoaded: false })
+          const { w, m } = yield* buildRun(variantNamed(v), { devs: [ECPF], lag: false, ibLoaded: false })
           const dev = w.devs[0]!
-          yield* bootInSwitchdev(w)
+          yield* bootInSwitchdev(w, m)
           const wq = dev.esw.workQueue
           const queueWork = wq.queueWork
           // Observe queue_work's caller: mlx5_esw_funcs_changed_handler (directly, or via mlx5_esw_add_work).
@@ -109,7 +108,7 @@ describe("the EQ interrupt: the function-change handler in hard-irq context", ()
               ),
               queueWork(work)
             )
-          yield* kernel.spawn("fw-event", firmwareHostVfsChanged(w, dev.esw, 2))
+          yield* kernel.spawn("fw-event", m.eswitch.firmwareHostVfsChanged(dev.esw, 2))
         })
         const report = Effect.runSync(
           Explorer.explore(
@@ -130,10 +129,10 @@ describe("the EQ interrupt: the function-change handler in hard-irq context", ()
       const found = exhaust(
         "sleeping-irq-handler",
         Effect.gen(function* () {
-          const w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+          const { w, m } = yield* buildRun(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
           const dev = w.devs[0]!
-          yield* eqNotifierRegister(w, dev.esw.funcsNb!, 0)
-          yield* eqInterrupt(w, dev.asyncEq!, dev.esw.funcsNb!, () => msleep(w, 1))
+          yield* m.eq.eqNotifierRegister(dev.esw.funcsNb!, 0)
+          yield* m.eq.eqInterrupt(dev.asyncEq!, dev.esw.funcsNb!, () => msleep(w, 1))
         })
       )
       assert.isTrue(
@@ -148,7 +147,7 @@ describe("the EQ interrupt: the function-change handler in hard-irq context", ()
 const writerVsObserver = (observer: "irq" | "thread") =>
   Effect.gen(function* () {
     const kernel = yield* Kernel
-    const w = yield* buildWorld(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
+    const { w, m } = yield* buildRun(variantNamed("merged"), { devs: [ECPF], lag: false, ibLoaded: false })
     const dev = w.devs[0]!
     const nb = dev.esw.funcsNb!
     const cpu = dev.asyncEq!.cpu
@@ -162,8 +161,8 @@ const writerVsObserver = (observer: "irq" | "thread") =>
     yield* kernel.spawn(
       "writer",
       Effect.gen(function* () {
-        yield* eqNotifierRegister(w, nb, 0)
-        yield* eqNotifierUnregister(w, nb)
+        yield* m.eq.eqNotifierRegister(nb, 0)
+        yield* m.eq.eqNotifierUnregister(nb)
       }),
       { cpu }
     )

@@ -11,26 +11,28 @@ import { Explorer, Finding, type Kernel } from "@drvmodel/core"
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { rmmodMlx5Ib } from "../src/aux.ts"
-import { devlinkEswitchSet } from "../src/device.ts"
-import { mlx5EswitchRegisterVportReps, mlx5EswitchUplinkGetProtoDev } from "../src/registry.ts"
-import { bootInSwitchdev, buildWorld } from "../src/scenarios.ts"
+import type { Components } from "../src/components.ts"
+import { bootInSwitchdev, buildRun } from "../src/scenarios.ts"
 import type { RepType, World } from "../src/world.ts"
 
 const PF = { name: "pf0", isEcpf: false }
 
 /** A PF in switchdev (mlx5_ib loaded), then `reader` and `writer` as two tasks. */
-const program = (variant: string, t: RepType, writer: (w: World) => Effect.Effect<unknown>): Effect.Effect<void, unknown, Kernel> =>
+const program = (
+  variant: string,
+  t: RepType,
+  writer: (w: World, m: Components) => Effect.Effect<unknown>
+): Effect.Effect<void, unknown, Kernel> =>
   Effect.gen(function* () {
-    const w = yield* buildWorld(variantNamed(variant), { devs: [PF], lag: false, ibLoaded: true })
-    yield* bootInSwitchdev(w)
+    const { w, m } = yield* buildRun(variantNamed(variant), { devs: [PF], lag: false, ibLoaded: true })
+    yield* bootInSwitchdev(w, m)
     // An mlx5_ib / mlx5e TC user outside any representor lock (notes §1.1 reader table).
-    yield* w.kernel.spawn("reader", Effect.asVoid(mlx5EswitchUplinkGetProtoDev(w, w.devs[0]!.esw, t)))
-    yield* w.kernel.spawn("writer", Effect.asVoid(writer(w)))
+    yield* w.kernel.spawn("reader", Effect.asVoid(m.registry.mlx5EswitchUplinkGetProtoDev(w.devs[0]!.esw, t)))
+    yield* w.kernel.spawn("writer", Effect.asVoid(writer(w, m)))
   })
 
 /** Every finding of an exhaustive DFS over the two tasks: "data-race:<cell>" or the defect's message. */
-const findings = (variant: string, t: RepType, writer: (w: World) => Effect.Effect<unknown>) => {
+const findings = (variant: string, t: RepType, writer: (w: World, m: Components) => Effect.Effect<unknown>) => {
   const r = Effect.runSync(
     Explorer.explore(
       { name: `readers-${t}`, description: "lockless get_proto_dev vs a registry writer", program: program(variant, t, writer) },
@@ -53,7 +55,7 @@ describe("lockless representor readers (mlx5_eswitch_get_proto_dev)", () => {
     () =>
       Effect.sync(() => {
         for (const variant of ["baseline", "merged"]) {
-          const all = findings(variant, "IB", rmmodMlx5Ib)
+          const all = findings(variant, "IB", (_, m) => m.ib.rmmodMlx5Ib())
           assert.include(all, "data-race:rep[uplink].IB.priv:mlx5_ib_rep_to_dev/mlx5_ib_vport_rep_unload", `${variant}: ${all.join("\n")}`)
         }
       })
@@ -63,7 +65,7 @@ describe("lockless representor readers (mlx5_eswitch_get_proto_dev)", () => {
     Effect.sync(() => {
       // A second registration of REP_IB while the uplink IB rep is LOADED (what the shared-FDB
       // master's mlx5_ib_register_peer_vport_reps does to a peer): the store is unordered with the reader.
-      const all = findings("merged", "IB", (w) => mlx5EswitchRegisterVportReps(w, w.devs[0]!.esw, w.ibOps, "IB"))
+      const all = findings("merged", "IB", (w, m) => m.registry.mlx5EswitchRegisterVportReps(w.devs[0]!.esw, m.ib.ops, "IB"))
       assert.isTrue(
         all.some((m) => m.startsWith("data-race:esw->offloads.rep_ops[IB]:") && m.includes("mlx5_eswitch_get_proto_dev")),
         all.join("\n")
@@ -73,7 +75,7 @@ describe("lockless representor readers (mlx5_eswitch_get_proto_dev)", () => {
 
   it.effect("REP_ETH: the mlx5e_rep_priv freed by a mode change to legacy is reached by the lockless reader (KASAN)", () =>
     Effect.sync(() => {
-      const all = findings("merged", "ETH", (w) => devlinkEswitchSet(w, w.devs[0]!, "LEGACY"))
+      const all = findings("merged", "ETH", (w, m) => m.devlink.devlinkEswitchSet(w.devs[0]!, "LEGACY"))
       assert.isTrue(
         all.some((m) => m.includes("use-after-free: mlx5e_rep_priv(esw:uplink)#1") && m.includes("mlx5e_vport_rep_get_proto_dev")),
         all.join("\n")

@@ -10,11 +10,9 @@ import { Explorer, Kernel, LockContract } from "@drvmodel/core"
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { probeOne, removeOne } from "../src/device.ts"
-import { eswModeChange, mlx5EswitchDisableSriov, mlx5EswitchEnable, mlx5EswitchEnableLocked } from "../src/eswitch.ts"
+import type { Components } from "../src/components.ts"
 import { devl } from "../src/locks.ts"
-import { mlx5EswitchReloadRepsBlocked, repsGuard } from "../src/registry.ts"
-import { buildWorld } from "../src/scenarios.ts"
+import { buildRun } from "../src/scenarios.ts"
 import type { World } from "../src/world.ts"
 
 const SRC = join(import.meta.dirname, "../src")
@@ -36,27 +34,60 @@ describe("mlx5 modules", () => {
     for (const f of files) visit(f, [])
     assert.isAbove(deps.get("eswitch.ts")?.length ?? 0, 0)
   })
+
+  it("a component reaches another only through its service: what it imports from a component file is the service class or types", () => {
+    // Shared, component-free modules: the run's objects and helpers, the lock classes, the variants.
+    const shared = new Set(["world.ts", "locks.ts", "variant.ts"])
+    const components = [
+      "aux.ts",
+      "devlink.ts",
+      "en_rep.ts",
+      "eq.ts",
+      "esw_wq.ts",
+      "eswitch.ts",
+      "ib_rep.ts",
+      "lag.ts",
+      "lag_netdev.ts",
+      "main.ts",
+      "registry.ts"
+    ]
+    const bad: Array<string> = []
+    for (const f of components) {
+      const text = readFileSync(join(SRC, f), "utf8")
+      assert.match(text, /export class \w+ extends Context\.Service</, `${f} declares its component as a service`)
+      for (const m of text.matchAll(/^import (type )?\{([^}]*)\} from "\.\/([\w-]+\.ts)"/gm)) {
+        if (m[1] !== undefined || shared.has(m[3]!)) continue
+        for (const name of m[2]!
+          .split(",")
+          .map((n) => n.trim())
+          .filter((n) => n !== "" && !n.startsWith("type "))) {
+          if (!/^[A-Z]/.test(name)) bad.push(`${f} imports ${name} from ${m[3]}`)
+        }
+      }
+    }
+    assert.deepStrictEqual(bad, [])
+  })
 })
 
 describe("mlx5 lock contracts: the types", () => {
   it("devlink-locked and guard-blocked functions compile only under their lock", () => {
-    const typed = (w: World) => {
+    const typed = (w: World, { eswitch, registry }: Components) => {
       const dev = w.devs[0]!
       const esw = dev.esw
-      const ok: Effect.Effect<number> = LockContract.withLock(devl(w, dev), mlx5EswitchEnable(w, esw, 2))
+      const ok: Effect.Effect<number> = LockContract.withLock(devl(w, dev), eswitch.mlx5EswitchEnable(esw, 2))
       // @ts-expect-error mlx5_eswitch_enable: devl_assert_locked
-      const noDevlink: Effect.Effect<number> = mlx5EswitchEnable(w, esw, 2)
+      const noDevlink: Effect.Effect<number> = eswitch.mlx5EswitchEnable(esw, 2)
       // @ts-expect-error mlx5_eswitch_enable_locked needs the devlink lock, not the guard
-      const wrongLock: Effect.Effect<number> = LockContract.withLock(repsGuard(w, esw), mlx5EswitchEnableLocked(w, esw, 2))
+      const wrongLock: Effect.Effect<number> = LockContract.withLock(registry.repsGuard(esw), eswitch.mlx5EswitchEnableLocked(esw, 2))
       // @ts-expect-error mlx5_eswitch_reload_reps_blocked: the guard must be held
-      const noGuard: Effect.Effect<void> = mlx5EswitchReloadRepsBlocked(w, esw)
+      const noGuard: Effect.Effect<void> = registry.mlx5EswitchReloadRepsBlocked(esw)
       // esw_mode_change hands the guard over: its caller holds both the devlink lock and the guard …
       const modeChange: Effect.Effect<void> = LockContract.withLock(
         devl(w, dev),
-        LockContract.withLock(repsGuard(w, esw), eswModeChange(w, esw, "OFFLOADS"))
+        LockContract.withLock(registry.repsGuard(esw), eswitch.eswModeChange(esw, "OFFLOADS"))
       )
       // @ts-expect-error … and it does not compile without the guard
-      const modeChangeNoGuard: Effect.Effect<void> = LockContract.withLock(devl(w, dev), eswModeChange(w, esw, "OFFLOADS"))
+      const modeChangeNoGuard: Effect.Effect<void> = LockContract.withLock(devl(w, dev), eswitch.eswModeChange(esw, "OFFLOADS"))
       return [ok, noDevlink, wrongLock, noGuard, modeChange, modeChangeNoGuard]
     }
     assert.strictEqual(typeof typed, "function")
@@ -69,7 +100,7 @@ describe("mlx5 lock contracts: the run-time check", () => {
     description: "mlx5_eswitch_disable_sriov with one PF's devlink lock",
     program: Effect.gen(function* () {
       const kernel = yield* Kernel
-      const w = yield* buildWorld(variantNamed("merged"), {
+      const { w, m } = yield* buildRun(variantNamed("merged"), {
         devs: [
           { name: "pf0", isEcpf: false },
           { name: "pf1", isEcpf: false }
@@ -79,7 +110,7 @@ describe("mlx5 lock contracts: the run-time check", () => {
       })
       const [pf0, pf1] = [w.devs[0]!, w.devs[1]!]
       const held = holds === "pf0" ? pf0 : pf1
-      yield* kernel.spawn("sriov", LockContract.withLock(devl(w, held), mlx5EswitchDisableSriov(w, pf0.esw, true)))
+      yield* kernel.spawn("sriov", LockContract.withLock(devl(w, held), m.eswitch.mlx5EswitchDisableSriov(pf0.esw, true)))
     })
   })
   const first = (s: Explorer.Scenario) =>
@@ -106,11 +137,11 @@ describe("mlx5 components own their fibers", () => {
         name: "probe-remove",
         description: "probe one PF, then remove it",
         program: Effect.gen(function* () {
-          const w = yield* buildWorld(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: false })
+          const { w, m } = yield* buildRun(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: false })
           const esw = w.devs[0]!.esw
-          yield* probeOne(w, w.devs[0]!, false)
+          yield* m.core.probeOne(w.devs[0]!, false)
           seen.push(`probed: closed=${esw.life.isClosed()}`)
-          yield* removeOne(w, w.devs[0]!)
+          yield* m.core.removeOne(w.devs[0]!)
           seen.push(
             `removed: closed=${esw.life.isClosed()} pending=${esw.workQueue.pendingCount()} running=${esw.workQueue.runningCount()}`
           )
