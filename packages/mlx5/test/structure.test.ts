@@ -9,11 +9,13 @@ import { join } from "node:path"
 import { Explorer, Kernel, LockContract } from "@drvmodel/core"
 import { variantNamed } from "@drvmodel/mlx5"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import type { Components } from "../src/components.ts"
+import { Effect, Layer } from "effect"
+import { type Components, layer } from "../src/components.ts"
+import { Mlx5Ib } from "../src/ib_rep.ts"
 import { devl } from "../src/locks.ts"
-import { buildRun } from "../src/scenarios.ts"
-import type { World } from "../src/world.ts"
+import { Mlx5Core } from "../src/main.ts"
+import { buildRun, buildWorld } from "../src/scenarios.ts"
+import { Run, type World } from "../src/world.ts"
 
 const SRC = join(import.meta.dirname, "../src")
 
@@ -67,6 +69,34 @@ describe("mlx5 modules", () => {
     }
     assert.deepStrictEqual(bad, [])
   })
+})
+
+describe("mlx5 components as Layers", () => {
+  it.effect("the Layer graph builds every component a run's context gives (same makes, same order as buildComponents)", () =>
+    Effect.sync(() => {
+      const seen: Array<string> = []
+      const s: Explorer.Scenario = {
+        name: "layer",
+        description: "build the components through the Layer and probe a PF with them",
+        program: Effect.gen(function* () {
+          const w = yield* buildWorld(variantNamed("merged"), { devs: [{ name: "pf0", isEcpf: false }], lag: false, ibLoaded: true })
+          yield* Effect.provide(
+            Effect.gen(function* () {
+              const core = yield* Mlx5Core
+              const ib = yield* Mlx5Ib
+              yield* core.probeOne(w.devs[0]!, false)
+              seen.push(`${w.ibDriver === ib.driver} ${w.devs[0]!.registered.peek()}`)
+            }),
+            Layer.provide(layer, Layer.succeed(Run, w)),
+            { local: true }
+          )
+        })
+      }
+      const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 1, seed: 1 })))
+      assert.deepStrictEqual(report.counterexamples, [])
+      assert.deepStrictEqual(seen, ["true true"])
+    })
+  )
 })
 
 describe("mlx5 lock contracts: the types", () => {
