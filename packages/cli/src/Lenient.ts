@@ -28,6 +28,10 @@ export const replay = (
   o: { readonly maxSteps: number; readonly livelockBound: number }
 ) => {
   const c = ReplayStrategy.lenient(schedule)
-  const result = Explorer.runOnce(scenario.program, c, { ...o, timeouts: Schedule.timeoutsOf(schedule) })
+  const result = Explorer.runOnce(scenario.program, c, {
+    ...o,
+    timeouts: Schedule.timeoutsOf(schedule),
+    spinAssume: schedule.spinAssume === true
+  })
   return { result, skipped: c.skipped() }
 }

@@ -305,9 +305,15 @@ export const runOnce = (
     readonly maxOpsBetweenPoints?: number
     /** When pending timeouts may expire (default: `idle`). */
     readonly timeouts?: "idle" | "any"
+    /**
+     * Spinners wait for a write (spin-assume; default: when the chooser records footprints, as
+     * DPOR's does). A replay takes it from the schedule (`Schedule.spinAssume`).
+     */
+    readonly spinAssume?: boolean
   }
 ): ExecutionResult =>
   new Engine(chooser, {
+    ...(o.spinAssume !== undefined ? { spinAssume: o.spinAssume } : {}),
     timeouts: o.timeouts ?? "idle",
     recordTrace: o.recordTrace ?? true,
     maxSteps: o.maxSteps,
@@ -629,8 +635,10 @@ export interface ReplayOptions {
 export const replayUnsafe = (scenario: Scenario, schedule: Schedule, o: ReplayOptions = {}): ExecutionResult => {
   const chooser = o.lenient ? Replay.lenient(schedule) : Replay.make(schedule, { strict: o.strict ?? true }).next()!
   return runOnce(scenario.program, chooser, {
-    // A schedule in which a timeout expired early needs those candidates offered again.
+    // A schedule in which a timeout expired early needs those candidates offered again; one
+    // recorded with spin-assume, its waits.
     timeouts: timeoutsOf(schedule),
+    spinAssume: schedule.spinAssume === true,
     maxSteps: o.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: o.livelockBound ?? defaultOptions.livelockBound,
     maxOpsBetweenPoints: o.maxOpsBetweenPoints ?? defaultOptions.maxOpsBetweenPoints,

@@ -63,7 +63,13 @@ export type ScheduleStep = typeof ScheduleStep.Type
  * @since 0.1.0
  */
 export const Schedule = Schema.Struct({
-  steps: Schema.Array(ScheduleStep)
+  steps: Schema.Array(ScheduleStep),
+  /**
+   * The run waited spinners for a write (spin-assume, as DPOR runs do): a replay must too, or a
+   * spinner the run kept waiting would be offered (and the fairness rule would narrow the
+   * candidates differently).
+   */
+  spinAssume: Schema.optionalKey(Schema.Boolean)
 })
 /** @category models @since 0.1.0 */
 export type Schedule = typeof Schedule.Type

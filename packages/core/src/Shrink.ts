@@ -228,7 +228,9 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     lenient: true,
     maxSteps: options.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: options.livelockBound ?? defaultOptions.livelockBound,
-    timeouts: timeoutsOf(schedule)
+    timeouts: timeoutsOf(schedule),
+    // A schedule found with spin-assume (DPOR) is shrunk, and its depth searched, with it.
+    spinAssume: schedule.spinAssume === true
   }
   let replays = 0
   const tried = new Set<string>()
@@ -237,7 +239,7 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     if (tried.has(key)) return undefined
     tried.add(key)
     replays++
-    const r = replayUnsafe(scenario, { steps }, replayOptions)
+    const r = replayUnsafe(scenario, replayOptions.spinAssume ? { steps, spinAssume: true } : { steps }, replayOptions)
     return r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature ? r : undefined
   }
   let best = attempt(schedule.steps)

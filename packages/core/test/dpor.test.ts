@@ -1,4 +1,4 @@
-import { Atomic, Cell, Explorer, Finding, Kernel, Mutex, WaitQueue } from "@drvmodel/core"
+import { Atomic, Cell, type Chooser, Explorer, Finding, Kernel, Mutex, Sched, WaitQueue } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { classic } from "../../../examples/index.ts"
@@ -193,6 +193,151 @@ describe("dpor", () => {
         assert.isAtLeast(r.texts.length, 35)
         assert.isAtLeast(r.texts.filter((t) => t.includes('"spin')).length, 28)
       })
+  )
+
+  /**
+   * esw_wq_handler's loop (patch 4): `while (true) { if (read(G) != 0) return stale; if
+   * (trylock(M)) break; cond_resched(); }` against a holder of M that does `steps` steps on a
+   * private atomic, bumps G, and unlocks.
+   */
+  const staleWorker = (steps: number) =>
+    scenario(
+      "stale-worker",
+      Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const m = yield* Mutex.make("M")
+        const g = yield* Atomic.make("G", 0)
+        const u = yield* Atomic.make("U", 0)
+        const fate = yield* Cell.make("fate", "", { ghost: true })
+        kernel.invariant({
+          name: "fate",
+          description: "records the worker's fate",
+          when: "eventual",
+          check: () => fate.peek() !== "" || "none"
+        })
+        yield* kernel.spawn(
+          "holder",
+          Effect.gen(function* () {
+            yield* m.lock
+            for (let i = 0; i < steps; i++) yield* Atomic.inc(u)
+            yield* Atomic.inc(g)
+            yield* m.unlock
+          })
+        )
+        yield* kernel.spawn(
+          "worker",
+          kernel.call(
+            "wq",
+            "esw_wq_handler",
+            Effect.gen(function* () {
+              while (true) {
+                if ((yield* g.read) !== 0) return yield* fate.set("stale")
+                if (yield* m.trylock) break
+                yield* Sched.condResched
+              }
+              yield* fate.set("ran")
+              yield* m.unlock
+            })
+          )
+        )
+      })
+    )
+
+  it.effect("spin-assume: a spinner that went round once reading only waits until a key it read is written, any of them", () =>
+    Effect.sync(() => {
+      // Candidates at every point of one run that lets the holder take M first, then the worker go
+      // round, then the holder on: the worker must not be offered after the holder's writes of U
+      // (it never read U), and must be offered again once G (read before its trylock) is written.
+      const seen: Array<string> = []
+      let last = "-"
+      const chooser: Chooser = {
+        pick: (point) => {
+          const names = point.candidates.map((c) => c.task)
+          seen.push(`${last} -> ${names.join(",")}`)
+          const holder = point.candidates.findIndex((c) => c.task === "holder")
+          const worker = point.candidates.findIndex((c) => c.task === "worker")
+          // The holder up to its lock, then the worker while it can run, then the holder.
+          const k = holder >= 0 && (point.candidates[holder]!.op !== "atomic_inc(U)" || worker < 0) ? holder : worker >= 0 ? worker : 0
+          last = `${point.candidates[k]!.task}:${point.candidates[k]!.op}`
+          return k
+        },
+        choose: () => 0
+      }
+      const run = Explorer.runOnce(staleWorker(2).program, chooser, { maxSteps: 200, livelockBound: 400, spinAssume: true })
+      assert.strictEqual(run.outcome._tag, "Finished")
+      assert.deepStrictEqual(run.schedule.spinAssume, true)
+      assert.deepStrictEqual(seen, [
+        "- -> setup",
+        "setup:start -> holder,worker",
+        "holder:start -> holder,worker",
+        "holder:mutex_lock(M) -> holder,worker",
+        "worker:start -> holder,worker",
+        "worker:atomic_read(G) -> holder,worker",
+        "worker:mutex_trylock(M) -> holder,worker",
+        "worker:cond_resched() -> holder,worker",
+        // Once round (trylock failed, cond_resched, read G) and back at its trylock: it waits.
+        "worker:atomic_read(G) -> holder",
+        // U: the worker never read it.
+        "holder:atomic_inc(U) -> holder",
+        "holder:atomic_inc(U) -> holder",
+        // G: read in its iteration (before the trylock), so it goes round again.
+        "holder:atomic_inc(G) -> holder,worker",
+        "holder:mutex_unlock(M) -> worker",
+        "worker:mutex_trylock(M) -> worker"
+      ])
+    })
+  )
+
+  it.effect(
+    "spin-assume: a worker spinning on a trylock while the holder runs takes a few classes, not every interleaving of its iterations",
+    () =>
+      Effect.sync(() => {
+        for (const steps of [2, 6]) {
+          const reduced = dpor(staleWorker(steps))
+          assert.isTrue(classesOf(reduced).exhausted)
+          assert.deepStrictEqual(signatures(reduced), signatures(dfs(staleWorker(steps), 50_000)))
+          // Where the worker first reads G and tries M among the holder's steps: linear in steps.
+          assert.isAtMost(reduced.runs, 4 * steps + 8, `${steps} steps: ${reduced.runs} runs`)
+        }
+      })
+  )
+
+  it.effect("spin-assume: a spinner no one will ever wake is still a livelock after the bound (same finding as without)", () =>
+    Effect.sync(() => {
+      // The holder takes M and then spins on its own trylock of M: everyone else is done, so the
+      // waiting spinner is let go and retries until the livelock bound, as without spin-assume.
+      const s = scenario(
+        "self-spin",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const m = yield* Mutex.make("M")
+          const g = yield* Atomic.make("G", 0)
+          yield* kernel.spawn("other", Effect.asVoid(Atomic.inc(g)))
+          yield* kernel.spawn(
+            "spinner",
+            kernel.call(
+              "t",
+              "spin",
+              Effect.gen(function* () {
+                yield* m.lock
+                while (!(yield* m.trylock)) {
+                  yield* g.read
+                  yield* Sched.condResched
+                }
+              })
+            )
+          )
+        })
+      )
+      const reduced = dpor(s)
+      const reference = dfs(s, 20_000)
+      assert.deepStrictEqual(signatures(reduced), signatures(reference))
+      assert.deepStrictEqual(
+        reduced.counterexamples.map((c) => c.finding.summary),
+        [...new Set(reference.counterexamples.map((c) => c.finding.summary))]
+      )
+      assert.match(reduced.counterexamples[0]!.finding.summary, /^livelock: spinner retries .* with no progress for 400 steps$/)
+    })
   )
 
   // Two tasks each raise and lower their own flag; a safety invariant forbids both raised.

@@ -130,6 +130,13 @@ export interface EngineOptions {
    * takes time, so a timeout can expire before, between or after their steps.
    */
   readonly timeouts?: "idle" | "any"
+  /**
+   * Spin-assume (see `Engine.spinStep`): a task in a retry streak whose last failed iteration
+   * wrote nothing and read only what no one has written since waits until someone writes one of
+   * those keys, instead of being offered again. Needs complete footprints (what the loop reads
+   * is in kernel objects); the schedule records it (`Schedule.spinAssume`) so a replay follows it.
+   */
+  readonly spinAssume?: boolean
 }
 
 export type Outcome = { readonly _tag: "Finished" } | { readonly _tag: "Found"; readonly finding: Finding } | { readonly _tag: "StepLimit" }
@@ -204,6 +211,25 @@ interface Task {
   spinning: boolean
   /** Label of the last failed attempt in the current retry streak. */
   lastFailed: string | undefined
+  /** That attempt: what a livelock report says the task retries. */
+  failedOp: Op<unknown> | undefined
+  /** Spin-assume: the current iteration of the retry loop, from its failed attempt on. */
+  iteration: Iteration | undefined
+  /** Spin-assume: an iteration of the current retry streak wrote (it is not a read-only loop). */
+  wrote: boolean
+  /** Spin-assume: the keys the task waits to see written (it repeated a read-only iteration). */
+  spinWait: ReadonlyArray<string> | undefined
+  /** Spin-assume: its next step reads these keys (what it waited on), so it depends on the write that woke it. */
+  woken: ReadonlyArray<string> | undefined
+}
+
+/** One iteration of a retry loop, from its failed attempt (step `start`) to that attempt again. */
+interface Iteration {
+  readonly start: number
+  /** Each key read in the iteration, with the step of its last read. */
+  readonly reads: Map<string, number>
+  /** Wrote nothing, armed no timer, declared every footprint. */
+  clean: boolean
 }
 
 /** Where a held lock was taken, for the lock-held-at-exit report. */
@@ -325,6 +351,19 @@ export class Engine {
   // Footprint of the step being applied (undefined: it declared nothing, so it may touch anything).
   private stepFootprint: Array<Access> | undefined = undefined
   private readonly recordFootprints: boolean
+  /** Collect step footprints: for the chooser (partial-order reduction) or for spin-assume. */
+  private readonly collect: boolean
+  private readonly spinAssume: boolean
+  /** Spin-assume: the step of the last write of each key, and of the last step that may have written anything. */
+  private readonly lastWrite = new Map<string, number>()
+  private wildWrite = -1
+  /** Spin-assume: the tasks waiting for a write of each key, and how many tasks wait. */
+  private readonly spinWaiters = new Map<string, Set<Task>>()
+  private spinBlocked = 0
+  /** Spin-assume is off for the rest of the run: nothing but waiting spinners could run, so they were let go. */
+  private spinReleased = false
+  /** The running step armed a timer (a change no footprint records). */
+  private armedTimer = false
   private readonly hb: HappensBefore | undefined
   private readonly invariantReads = new Set<string>()
   private checking = false
@@ -337,6 +376,8 @@ export class Engine {
     this.chooser = chooser
     this.options = options
     this.recordFootprints = chooser.stepped !== undefined
+    this.spinAssume = options.spinAssume ?? this.recordFootprints
+    this.collect = this.recordFootprints || this.spinAssume
     this.hb = options.races === false ? undefined : new HappensBefore()
     this.scheduler = new SyncScheduler(options.maxOpsBetweenPoints, (fiber, ops) => this.runaway(fiber, ops))
   }
@@ -353,7 +394,7 @@ export class Engine {
     this.chooser.ended?.({ outcome, invariantReads: this.invariantReads })
     return {
       outcome,
-      schedule: { steps: this.steps },
+      schedule: this.spinAssume ? { steps: this.steps, spinAssume: true } : { steps: this.steps },
       trace: this.trace,
       steps: this.step,
       preemptions: this.preemptions,
@@ -392,6 +433,14 @@ export class Engine {
         if (this.finding) return { _tag: "Found", finding: this.finding }
         continue
       }
+      if (enabled.length === 0 && this.spinBlocked > 0) {
+        // Only spinners waiting for a write are left, and no one can write: they are let go and
+        // spin as without spin-assume, so an endless spin is still found by the livelock bound
+        // (same finding, same steps) and a deadlock among the others as it was.
+        this.spinReleased = true
+        for (const t of this.live) if (t.spinWait !== undefined) this.wake(t)
+        continue
+      }
       if (enabled.length === 0) return this.quiescent()
       if (this.step >= this.options.maxSteps) return { _tag: "StepLimit" }
       // Fair continuation: while a runnable task spins (yields or fails the same attempt again
@@ -399,7 +448,7 @@ export class Engine {
       // next (round robin). A livelock is reported only if no progress comes for the whole
       // bound under fair scheduling; starving a lock holder is not a livelock. Spinning steps
       // repeat the same checks, so this loses no reachable state.
-      if (this.stepsSinceProgress >= 1 && enabled.length > 1 && anySpinning(enabled)) {
+      if (this.stepsSinceProgress >= 1 && enabled.length > 1 && this.anySpinning(enabled)) {
         let fair = enabled[0]!
         for (const t of enabled) if (t.lastRun < fair.lastRun) fair = t
         enabled = [fair]
@@ -407,7 +456,7 @@ export class Engine {
       // cond_resched() gives way: right after a yield, another runnable task goes first. Running
       // the yielder again would only repeat its failed check on the same state, so no reachable
       // state is lost, and a spinner cannot starve the task it waits for.
-      if (this.last?.yielded && enabled.length > 1 && this.offered(this.last, enabled)) {
+      if (this.last?.yielded && enabled.length > 1 && this.ruled(this.last) && this.offered(this.last, enabled)) {
         const yielder = this.last
         enabled = enabled.filter((t) => t !== yielder)
       }
@@ -450,8 +499,26 @@ export class Engine {
     // that failed one attempt (a cmpxchg used as a test) and has not failed it again cannot make
     // the fairness rule fire, whatever the order of the other tasks' steps, so such points are
     // plain. Where a rule fired, `withheld` says so and the strategy falls back further.
-    const historic = this.last?.yielded === true || anySpinning(all)
+    const historic = (this.last?.yielded === true && this.ruled(this.last)) || this.anySpinning(all)
     return { step: this.step, candidates, current, withheld, historic }
+  }
+
+  /** Whether a task of `tasks` spins, for the fairness rule. */
+  private anySpinning(tasks: ReadonlyArray<Task>): boolean {
+    for (const t of tasks) if (t.spinning && this.ruled(t)) return true
+    return false
+  }
+
+  /**
+   * Whether the fairness and yield rules apply to `t`: not to a task in a retry streak that has
+   * written nothing so far, under spin-assume (`spinStep`). Such a task goes round at most once
+   * more and then waits for a write, so it can starve no one; withholding the others for it
+   * would only make the candidate sets depend on the order of past steps. A streak that wrote
+   * (a retry loop that takes and drops a lock, a timed wait that queues itself) stays under
+   * the rules until it ends.
+   */
+  private ruled(t: Task): boolean {
+    return !this.spinAssume || this.spinReleased || !t.retrying || t.wrote
   }
 
   /** Whether `t` is among `enabled` (the runnable set, or a narrowing of it). */
@@ -462,6 +529,11 @@ export class Engine {
   /** Parks `task` at `pending` (undefined: it runs, or has ended); the next refresh re-evaluates it. */
   private park(task: Task, pending: Pending | undefined): void {
     task.pending = pending
+    this.mark(task)
+  }
+
+  /** The next refresh re-evaluates `task`. */
+  private mark(task: Task): void {
     if (!task.dirty) {
       task.dirty = true
       this.dirty.push(task)
@@ -512,7 +584,8 @@ export class Engine {
    */
   private update(t: Task, parked = false): void {
     const p = t.pending
-    const ready = p !== undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)
+    const ready =
+      p !== undefined && t.spinWait === undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)
     if (ready === t.ready) {
       if (ready && parked) this.runnableCandidates[position(this.runnable, t.index)] = p!.candidate
       return
@@ -583,7 +656,7 @@ export class Engine {
     const cpuBefore = observed ? snapshot(task.cpu) : undefined
     this.currentTask = task
     // Collects the clock reads of apply (a timeout's remaining time).
-    if (this.recordFootprints) this.stepFootprint = []
+    if (this.collect) this.stepFootprint = []
     const result = op.apply()
     this.currentTask = undefined
     const declared = typeof op.footprint === "function" ? op.footprint(result) : op.footprint
@@ -594,12 +667,18 @@ export class Engine {
       task.cpu.started = true
       this.stepFootprint?.push({ key: cpuKey(task.cpu.cpu), mode: started ? "write" : "read" })
     }
-    if (this.recordFootprints) {
+    if (this.collect) {
       const during = this.stepFootprint!
       // A timeout that expires early moved the clock: that step may affect anything.
       this.stepFootprint = declared === undefined || suffix !== "" ? undefined : declared.concat(during)
       // An op with a deadline was enabled by the clock, or could have been: it reads it.
       if (op.deadline !== undefined) this.stepFootprint?.push(clockRead)
+      // A spinner's first step after its wait reads what it waited on: the write that woke it
+      // comes before it in every equivalent execution.
+      if (task.woken !== undefined) {
+        for (const key of task.woken) this.stepFootprint?.push({ key, mode: "read" })
+        task.woken = undefined
+      }
     }
     this.hb?.op(task.index, declared)
     let changed = false
@@ -627,12 +706,14 @@ export class Engine {
         if (op.spin === "trylock" || task.lastFailed === op.label) task.spinning = true
         task.retrying = true
         task.lastFailed = op.label
+        task.failedOp = op
       }
     } else if (op.spin === "yield") {
       progress = false
       if (task.retrying) task.spinning = true
     } else progress = !task.retrying
     task.yielded = op.spin === "yield"
+    const failed = (op.spin === "attempt" || op.spin === "trylock") && !progress
     this.stepsSinceProgress = progress ? 0 : this.stepsSinceProgress + 1
     this.steps.push({ _tag: "Run", task: task.name, op: op.label + suffix })
     if (this.options.recordTrace) {
@@ -669,13 +750,87 @@ export class Engine {
     this.scheduler.ops = 0
     resume(Effect.succeed(result))
     this.scheduler.dispatcher.flush()
+    if (this.spinAssume) this.spinStep(task, step, this.stepFootprint, failed)
     if (this.recordFootprints) {
       const record: Mutable<StepRecord> = { step, task: task.name, op: op.label, footprint: this.stepFootprint }
       if (acquired !== undefined && op.enabled !== undefined) record.acquired = acquired
       if (released !== undefined && released.length > 0) record.released = released
       this.chooser.stepped!(record)
-      this.stepFootprint = undefined
     }
+    this.stepFootprint = undefined
+  }
+
+  /**
+   * Spin-assume: GenMC's and Nidhugg's transformation of await loops, done at run time on the
+   * footprints. A retry loop (a streak of failed trylocks or cmpxchgs, `Op.spin`) that went once
+   * round — from its failed attempt back to the same attempt — writing nothing, and whose every
+   * read still holds (no write of that key since the task read it), would only go round again:
+   * a read-only iteration's only effect is the task's own program counter, and where the loop
+   * goes next depends only on what it read (a retry loop carries no other state from one
+   * iteration to the next — the assumption the livelock bound and the yield rule already make).
+   * So the task waits, not runnable, until some step writes a key the iteration read (then its
+   * next step reads those keys, so that write stays before it), or until no one else can run
+   * (see `drive`). What is lost is only repetitions of the same iteration on the same state:
+   * no state, no finding. Whether a task waits is a function of its own steps and of the writes
+   * ordered with its reads, which equivalent executions share, so partial-order reduction
+   * treats the wait as a blocking op whose enabling write it depends on.
+   */
+  private spinStep(task: Task, step: number, fp: ReadonlyArray<Access> | undefined, failed: boolean): void {
+    const armed = this.armedTimer
+    this.armedTimer = false
+    // This step's writes wake whoever waits on them.
+    if (fp === undefined) {
+      this.wildWrite = step
+      if (this.spinBlocked > 0) for (const t of this.live) if (t.spinWait !== undefined) this.wake(t)
+    } else {
+      for (const a of fp) {
+        if (a.mode !== "write") continue
+        this.lastWrite.set(a.key, step)
+        if (this.spinBlocked > 0) this.wakeOn(a.key)
+      }
+    }
+    if (failed) task.iteration = { start: step, reads: new Map(), clean: true }
+    else if (!task.retrying) task.iteration = undefined
+    const it = task.iteration
+    if (it === undefined) return
+    if (fp === undefined || armed) it.clean = false
+    else {
+      for (const a of fp) {
+        if (a.mode === "write") it.clean = false
+        else it.reads.set(a.key, step)
+      }
+    }
+    if (!it.clean) task.wrote = true
+    // Back at the attempt that failed, having written nothing, with every read still current.
+    if (!it.clean || this.spinReleased || task.done || task.pending?.candidate.op !== task.lastFailed) return
+    if (this.wildWrite > it.start) return
+    for (const [key, at] of it.reads) if ((this.lastWrite.get(key) ?? -1) > at) return
+    task.iteration = undefined
+    const keys = [...it.reads.keys()]
+    task.spinWait = keys
+    this.spinBlocked++
+    for (const key of keys) {
+      const waiting = this.spinWaiters.get(key)
+      if (waiting === undefined) this.spinWaiters.set(key, new Set([task]))
+      else waiting.add(task)
+    }
+    this.mark(task)
+  }
+
+  /** Wakes the spinners waiting for a write of `key`. */
+  private wakeOn(key: string): void {
+    const waiting = this.spinWaiters.get(key)
+    if (waiting !== undefined && waiting.size > 0) for (const t of [...waiting]) this.wake(t)
+  }
+
+  /** Ends a spinner's wait (a key it read was written, or it is let go). */
+  private wake(t: Task): void {
+    const keys = t.spinWait!
+    for (const key of keys) this.spinWaiters.get(key)?.delete(t)
+    t.spinWait = undefined
+    t.woken = keys
+    this.spinBlocked--
+    this.mark(t)
   }
 
   /** A kernel cell access by the running task (or, outside any task, an invariant's read). */
@@ -746,6 +901,16 @@ export class Engine {
       t.fire()
     }
     this.scheduler.dispatcher.flush()
+    if (this.spinAssume) {
+      // Time moved (a write of the clock); timer callbacks may have written anything.
+      this.lastWrite.set("clock", this.step)
+      if (due.length > 0) this.wildWrite = this.step
+      if (this.spinBlocked > 0) {
+        if (due.length > 0) {
+          for (const t of this.live) if (t.spinWait !== undefined) this.wake(t)
+        } else this.wakeOn("clock")
+      }
+    }
     this.chooser.advanced?.(due.length > 0)
   }
 
@@ -778,7 +943,9 @@ export class Engine {
 
   private noProgress(): Outcome {
     const live = this.tasks.filter((t) => !t.done && !(t.daemon && t.pending?.op.idle))
-    const described = live.map((t) => this.describeBlocked(t))
+    // A task in a retry streak is described at the attempt it keeps failing, not wherever in its
+    // loop the bound happened to stop it: one livelock, one report, whatever the interleaving.
+    const described = live.map((t) => this.describeBlocked(t, t.retrying ? t.failedOp : undefined))
     const spinning = described.filter((_, i) => live[i]!.retrying).map((b) => ({ ...b, spinning: true }))
     const blocked = described.filter((_, i) => !live[i]!.retrying)
     // Only tasks that cannot run wait for anyone: an enabled pending op (an unlock) is no wait.
@@ -799,8 +966,8 @@ export class Engine {
     }
   }
 
-  private describeBlocked(t: Task): BlockedTask {
-    const op = t.pending?.op
+  private describeBlocked(t: Task, at?: Op<unknown>): BlockedTask {
+    const op = at ?? t.pending?.op
     const func = t.stack[t.stack.length - 1]
     // Ready, but its CPU is taken: by the handler that interrupted it, or a thread that disabled preemption.
     const cpuHolder = op !== undefined && this.isEnabled(op) && this.cpus.used ? this.cpus.blocker(t.cpu) : undefined
@@ -892,7 +1059,12 @@ export class Engine {
       holds: noHolds,
       yielded: false,
       spinning: false,
-      lastFailed: undefined
+      lastFailed: undefined,
+      failedOp: undefined,
+      iteration: undefined,
+      wrote: false,
+      spinWait: undefined,
+      woken: undefined
     }
     this.tasks.push(task)
     this.live.push(task)
@@ -1106,6 +1278,7 @@ export class Engine {
       },
       timer: (afterMs, fire) => {
         this.stepFootprint?.push(clockRead)
+        this.armedTimer = true
         const t: Timer = { at: this.now + afterMs, seq: this.timerSeq++, fire, armed: true }
         this.timers.push(t)
         return () => {
@@ -1196,14 +1369,11 @@ const mightSleep = (op: Op<unknown>): boolean =>
   ((op.enabled !== undefined || op.deadline !== undefined) && op.busyWait !== true && op.idle !== true) || op.name === "cond_resched"
 
 const endStreak = (task: Task): void => {
+  task.wrote = false
   task.retrying = false
   task.spinning = false
   task.lastFailed = undefined
-}
-
-const anySpinning = (tasks: ReadonlyArray<Task>): boolean => {
-  for (const t of tasks) if (t.spinning) return true
-  return false
+  task.failedOp = undefined
 }
 
 const allRetrying = (tasks: ReadonlyArray<Task>): boolean => {

@@ -29,6 +29,25 @@
  *   point of that run gets all its candidates too (its prefix is explored as
  *   DFS would). A race whose reversal needs a task that was withheld at that
  *   point adds every candidate there (Flanagan–Godefroid's fallback).
+ * - Retry loops: spin-assume (the engine's, on for the runs of this strategy
+ *   and recorded in their schedules). A task in a retry streak that went once
+ *   round its loop — from a failed trylock or cmpxchg back to the same attempt —
+ *   writing nothing, with every key it read not written since, waits until
+ *   some step writes one of those keys. Sound because a read-only iteration's
+ *   only effect is the task's own program counter and where the loop goes
+ *   next depends only on what it read (a retry loop carries no other state
+ *   between iterations, as the livelock bound and the yield rule already
+ *   assume): running it again on the same values only repeats it, so the
+ *   states and findings reachable are the same, without the repetitions.
+ *   The wait is a blocking op like a lock wait: the woken task's next step
+ *   reads the keys it waited on, so the waking write is dependent with it
+ *   and before it in every equivalent execution, and whether it waits is a
+ *   function of its own steps and of the writes ordered with its reads. The
+ *   fairness and yield rules do not apply to a streak that has written
+ *   nothing (it cannot starve anyone: it stops after one round), so its
+ *   points are not historic. When no one but waiting spinners could run, they
+ *   are let go for the rest of the run and spin under the old rules: an
+ *   endless spin is still the livelock found at the bound.
  * - Blocking (locks, joins, waits). A race `e' ⋖ e` is reversible only if e's
  *   task was enabled before e' (a lock waiter is not before the unlock that
  *   enables it); enabling is a dependency because a blocking op and the op that
