@@ -5,10 +5,11 @@
  *
  * ```text
  * Devlink ──▶ Mlx5Core ──▶ AuxBus, Eswitch
- *    └──────▶ Eswitch ──▶ Lag ──▶ AuxBus, RepRegistry
+ *    ├──────▶ Eswitch ──▶ Lag ──▶ AuxBus, RepRegistry
  *    │                 ──▶ EqTable, AuxBus, EswWorkQueue, RepRegistry
+ *    ├──────▶ Lag (mlx5_lag_is_active)
  *    └──────▶ RepRegistry ──▶ EswWorkQueue
- * Mlx5eRep ──▶ RepRegistry, LagNetdev       Mlx5Ib ──▶ RepRegistry, AuxBus
+ * Mlx5eRep ──▶ RepRegistry, LagNetdev       Mlx5Ib ──▶ RepRegistry, AuxBus, Lag (the mlx5_lag_is_* queries)
  * ```
  *
  * The representor drivers (`Mlx5eRep`, `Mlx5Ib`) are reached by the bus
@@ -38,7 +39,7 @@ import { Run, type World } from "./world.ts"
  * `Kernel` and components before it. The one source of the wiring: `layer` is
  * built from it, and so is a run's context (`buildComponents`).
  */
-const ORDER = [EswWorkQueue, LagNetdev, AuxBus, EqTable, RepRegistry, Mlx5eRep, Mlx5Ib, Lag, Eswitch, Mlx5Core, Devlink] as const
+const ORDER = [EswWorkQueue, LagNetdev, AuxBus, EqTable, RepRegistry, Mlx5eRep, Lag, Mlx5Ib, Eswitch, Mlx5Core, Devlink] as const
 
 type Service = (typeof ORDER)[number]
 // biome-ignore lint/suspicious/noExplicitAny: the fold's intermediate layers grow one service at a time; `layer` itself is typed

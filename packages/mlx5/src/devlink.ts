@@ -8,6 +8,7 @@
 import { LockContract } from "@drvmodel/core"
 import { Context, Effect, Layer } from "effect"
 import { Eswitch } from "./eswitch.ts"
+import { Lag } from "./lag.ts"
 import { type DevlinkHeld, devl } from "./locks.ts"
 import { Mlx5Core } from "./main.ts"
 import { RepRegistry } from "./registry.ts"
@@ -19,6 +20,7 @@ const make = Effect.gen(function* () {
   const eswitch = yield* Eswitch
   const core = yield* Mlx5Core
   const registry = yield* RepRegistry
+  const lag = yield* Lag
   const fn = <A, E, R>(name: string, body: Effect.Effect<A, E, R>) => call(w, "mlx5_core", name, body)
 
   /** A devlink netlink command: `devlink_nl_pre_doit` takes the instance lock around the op. */
@@ -91,8 +93,7 @@ const make = Effect.gen(function* () {
     fn(
       "mlx5_devlink_reload_down",
       Effect.gen(function* () {
-        // mlx5_lag_is_active(): under lag_lock (not modelled yet: a marked read).
-        if (dev.lag !== undefined && (yield* dev.lag.mode.readOnce) !== "NONE") return -95
+        if (yield* lag.mlx5LagIsActive(dev)) return -95 // "reload is unsupported in Lag mode"
         yield* core.mlx5UnloadOneDevlLocked(dev)
         return 0
       })

@@ -9,6 +9,7 @@
 import { Atomic, Cell, Kernel } from "@drvmodel/core"
 import { Context, Effect, Layer } from "effect"
 import { AuxBus } from "./aux.ts"
+import { Lag } from "./lag.ts"
 import { RepRegistry } from "./registry.ts"
 import type { Adev, AuxDriver, Dev, Esw, IbDev, Rep, RepOps } from "./world.ts"
 import { call, injectFault, isIbDev, Run, step } from "./world.ts"
@@ -17,21 +18,8 @@ const make = Effect.gen(function* () {
   const w = yield* Run
   const registry = yield* RepRegistry
   const aux = yield* AuxBus
+  const lag = yield* Lag
   const lagOf = (dev: Dev) => dev.lag
-  /**
-   * `mlx5_lag_is_shared_fdb()`: reads the LAG mode under the global `lag_lock` spinlock, which
-   * the model does not have yet: a marked read (the writers write it marked too) [inferred].
-   */
-  const isSharedFdb = (dev: Dev): Effect.Effect<boolean> => {
-    const lag = lagOf(dev)
-    return lag === undefined ? Effect.succeed(false) : Effect.map(lag.mode.readOnce, (m) => m !== "NONE")
-  }
-  const isMaster = (dev: Dev) => lagOf(dev)?.pfs[0] === dev
-  /** `mlx5_lag_is_mpesw()`: as `isSharedFdb`. */
-  const isMpesw = (dev: Dev): Effect.Effect<boolean> => {
-    const lag = lagOf(dev)
-    return lag === undefined ? Effect.succeed(false) : Effect.map(lag.mode.readOnce, (m) => m === "MPESW")
-  }
   const peersOf = (dev: Dev) => (lagOf(dev)?.pfs ?? []).filter((p) => p !== dev)
   /** The peer walk of the master's uplink unload; `selfInPeerWalk` is scenario 7's what-if (see scenarios.ts). */
   const unloadPeersOf = (dev: Dev) => (w.selfInPeerWalk ? (lagOf(dev)?.pfs ?? []) : peersOf(dev))
@@ -71,9 +59,10 @@ const make = Effect.gen(function* () {
       w,
       "mlx5_ib",
       "mlx5_ib_register_peer_vport_reps",
-      Effect.forEach(peersOf(master), (peer) => registry.mlx5EswitchRegisterVportReps(peer.esw, ops, "IB", w.v.guard === "mutex"), {
-        discard: true
-      })
+      // "Called while the master E-Switch reps_lock is held."
+      lag.mlx5LagForEachPeerMdev(peersOf(master), (peer) =>
+        registry.mlx5EswitchRegisterVportReps(peer.esw, ops, "IB", w.v.guard === "mutex")
+      )
     )
 
   /** `mlx5_ib_vport_rep_load()`. */
@@ -86,18 +75,33 @@ const make = Effect.gen(function* () {
         const dev = esw.dev
         let lagMaster = dev
         let newUplink = false
-        if ((yield* isSharedFdb(dev)) && !isMaster(dev)) {
-          if (rep.vport === "uplink") {
-            if (!(yield* isMpesw(dev))) return 0 // non-master uplink shares the master's IB device
-            newUplink = true
+        if (yield* lag.mlx5LagIsSharedFdb(dev)) {
+          // The master's branch, mlx5_ib_num_ports_update(), walks the peers for the port count
+          // (lag_lock per step): ports are not modelled [inferred].
+          if (!(yield* lag.mlx5LagIsMaster(dev))) {
+            if (rep.vport === "uplink") {
+              if (!(yield* lag.mlx5LagIsMpesw(dev))) return 0 // non-master uplink shares the master's IB device
+              newUplink = true
+            }
+            yield* lag.mlx5LagForEachPeerMdev(peersOf(dev), (peer) =>
+              Effect.gen(function* () {
+                if (yield* lag.mlx5LagIsMaster(peer)) lagMaster = peer
+                else yield* lag.mlx5LagIsMpesw(peer) // peer_n_ports-- (ports are not modelled)
+              })
+            )
           }
-          lagMaster = lagOf(dev)!.pfs[0]!
         }
         if (!(rep.vport === "uplink" && !newUplink)) return yield* mlx5IbSetVportRep(lagMaster, rep)
+        // mlx5_ib_take_transport(lag_master): a peer walk; the transport ownership commands are not modelled.
+        if (yield* lag.mlx5LagIsSharedFdb(dev)) yield* lag.mlx5LagForEachPeerMdev(peersOf(lagMaster), () => Effect.void)
         // ibdev = ib_alloc_device(mlx5_ib_dev, ib_dev); if (!ibdev) return -ENOMEM; — the uplink's IB
         // device, before anything is published (the VF path's own failure, -EINVAL without an uplink
         // IB device, needs no injection).
-        if (yield* injectFault(w, "rep-load", `${esw.name}:uplink mlx5_ib_vport_rep_load: ib_alloc_device fails (-ENOMEM)`)) return -12
+        if (yield* injectFault(w, "rep-load", `${esw.name}:uplink mlx5_ib_vport_rep_load: ib_alloc_device fails (-ENOMEM)`)) {
+          // release_transport: if (mlx5_lag_is_shared_fdb(lag_master)) mlx5_ib_release_transport(lag_master) (a peer walk)
+          if (yield* lag.mlx5LagIsSharedFdb(lagMaster)) yield* lag.mlx5LagForEachPeerMdev(peersOf(lagMaster), () => Effect.void)
+          return -12
+        }
         const seq = yield* w.ghost.ibdevSeq.update((n) => n + 1)
         const id = `ibdev${seq}(${dev.name})`
         const ibdev: IbDev = {
@@ -109,7 +113,7 @@ const make = Effect.gen(function* () {
         yield* mlx5IbGetRepNetdev(lagMaster.esw, lagMaster.esw.reps[rep.vport])
         yield* step(w, "__mlx5_ib_add", ibdev.id)
         yield* rep.data.IB.priv.set(ibdev)
-        if (yield* isSharedFdb(lagMaster)) yield* mlx5IbRegisterPeerVportReps(lagMaster)
+        if (yield* lag.mlx5LagIsSharedFdb(lagMaster)) yield* mlx5IbRegisterPeerVportReps(lagMaster)
         return 0
       })
     )
@@ -124,14 +128,20 @@ const make = Effect.gen(function* () {
         const mdev = rep.esw.dev
         const ibdev = yield* rep.data.IB.priv.get
         if (!isIbDev(ibdev)) return
-        if ((yield* isSharedFdb(mdev)) && !isMaster(mdev) && rep.vport === "uplink" && !(yield* isMpesw(mdev))) return
+        if ((yield* lag.mlx5LagIsSharedFdb(mdev)) && !(yield* lag.mlx5LagIsMaster(mdev))) {
+          if (rep.vport === "uplink" && !(yield* lag.mlx5LagIsMpesw(mdev))) return
+        }
         yield* step(w, "ib_device_set_netdev", `${ibdev.id}, NULL`)
         yield* rep.data.IB.priv.set(undefined)
         if (rep.vport !== "uplink") return
-        if ((yield* isSharedFdb(mdev)) && !isMaster(mdev)) return
-        if (yield* isSharedFdb(mdev)) {
+        if ((yield* lag.mlx5LagIsSharedFdb(mdev)) && !(yield* lag.mlx5LagIsMaster(mdev))) return
+        if (yield* lag.mlx5LagIsSharedFdb(mdev)) {
           // "Called while the master E-Switch reps_lock is held."
-          for (const peer of unloadPeersOf(mdev)) yield* registry.mlx5EswitchUnregisterVportReps(peer.esw, "IB", w.v.guard === "mutex")
+          yield* lag.mlx5LagForEachPeerMdev(unloadPeersOf(mdev), (peer) =>
+            registry.mlx5EswitchUnregisterVportReps(peer.esw, "IB", w.v.guard === "mutex")
+          )
+          // mlx5_ib_release_transport(): a peer walk; the transport ownership commands are not modelled.
+          yield* lag.mlx5LagForEachPeerMdev(peersOf(mdev), () => Effect.void)
         }
         yield* step(w, "__mlx5_ib_remove", ibdev.id)
         yield* ibdev.alive.set(false)

@@ -1,5 +1,6 @@
 /**
- * LAG (lag/lag.c, lag/mpesw.c): the E-Switch fence (`mlx5_lag_disable_change`
+ * LAG (lag/lag.c, lag/mpesw.c): the queries other modules ask under the
+ * global `lag_lock` (`mlx5_lag_is_*`, the peer walk), the E-Switch fence (`mlx5_lag_disable_change`
  * / `mlx5_lag_enable_change`), shared-FDB activation and deactivation with
  * their aux-device rescans and IB representor reloads, the bond work's
  * trylock-and-requeue, and MPESW enable. Transitions hold the devcom write
@@ -19,6 +20,78 @@ const make = Effect.gen(function* () {
   const aux = yield* AuxBus
   const registry = yield* RepRegistry
   const fn = <A, E, R>(name: string, body: Effect.Effect<A, E, R>) => call(w, "lag", name, body)
+
+  // -------------------------------------------------------------------------
+  // lag/lag.c's queries under the global `lag_lock` (DEFINE_SPINLOCK), exported to mlx5_ib and
+  // called by mlx5_core itself (`mlx5_devlink_reload_down`).
+  //
+  // Each takes `spin_lock_irqsave(&lag_lock)` around `ldev = mlx5_lag_dev(dev)` and its reads of the
+  // ldev, whether or not the device has one. The ldev's mode and flags are written by
+  // `mlx5_activate_lag()` / `mlx5_deactivate_lag()` under `ldev->lock` (and devcom) only, never under
+  // `lag_lock`: the spinlock orders the queries among themselves and against
+  // `mlx5_ldev_add/remove_netdev()` (not modelled), not against those stores. The mode accesses are
+  // marked: the stores are word-sized (KCSAN assumes plain aligned word writes atomic) and
+  // `mlx5_lag_is_shared_fdb()` reads the flags with `test_bit()`; [inferred] the plain `ldev->mode`
+  // loads of `mlx5_lag_is_master/is_active/is_mpesw` stay marked too (a plain load racing those
+  // stores would be KCSAN's to report; not modelled yet).
+
+  const underLagLock = <A>(body: Effect.Effect<A>): Effect.Effect<A> =>
+    Effect.gen(function* () {
+      const flags = yield* w.lagLock.lockIrqsave
+      const r = yield* body
+      yield* w.lagLock.unlockIrqrestore(flags)
+      return r
+    })
+
+  /** A query of `ldev` (`mlx5_lag_dev(dev)`; `false` without one) under `lag_lock`. */
+  const query = (name: string, dev: Dev, answer: (mode: LagMode, ldev: Ldev) => boolean): Effect.Effect<boolean> =>
+    fn(
+      name,
+      underLagLock(
+        Effect.suspend(() => {
+          const ldev = dev.lag
+          return ldev === undefined ? Effect.succeed(false) : Effect.map(ldev.mode.readOnce, (m) => answer(m, ldev))
+        })
+      )
+    )
+
+  /** `mlx5_lag_is_shared_fdb()` [lag_lock]: `test_bit(MLX5_LAG_MODE_FLAG_SHARED_FDB, &ldev->mode_flags)`. */
+  const mlx5LagIsSharedFdb = (dev: Dev) => query("mlx5_lag_is_shared_fdb", dev, (m) => m !== "NONE")
+
+  /** `mlx5_lag_is_active()` [lag_lock]: `ldev && __mlx5_lag_is_active(ldev)` (`ldev->mode != MLX5_LAG_MODE_NONE`). */
+  const mlx5LagIsActive = (dev: Dev) => query("mlx5_lag_is_active", dev, (m) => m !== "NONE")
+
+  /**
+   * `mlx5_lag_is_master()` [lag_lock]: the LAG is active and `dev` is its first port (`MLX5_LAG_P1`:
+   * the model's `pfs[0]`). An inactive LAG has no master: a caller that saw shared FDB a moment
+   * before then takes its device for a slave.
+   */
+  const mlx5LagIsMaster = (dev: Dev) => query("mlx5_lag_is_master", dev, (m, ldev) => m !== "NONE" && ldev.pfs[0] === dev)
+
+  /** `mlx5_lag_is_mpesw()` (lag/mpesw.c, which cannot take lag.c's static `lag_lock`): `ldev && ldev->mode == MLX5_LAG_MODE_MPESW`, no lock. */
+  const mlx5LagIsMpesw = (dev: Dev): Effect.Effect<boolean> =>
+    fn(
+      "mlx5_lag_is_mpesw",
+      Effect.suspend(() => {
+        const ldev = dev.lag
+        return ldev === undefined ? Effect.succeed(false) : Effect.map(ldev.mode.readOnce, (m) => m === "MPESW")
+      })
+    )
+
+  /**
+   * `mlx5_lag_for_each_peer_mdev(dev, peer, i)` over `peers` (dev's peers, as the caller's walk sees
+   * them): each step is a `mlx5_lag_get_next_peer_mdev()` call under `lag_lock`, the last one
+   * returning NULL. (The model's LAG membership is fixed while a scenario runs:
+   * `mlx5_ldev_add/remove_mdev` are not modelled.)
+   */
+  const mlx5LagForEachPeerMdev = (peers: ReadonlyArray<Dev>, body: (peer: Dev) => Effect.Effect<void>): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      for (let i = 0; ; i++) {
+        const peer = yield* fn("mlx5_lag_get_next_peer_mdev", underLagLock(Effect.sync(() => peers[i])))
+        if (peer === undefined) return
+        yield* body(peer)
+      }
+    })
 
   /**
    * Reps V2 3/7 = V3 4/7 `mlx5_lag_drop_lock_for_reps()` … `mlx5_lag_retake_lock_after_reps()`
@@ -130,9 +203,10 @@ const make = Effect.gen(function* () {
   }
 
   /**
-   * `mlx5_deactivate_lag()` / `mlx5_activate_lag()`: the firmware command, then `ldev->mode` (under
-   * ldev->lock; the lockless `mlx5_lag_is_*` readers take the global `lag_lock` spinlock, not
-   * modelled yet: marked accesses on both sides [inferred]).
+   * `mlx5_deactivate_lag()` / `mlx5_activate_lag()`: the firmware command, then `ldev->mode` and
+   * `ldev->mode_flags` (under ldev->lock; not under the global `lag_lock`, which only the
+   * `mlx5_lag_is_*` queries take: see above). A marked store [inferred]: a word-sized store, which
+   * KCSAN assumes atomic.
    */
   const setLagMode = (lag: Ldev, mode: LagMode) =>
     Effect.andThen(step(w, "mlx5_cmd_exec", mode === "NONE" ? "DESTROY_LAG" : `CREATE_LAG(${mode})`), lag.mode.writeOnce(mode))
@@ -272,6 +346,11 @@ const make = Effect.gen(function* () {
       })
     )
   return {
+    mlx5LagIsSharedFdb,
+    mlx5LagIsActive,
+    mlx5LagIsMaster,
+    mlx5LagIsMpesw,
+    mlx5LagForEachPeerMdev,
     mlx5LagReloadIbReps,
     mlx5DisableLag,
     mlx5DoBond,

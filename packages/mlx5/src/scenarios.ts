@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
-import { Cell, Kernel, Mutex, Rcu, RwSemaphore } from "@drvmodel/core"
+import { Cell, Kernel, Mutex, Rcu, RwSemaphore, Spinlock } from "@drvmodel/core"
 import { Effect } from "effect"
 import { buildComponents, type Components } from "./components.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
@@ -58,9 +58,12 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
       const devcom = shared ?? (yield* devcomComp(`${prefix}devcom`))
       devs.push(yield* makeDev(v, spec, i, prefix, devcom, rcu))
     }
+    // lag/lag.c: static DEFINE_SPINLOCK(lag_lock), one for the module (its lockdep class is its name).
+    const lagLock = yield* Spinlock.make("lag_lock")
     const w = {
       kernel,
       rcu,
+      lagLock,
       v,
       devs,
       ghost: {

@@ -259,7 +259,10 @@ export interface Lag {
   readonly lock: Mutex.Mutex
   /** `ldev->mode_changes_in_progress` [ldev->lock] */
   readonly modeChangesInProgress: Cell.Cell<number>
-  /** LAG mode [ldev->lock + devcom]; read locklessly by mlx5_lag_is_shared_fdb()/is_master(). */
+  /**
+   * LAG mode and flags (`ldev->mode`, `ldev->mode_flags`) [ldev->lock + devcom]; read by the
+   * `mlx5_lag_is_*` queries under `lag_lock` (which the writers do not take) or, `mlx5_lag_is_mpesw`, with no lock.
+   */
   readonly mode: Cell.Cell<LagMode>
   readonly pfs: ReadonlyArray<Dev>
   /** The bonding tracker (netdev events): whether the bond wants the LAG active. */
@@ -352,6 +355,11 @@ export interface World {
   readonly kernel: Kernel["Service"]
   /** The kernel's RCU domain (one per run): the EQ notifier chains' read side and grace periods. */
   readonly rcu: Rcu.Rcu
+  /**
+   * lag/lag.c's global `lag_lock` (`DEFINE_SPINLOCK`): the `mlx5_lag_is_*` queries and the peer walk
+   * (`mlx5_lag_get_next_peer_mdev`) take it with `spin_lock_irqsave`; the ldev's mode writers do not.
+   */
+  readonly lagLock: Spinlock.Spinlock
   readonly v: Variant
   readonly devs: Array<Dev>
   readonly ghost: Ghost

@@ -4,7 +4,8 @@
  * not sleep), and `atomic_notifier_chain_unregister` returns only after every
  * walk that could still see the block has ended (`synchronize_rcu`); the walk runs in
  * hard-irq context, as the async EQ's interrupt (`irq_int_handler` → `mlx5_eq_async_int`); the chain's
- * writers hold `nh->lock` with `spin_lock_irqsave`. The devcom
+ * writers hold `nh->lock` with `spin_lock_irqsave`. lag/lag.c's `mlx5_lag_is_*` queries take the
+ * global `lag_lock` with `spin_lock_irqsave`. The devcom
  * component's rwsem: a lockdep class per component instance (`lockdep_set_class` on a
  * dynamic key in `mlx5_devcom_comp_alloc`).
  */
@@ -185,6 +186,68 @@ describe("the chain's writers: nh->lock with spin_lock_irqsave (kernel/notifier.
     Effect.sync(() => {
       // Fails with spin_lock instead of spin_lock_irqsave in the writers.
       assert.deepStrictEqual(exhaust("nh-lock-irqsave", writerVsObserver("irq")), [])
+    })
+  )
+})
+
+describe("lag_lock: the mlx5_lag_is_* queries (lag/lag.c)", () => {
+  const TWO = [
+    { name: "pf0", isEcpf: false },
+    { name: "pf1", isEcpf: false }
+  ]
+  /** A query on CPU 0, and an observer of lag_lock: a thread elsewhere, or an interrupt on CPU 0. */
+  const queryVsObserver = (observer: "irq" | "thread", lag: boolean) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const { w, m } = yield* buildRun(variantNamed("merged"), { devs: lag ? TWO : [TWO[0]!], lag, ibLoaded: false })
+      const look = kernel.point({
+        name: "observe",
+        label: "observe(lag_lock)",
+        footprint: [{ key: w.lagLock.id, mode: "read" }],
+        apply: () => w.lagLock.owner()
+      })
+      const body = Effect.flatMap(look, (owner) => (owner === undefined ? Effect.void : kernel.warn(`saw lag_lock held by ${owner}`)))
+      yield* kernel.spawn("query", Effect.asVoid(m.lag.mlx5LagIsSharedFdb(w.devs[0]!)), { cpu: 0 })
+      if (observer === "irq") yield* Effect.provideService(Irq.raise("irq", { cpu: 0 }, body), Kernel, kernel)
+      else yield* kernel.spawn("observer", body)
+    })
+  it.effect("mlx5_lag_is_shared_fdb holds lag_lock, also for a device without an ldev", () =>
+    Effect.sync(() => {
+      // Fails if the query does not take lag_lock (or skips it when mlx5_lag_dev(dev) is NULL).
+      for (const lag of [true, false]) {
+        const found = exhaust(`lag-lock-held-${lag}`, queryVsObserver("thread", lag))
+        assert.isTrue(
+          found.some((s) => s.includes("saw lag_lock held by query")),
+          found.join("\n")
+        )
+      }
+    })
+  )
+  it.effect("with spin_lock_irqsave: an interrupt on the querying CPU never arrives while it holds lag_lock", () =>
+    Effect.sync(() => {
+      // Fails with spin_lock instead of spin_lock_irqsave.
+      assert.deepStrictEqual(exhaust("lag-lock-irqsave", queryVsObserver("irq", true)), [])
+    })
+  )
+  it.effect("mlx5_lag_is_master: an inactive LAG has no master; an active one has its first port", () =>
+    Effect.sync(() => {
+      // Fails if mlx5_lag_is_master answers from the port order alone, as the model did.
+      const found = exhaust(
+        "lag-is-master",
+        Effect.gen(function* () {
+          const kernel = yield* Kernel
+          const { w, m } = yield* buildRun(variantNamed("merged"), { devs: TWO, lag: true, ibLoaded: false })
+          const [pf0, pf1] = w.devs
+          const lag = pf0!.lag!
+          const seen: Array<boolean> = []
+          for (const mode of ["NONE", "SHARED_FDB"] as const) {
+            yield* lag.mode.set(mode)
+            seen.push(yield* m.lag.mlx5LagIsMaster(pf0!), yield* m.lag.mlx5LagIsMaster(pf1!))
+          }
+          if (seen.join() !== "false,false,true,false") yield* kernel.warn(`is_master: ${seen.join()}`)
+        })
+      )
+      assert.deepStrictEqual(found, [])
     })
   )
 })
