@@ -130,7 +130,8 @@ const run = (w: World, name: string, body: Effect.Effect<unknown>) =>
 
 const spawn = (w: World, name: string, body: Effect.Effect<unknown>) => w.kernel.spawn(name, Effect.asVoid(body))
 
-const ALL: ReadonlyArray<InvariantName> = [
+/** The invariants the racing scenarios check (ib-load-vs-reconfig's set; also the model's live tests). */
+export const ALL: ReadonlyArray<InvariantName> = [
   "registry-transitions",
   "no-stale-execution",
   "no-post-teardown-execution",

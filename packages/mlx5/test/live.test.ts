@@ -12,8 +12,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Random, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 import type { Components } from "../src/components.ts"
-import { type InvariantName, registerInvariants } from "../src/invariants.ts"
-import { bootInSwitchdev, buildRun } from "../src/scenarios.ts"
+import { registerInvariants } from "../src/invariants.ts"
+import { ALL, bootInSwitchdev, buildRun } from "../src/scenarios.ts"
 import type { World } from "../src/world.ts"
 import { msleep } from "../src/world.ts"
 
@@ -189,16 +189,6 @@ const runScenario = (scenario: string, variant: string, choices: ReadonlyArray<r
     return { stuck: false, invariants: r.invariantViolations.map((v) => v.invariant), warnings: r.warnings }
   }).pipe(Effect.provideService(Random.Random, scripted(choices)))
 
-/** What ib-load-vs-reconfig checks (scenarios.ts `ALL`). */
-const IB_LOAD_VS_RECONFIG_INVARIANTS: ReadonlyArray<InvariantName> = [
-  "registry-transitions",
-  "no-stale-execution",
-  "no-post-teardown-execution",
-  "no-loaded-outside-offloads",
-  "rep-dependencies",
-  "registration-completeness"
-]
-
 /** A preemption the test makes: `task`, at its first point labelled `label`, waits until `until()` or `ms` of virtual time pass. */
 interface Pause {
   readonly task: string
@@ -278,7 +268,7 @@ const rmmodPausedVsSriov = (variant: string) =>
             const m: Components = run.m
             const dev = w.devs[0]!
             yield* bootInSwitchdev(w, m)
-            registerInvariants(w, IB_LOAD_VS_RECONFIG_INVARIANTS)
+            registerInvariants(w, ALL)
             const rmmod = yield* kernel.spawn("rmmod", m.ib.rmmodMlx5Ib())
             rmmodDone = rmmod.isDone
             yield* kernel.spawn(

@@ -19,6 +19,10 @@ import { Run, type World } from "../src/world.ts"
 
 const SRC = join(import.meta.dirname, "../src")
 
+/** One run of a scenario (one schedule: these programs have a single task). */
+const runOnce = (s: Explorer.Scenario) =>
+  Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 1, seed: 1 })))
+
 describe("mlx5 modules", () => {
   it("import each other without a circle", () => {
     const files = readdirSync(SRC).filter((f) => f.endsWith(".ts"))
@@ -92,7 +96,7 @@ describe("mlx5 components as Layers", () => {
           )
         })
       }
-      const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 1, seed: 1 })))
+      const report = runOnce(s)
       assert.deepStrictEqual(report.counterexamples, [])
       assert.deepStrictEqual(seen, ["true true"])
     })
@@ -177,7 +181,7 @@ describe("mlx5 components own their fibers", () => {
           )
         })
       }
-      const report = Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "random", schedules: 1, seed: 1 })))
+      const report = runOnce(s)
       assert.deepStrictEqual(report.counterexamples, [])
       assert.deepStrictEqual(seen, ["probed: closed=false", "removed: closed=true pending=0 running=0"])
     })
