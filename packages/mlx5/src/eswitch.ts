@@ -8,7 +8,20 @@
  *
  * @since 0.1.0
  */
-import { LockContract, Workqueue } from "@drvmodel/core"
+import {
+  Atomic,
+  Cell,
+  Component,
+  type Kernel,
+  LockContract,
+  Mutex,
+  type Rcu,
+  RwSemaphore,
+  Slab,
+  Spinlock,
+  WaitQueue,
+  Workqueue
+} from "@drvmodel/core"
 import { Context, Effect, Layer } from "effect"
 import { AuxBus } from "./aux.ts"
 import { EqTable } from "./eq.ts"
@@ -16,11 +29,123 @@ import { EswWorkQueue } from "./esw_wq.ts"
 import { Lag } from "./lag.ts"
 import { type DevlinkHeld, DevlinkLock, locked, type RepsHeld } from "./locks.ts"
 import { RepRegistry } from "./registry.ts"
-import type { Esw, HostWork, Mode, VportId } from "./world.ts"
-import { call, injectFault, Run, step, VF_VPORTS } from "./world.ts"
+import type { Variant } from "./variant.ts"
+import type {
+  Dev,
+  Esw,
+  GuardState,
+  HostWork,
+  IbDev,
+  LoadFate,
+  Mode,
+  NotifierBlock,
+  Rep,
+  RepData,
+  RepOps,
+  RepPriv,
+  RepState,
+  RepType,
+  VportId
+} from "./world.ts"
+import { call, injectFault, REP_TYPES, Run, step, VF_VPORTS, VPORTS } from "./world.ts"
+
+const hidden = { hidden: true } as const
+const ghostHidden = { hidden: true, ghost: true } as const
+
+/**
+ * `mlx5_eswitch_init()` (eswitch.c, from `mlx5_init_once`): the E-Switch struct of one PCI function
+ * — work queue created (its worker started, `destroy_workqueue` its lifetime's finaliser), generation
+ * 0, mode LEGACY, FDB not created, every representor UNREGISTERED — and `esw->nb`'s notifier block
+ * for an ECPF. The E-Switch component runs it for each device when it is built: the scenarios start
+ * at `mlx5_init_once` state. Which members exist depends on the variant (the guard's kind, the merged
+ * `work_queue_wait`, where the generation lives).
+ *
+ * @example
+ * ```ts
+ * // dev.esw = yield* mlx5EswitchInit(w.v, dev, w.rcu)
+ * ```
+ * @category constructors
+ * @since 0.4.0
+ */
+export const mlx5EswitchInit = (v: Variant, dev: Dev, rcu: Rcu.Rcu): Effect.Effect<Esw, never, Kernel> =>
+  Effect.gen(function* () {
+    const p = dev.prefix
+    const mode = yield* Atomic.make<Mode>(`${p}esw->mode`, "LEGACY")
+    const modeLock = yield* RwSemaphore.make(`${p}esw->mode_lock`, { lockClass: "&esw->mode_lock" })
+    const life = yield* Component.instance(`${p}esw`)
+    const workQueue = yield* Component.workqueue(life, `${p}esw_wq`, { lockClass: "(wq_completion)mlx5_esw_wq" })
+    const workQueueWait = v.wqTrylock === "waitqueue" ? yield* WaitQueue.make(`${p}esw->work_queue_wait`) : undefined
+    const generation = yield* Atomic.make(v.generationInEswitch ? `${p}esw->generation` : `${p}esw_funcs.generation`, 0)
+    const guard =
+      v.guard === "atomic"
+        ? yield* Atomic.make<GuardState>(`${p}reps_conf_state`, "UNBLOCKED", {
+            lockLike: { held: (s) => s === "BLOCKED", lockClass: "reps_conf_state" }
+          })
+        : undefined
+    const repsLock = v.guard === "mutex" ? yield* Mutex.make(`${p}reps_lock`, { lockClass: "&esw->offloads.reps_lock" }) : undefined
+    const showOps = (o: RepOps | undefined) => o?.name ?? "NULL"
+    const repOps: Record<RepType, Cell.Cell<RepOps | undefined>> = {
+      ETH: yield* Cell.make<RepOps | undefined>(`${p}esw->offloads.rep_ops[ETH]`, undefined, { show: showOps }),
+      IB: yield* Cell.make<RepOps | undefined>(`${p}esw->offloads.rep_ops[IB]`, undefined, { show: showOps })
+    }
+    const esw = {
+      name: `${p}esw`,
+      dev,
+      mode,
+      fdbCreated: yield* Cell.make(`${p}esw->fdb_table.flags.FDB_CREATED`, false, hidden),
+      numVfs: yield* Cell.make(`${p}esw->esw_funcs.num_vfs`, 0, hidden),
+      enabled: {
+        uplink: yield* Cell.make(`${p}vport[uplink]->enabled`, false, hidden),
+        vf1: yield* Cell.make(`${p}vport[vf1]->enabled`, false, hidden),
+        vf2: yield* Cell.make(`${p}vport[vf2]->enabled`, false, hidden),
+        sf1: yield* Cell.make(`${p}vport[sf1]->enabled`, false, hidden)
+      },
+      modeLock,
+      life,
+      operationInProgress: yield* Cell.make(`${p}esw->eswitch_operation_in_progress`, false, hidden),
+      workQueue,
+      workQueueWait,
+      generation,
+      funcsNb: dev.isEcpf
+        ? {
+            name: `${p}esw_funcs.nb`,
+            head: yield* rcu.pointer<NotifierBlock>(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED]`, null),
+            // mlx5_eq_table_init(): ATOMIC_INIT_NOTIFIER_HEAD(&eq_table->nh[i]) = spin_lock_init(&(name)->lock),
+            // whose lockdep name is the stringified argument (one class for every chain of the table).
+            lock: yield* Spinlock.make(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED].lock`, { lockClass: "&(&eq_table->nh[i])->lock" }),
+            block: yield* Slab.kmalloc<NotifierBlock>(`${p}esw_funcs.nb`, { notifierCall: "mlx5_esw_funcs_changed_handler" }),
+            epoch: yield* Cell.make(`${p}esw_funcs.nb.epoch`, 0, { ...hidden, ghost: true })
+          }
+        : undefined,
+      guard,
+      repsLock,
+      repOps,
+      reps: {} as Record<VportId, Rep>,
+      loadFate: {
+        ETH: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[ETH]`, undefined, ghostHidden),
+        IB: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[IB]`, undefined, ghostHidden)
+      },
+      lastBump: yield* Cell.make<string | undefined>(`${p}ghost:last-generation-bump`, undefined, ghostHidden),
+      teardownEpoch: yield* Cell.make(`${p}ghost.teardownEpoch`, 0, { ...hidden, ghost: true })
+    } satisfies Esw
+    for (const vp of VPORTS) {
+      const data = {} as Record<RepType, RepData>
+      for (const t of REP_TYPES) {
+        data[t] = {
+          state: yield* Atomic.make<RepState>(`${p}rep[${vp}].${t}`, "UNREGISTERED"),
+          priv: yield* Cell.make<IbDev | RepPriv | undefined>(`${p}rep[${vp}].${t}.priv`, undefined, hidden),
+          allocs: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.allocs`, 0, ghostHidden),
+          loadFailed: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.load-failed`, false, ghostHidden)
+        }
+      }
+      esw.reps[vp] = { esw, vport: vp, data }
+    }
+    return esw
+  })
 
 const make = Effect.gen(function* () {
   const w = yield* Run
+  for (const dev of w.devs) dev.esw = yield* mlx5EswitchInit(w.v, dev, w.rcu)
   const aux = yield* AuxBus
   const eqTable = yield* EqTable
   const wq = yield* EswWorkQueue

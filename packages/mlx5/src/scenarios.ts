@@ -56,7 +56,7 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
     for (const [i, spec] of o.devs.entries()) {
       const prefix = multi ? `${spec.name}.` : ""
       const devcom = shared ?? (yield* devcomComp(`${prefix}devcom`))
-      devs.push(yield* makeDev(v, spec, i, prefix, devcom, rcu))
+      devs.push(yield* makeDev(spec, i, prefix, devcom))
     }
     // lag/lag.c: static DEFINE_SPINLOCK(lag_lock), one for the module (its lockdep class is its name).
     const lagLock = yield* Spinlock.make("lag_lock")

@@ -13,17 +13,17 @@
  * @since 0.1.0
  */
 import {
-  Atomic,
+  type Atomic,
   Cell,
-  Component,
+  type Component,
   Kernel,
   Mutex,
   type Rcu,
-  RwSemaphore,
+  type RwSemaphore,
   Sched,
-  Slab,
+  type Slab,
   Spinlock,
-  WaitQueue,
+  type WaitQueue,
   type Workqueue
 } from "@drvmodel/core"
 import { Context, Effect } from "effect"
@@ -275,6 +275,8 @@ export interface Lag {
 export interface Dev {
   readonly name: string
   readonly index: number
+  /** The prefix of its objects' names ("pf0." when a run has several devices, else ""). */
+  readonly prefix: string
   /** ECPF E-Switch manager (BlueField): receives host VF-count events. */
   readonly isEcpf: boolean
   /** `devlink->lock`. */
@@ -452,18 +454,11 @@ export interface DevSpec {
 const hidden = { hidden: true } as const
 
 /**
- * Builds the primitives of one PCI function at `mlx5_init_once` state: the
- * E-Switch exists (work queue created, generation 0, mode LEGACY, FDB not
- * created), every representor UNREGISTERED.
+ * Builds the primitives of one PCI function at `mlx5_init_once` state but for
+ * its E-Switch, which the E-Switch component makes (`mlx5_eswitch_init`, eswitch.ts)
+ * when it is built.
  */
-export const makeDev = (
-  v: Variant,
-  spec: DevSpec,
-  index: number,
-  prefix: string,
-  devcom: RwSemaphore.RwSemaphore,
-  rcu: Rcu.Rcu
-): Effect.Effect<Dev, never, Kernel> =>
+export const makeDev = (spec: DevSpec, index: number, prefix: string, devcom: RwSemaphore.RwSemaphore): Effect.Effect<Dev, never, Kernel> =>
   Effect.gen(function* () {
     const p = prefix
     const devlink = yield* Mutex.make(`${p}devlink`, { lockClass: "&devlink->lock" })
@@ -479,6 +474,7 @@ export const makeDev = (
     const dev = {
       name: spec.name,
       index,
+      prefix,
       isEcpf: spec.isEcpf,
       devlink,
       pdevLock,
@@ -514,85 +510,7 @@ export const makeDev = (
       })
     const adevs: Record<AdevKind, Adev> = { "eth-rep": yield* adev("eth-rep", ethLock), "rdma-rep": yield* adev("rdma-rep", rdmaLock) }
     ;(dev as { adevs: Record<AdevKind, Adev> }).adevs = adevs
-    dev.esw = yield* makeEsw(v, dev, p, rcu)
     return dev
-  })
-
-const ghostHidden = { hidden: true, ghost: true } as const
-
-const makeEsw = (v: Variant, dev: Dev, p: string, rcu: Rcu.Rcu): Effect.Effect<Esw, never, Kernel> =>
-  Effect.gen(function* () {
-    const mode = yield* Atomic.make<Mode>(`${p}esw->mode`, "LEGACY")
-    const modeLock = yield* RwSemaphore.make(`${p}esw->mode_lock`, { lockClass: "&esw->mode_lock" })
-    const life = yield* Component.instance(`${p}esw`)
-    const workQueue = yield* Component.workqueue(life, `${p}esw_wq`, { lockClass: "(wq_completion)mlx5_esw_wq" })
-    const workQueueWait = v.wqTrylock === "waitqueue" ? yield* WaitQueue.make(`${p}esw->work_queue_wait`) : undefined
-    const generation = yield* Atomic.make(v.generationInEswitch ? `${p}esw->generation` : `${p}esw_funcs.generation`, 0)
-    const guard =
-      v.guard === "atomic"
-        ? yield* Atomic.make<GuardState>(`${p}reps_conf_state`, "UNBLOCKED", {
-            lockLike: { held: (s) => s === "BLOCKED", lockClass: "reps_conf_state" }
-          })
-        : undefined
-    const repsLock = v.guard === "mutex" ? yield* Mutex.make(`${p}reps_lock`, { lockClass: "&esw->offloads.reps_lock" }) : undefined
-    const showOps = (o: RepOps | undefined) => o?.name ?? "NULL"
-    const repOps: Record<RepType, Cell.Cell<RepOps | undefined>> = {
-      ETH: yield* Cell.make<RepOps | undefined>(`${p}esw->offloads.rep_ops[ETH]`, undefined, { show: showOps }),
-      IB: yield* Cell.make<RepOps | undefined>(`${p}esw->offloads.rep_ops[IB]`, undefined, { show: showOps })
-    }
-    const esw = {
-      name: `${p}esw`,
-      dev,
-      mode,
-      fdbCreated: yield* Cell.make(`${p}esw->fdb_table.flags.FDB_CREATED`, false, hidden),
-      numVfs: yield* Cell.make(`${p}esw->esw_funcs.num_vfs`, 0, hidden),
-      enabled: {
-        uplink: yield* Cell.make(`${p}vport[uplink]->enabled`, false, hidden),
-        vf1: yield* Cell.make(`${p}vport[vf1]->enabled`, false, hidden),
-        vf2: yield* Cell.make(`${p}vport[vf2]->enabled`, false, hidden),
-        sf1: yield* Cell.make(`${p}vport[sf1]->enabled`, false, hidden)
-      },
-      modeLock,
-      life,
-      operationInProgress: yield* Cell.make(`${p}esw->eswitch_operation_in_progress`, false, hidden),
-      workQueue,
-      workQueueWait,
-      generation,
-      funcsNb: dev.isEcpf
-        ? {
-            name: `${p}esw_funcs.nb`,
-            head: yield* rcu.pointer<NotifierBlock>(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED]`, null),
-            // mlx5_eq_table_init(): ATOMIC_INIT_NOTIFIER_HEAD(&eq_table->nh[i]) = spin_lock_init(&(name)->lock),
-            // whose lockdep name is the stringified argument (one class for every chain of the table).
-            lock: yield* Spinlock.make(`${p}eqt->nh[ESW_FUNCTIONS_CHANGED].lock`, { lockClass: "&(&eq_table->nh[i])->lock" }),
-            block: yield* Slab.kmalloc<NotifierBlock>(`${p}esw_funcs.nb`, { notifierCall: "mlx5_esw_funcs_changed_handler" }),
-            epoch: yield* Cell.make(`${p}esw_funcs.nb.epoch`, 0, { ...hidden, ghost: true })
-          }
-        : undefined,
-      guard,
-      repsLock,
-      repOps,
-      reps: {} as Record<VportId, Rep>,
-      loadFate: {
-        ETH: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[ETH]`, undefined, ghostHidden),
-        IB: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[IB]`, undefined, ghostHidden)
-      },
-      lastBump: yield* Cell.make<string | undefined>(`${p}ghost:last-generation-bump`, undefined, ghostHidden),
-      teardownEpoch: yield* Cell.make(`${p}ghost.teardownEpoch`, 0, { ...hidden, ghost: true })
-    } satisfies Esw
-    for (const vp of VPORTS) {
-      const data = {} as Record<RepType, RepData>
-      for (const t of REP_TYPES) {
-        data[t] = {
-          state: yield* Atomic.make<RepState>(`${p}rep[${vp}].${t}`, "UNREGISTERED"),
-          priv: yield* Cell.make<IbDev | RepPriv | undefined>(`${p}rep[${vp}].${t}.priv`, undefined, hidden),
-          allocs: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.allocs`, 0, ghostHidden),
-          loadFailed: yield* Cell.make(`${p}ghost:rep[${vp}].${t}.load-failed`, false, ghostHidden)
-        }
-      }
-      esw.reps[vp] = { esw, vport: vp, data }
-    }
-    return esw
   })
 
 /** A compact picture of an E-Switch for probes and invariant messages. */
