@@ -40,6 +40,12 @@ const make = Effect.gen(function* () {
         err !== 0 ? Effect.void : Effect.andThen(dev.userMode.set(mode), dev.reloadedSinceUserMode.set(false))
       )
     )
+  /**
+   * `devlink dev param set … name esw_multiport value true|false cmode runtime`:
+   * `devlink_nl_param_set_doit` → the driver's set callback, under the instance lock.
+   */
+  const devlinkParamSetEswMultiport = (dev: Dev, enable: boolean): Effect.Effect<number> =>
+    devlinkCmd(dev, "devlink_nl_param_set_doit", eswitch.mlx5DevlinkEswMultiportSet(dev.esw, enable))
   /** `devlink port add … flavour pcisf`: `mlx5_devlink_sf_port_new` → `mlx5_sf_add` (guard around the vport load from patch 5). */
   const devlinkSfPortNew = (dev: Dev): Effect.Effect<number> =>
     devlinkCmd(
@@ -136,6 +142,7 @@ const make = Effect.gen(function* () {
     )
   return {
     devlinkEswitchSet,
+    devlinkParamSetEswMultiport,
     devlinkSfPortNew,
     devlinkSfPortDel,
     devlinkDevReload

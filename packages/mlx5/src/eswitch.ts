@@ -607,7 +607,22 @@ const make = Effect.gen(function* () {
         return err
       })
     )
+  /**
+   * `mlx5_devlink_esw_multiport_set()` (eswitch.c; devlink param `esw_multiport`, registered on every
+   * E-Switch manager PF by `mlx5_eswitch_init`) [devlink]: true → `mlx5_lag_mpesw_enable`, false →
+   * `mlx5_lag_mpesw_disable` (void: 0). Both wait for the MPESW work with this PF's devlink lock held.
+   */
+  const mlx5DevlinkEswMultiportSet = (esw: Esw, enable: boolean): Effect.Effect<number, never, DevlinkHeld> =>
+    locked(
+      w,
+      "eswitch",
+      "mlx5_devlink_esw_multiport_set",
+      DevlinkLock,
+      esw.dev.devlink.id,
+      enable ? lag.mlx5LagMpeswEnable(esw.dev) : Effect.as(lag.mlx5LagMpeswDisable(esw.dev), 0)
+    )
   return {
+    mlx5DevlinkEswMultiportSet,
     mlx5EswFuncsChangedHandler,
     firmwareHostVfsChanged,
     mlx5EswitchLoadVport,

@@ -21,6 +21,7 @@ export type InvariantName =
   | "failed-load-unwound"
   | "sriov-has-fdb"
   | "host-vfs-followed"
+  | "lag-needs-switchdev"
 
 /**
  * One-line descriptions, as listed in `ScenarioInfo.invariants`.
@@ -76,7 +77,24 @@ export const INVARIANTS: Record<InvariantName, Described> = {
     name: "host-vfs-followed",
     description:
       "at quiescence: an ECPF E-Switch in switchdev with its function-change notifier registered has the host's VF count (esw_funcs.num_vfs == the firmware's host_num_of_vfs): no host VF-count event was lost. Registered in vf-event-faults only"
+  },
+  "lag-needs-switchdev": {
+    name: "lag-needs-switchdev",
+    description:
+      "at quiescence: an active shared-FDB or MPESW LAG has every PF's E-Switch in switchdev (a mode change tears an active LAG down first, `mlx5_lag_disable_change`; activation checks the modes under devcom + ldev->lock). Registered in mpesw-vs-mode-set only"
   }
+}
+
+/** An active LAG (any mode but NONE) whose PFs are not all in switchdev. */
+const lagNeedsSwitchdev = (w: World): string | undefined => {
+  const lag = w.devs[0]?.lag
+  if (lag === undefined) return undefined
+  const mode = lag.mode.peek()
+  if (mode === "NONE") return undefined
+  const off = lag.pfs.filter((pf) => pf.esw.mode.peek() !== "OFFLOADS")
+  return off.length === 0
+    ? undefined
+    : `LAG active in ${mode} mode while ${off.map((pf) => `${pf.name}'s E-Switch is ${pf.esw.mode.peek()}`).join(", ")}`
 }
 
 const loadedOutsideOffloads = (esw: Esw): string | undefined => {
@@ -249,6 +267,9 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
         break
       case "host-vfs-followed":
         w.kernel.invariant({ ...d, when: "eventual", check: () => first(hostVfsFollowed) })
+        break
+      case "lag-needs-switchdev":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => lagNeedsSwitchdev(w) ?? true })
         break
     }
   }

@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import { Cell, Completion, Kernel, Workqueue } from "@drvmodel/core"
 import { Context, Effect, Layer } from "effect"
 import { AuxBus } from "./aux.ts"
 import { RepRegistry } from "./registry.ts"
@@ -316,35 +317,104 @@ const make = Effect.gen(function* () {
   }
 
   /**
-   * `mlx5_mpesw_work()` → `enable_mpesw()` [devcom + ldev->lock]: remove
-   * devices, activate MPESW (shared FDB), unhide dev0's IB device, reload IB
-   * reps on every PF.
+   * `enable_mpesw()` (lag/mpesw.c) [devcom + ldev->lock]: LAG mode NONE (else -EINVAL); dev0's
+   * E-Switch in switchdev and `mlx5_lag_check_prereq` (every PF's E-Switch in dev0's mode) (else
+   * -EOPNOTSUPP; the capability bits and port count are assumed to allow it); the uplink metadata
+   * (firmware); remove the IB devices, activate MPESW (shared FDB), unhide dev0's IB device, reload
+   * the IB reps on every PF; a reload error unwinds as the C does. Reps V2 on
+   * (`mlx5_lag_shared_fdb_create`): the same steps, with `ldev->lock` dropped around the rescans
+   * and reloads (`lagDropsLdevLock`, the helpers above). The metadata is a firmware step only: the
+   * `MLX5_DEV_EVENT_MULTIPORT_ESW` notifier's mlx5e handler is not modelled.
    */
-  const mlx5MpeswWorkEnable = (lag: Ldev): Effect.Effect<number> =>
+  const enableMpesw = (lag: Ldev): Effect.Effect<number> =>
     fn(
-      "mlx5_mpesw_work",
+      "enable_mpesw",
       Effect.gen(function* () {
-        const devcom = lag.pfs[0]!.devcom
-        yield* fn("mlx5_devcom_comp_lock", devcom.downWrite)
-        yield* lag.lock.lock
-        let err = -11
-        if ((yield* lag.modeChangesInProgress.get) === 0 && (yield* lag.mode.readOnce) === "NONE") {
-          err = yield* fn(
-            "enable_mpesw",
-            Effect.gen(function* () {
-              const dev0 = lag.pfs[0]!
-              yield* mlx5LagRemoveDevices(lag)
-              yield* fn("mlx5_activate_lag", setLagMode(lag, "MPESW"))
-              yield* mlx5LagRescanDevLocked(lag, dev0, true)
-              return yield* mlx5LagReloadIbReps(lag, false, "activate")
-            })
-          )
+        if ((yield* lag.mode.readOnce) !== "NONE") return -22
+        const dev0 = lag.pfs[0]!
+        const mode0 = yield* dev0.esw.mode.read
+        if (mode0 !== "OFFLOADS") return -95
+        for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== mode0) return -95
+        yield* step(w, "mlx5_mpesw_metadata_set", "uplink vport metadata")
+        yield* mlx5LagRemoveDevices(lag)
+        yield* fn("mlx5_activate_lag", setLagMode(lag, "MPESW"))
+        yield* mlx5LagRescanDevLocked(lag, dev0, true)
+        const err = yield* mlx5LagReloadIbReps(lag, false, "activate")
+        if (err !== 0) {
+          yield* mlx5LagRescanDevLocked(lag, dev0, false)
+          yield* fn("mlx5_deactivate_lag", setLagMode(lag, "NONE"))
+          yield* mlx5LagAddDevices(lag)
+          yield* mlx5LagReloadIbReps(lag, false, "unwind")
+          yield* step(w, "mlx5_mpesw_metadata_cleanup", "uplink vport metadata")
         }
-        yield* lag.lock.unlock
-        yield* devcom.upWrite
         return err
       })
     )
+
+  /** `disable_mpesw()` [devcom + ldev->lock]: only an MPESW LAG: the metadata, then `mlx5_disable_lag`. */
+  const disableMpesw = (lag: Ldev): Effect.Effect<void> =>
+    fn(
+      "disable_mpesw",
+      Effect.gen(function* () {
+        if ((yield* lag.mode.readOnce) !== "MPESW") return
+        yield* step(w, "mlx5_mpesw_metadata_cleanup", "uplink vport metadata")
+        yield* mlx5DisableLag(lag)
+      })
+    )
+
+  /**
+   * `mlx5_mpesw_work()` on `ldev->wq`: `mlx5_lag_get_devcom_comp` (the first PF's HCA devcom, looked
+   * up under `ldev->lock`), its write lock, `ldev->lock`; -EAGAIN while `mode_changes_in_progress`;
+   * the op; unlock both; `complete()`. The C's early return without `complete()` when the lookup
+   * finds no devcom is not reachable here (both PFs stay in the LAG; the post-merge tree's SD
+   * devcoms and port filter are not modelled).
+   */
+  const mlx5MpeswWork = (lag: Ldev, op: "enable" | "disable", result: Cell.Cell<number>, comp: Completion.Completion) =>
+    fn(
+      "mlx5_mpesw_work",
+      Effect.gen(function* () {
+        yield* lag.lock.lock
+        const devcom = lag.pfs[0]!.devcom
+        yield* lag.lock.unlock
+        yield* fn("mlx5_devcom_comp_lock", devcom.downWrite)
+        yield* lag.lock.lock
+        if ((yield* lag.modeChangesInProgress.get) > 0) yield* result.set(-11)
+        else if (op === "enable") yield* result.set(yield* enableMpesw(lag))
+        else yield* disableMpesw(lag)
+        yield* lag.lock.unlock
+        yield* devcom.upWrite
+        yield* comp.complete
+      })
+    )
+
+  let mpeswWorks = 0
+  /**
+   * `mlx5_lag_mpesw_queue_work()`: no ldev → 0; the work item (its `kzalloc` is not a fault point),
+   * `queue_work(ldev->wq)`, `wait_for_completion()` with whatever the caller holds (the devlink
+   * param-set thread holds its PF's devlink lock), the work's result.
+   */
+  const mlx5LagMpeswQueueWork = (dev: Dev, op: "enable" | "disable"): Effect.Effect<number> =>
+    fn(
+      "mlx5_lag_mpesw_queue_work",
+      Effect.gen(function* () {
+        const ldev = dev.lag
+        if (ldev === undefined) return 0
+        const n = ++mpeswWorks
+        const alloc = <A>(make: Effect.Effect<A, never, Kernel>) => Effect.provideService(make, Kernel, w.kernel)
+        const comp = yield* alloc(Completion.make(`mpesww#${n}->comp`, { lockClass: "&mpesww->comp" }))
+        const result = yield* alloc(Cell.make(`mpesww#${n}->result`, 0, { hidden: true }))
+        if (!(yield* ldev.wq.queueWork(Workqueue.work(`mlx5_mpesw_work#${n}`, mlx5MpeswWork(ldev, op, result, comp))))) return -22
+        yield* fn("wait_for_completion", comp.wait)
+        return yield* result.get
+      })
+    )
+
+  /** `mlx5_lag_mpesw_enable()`. */
+  const mlx5LagMpeswEnable = (dev: Dev): Effect.Effect<number> => fn("mlx5_lag_mpesw_enable", mlx5LagMpeswQueueWork(dev, "enable"))
+
+  /** `mlx5_lag_mpesw_disable()`: void in the C, so its result is dropped. */
+  const mlx5LagMpeswDisable = (dev: Dev): Effect.Effect<void> =>
+    fn("mlx5_lag_mpesw_disable", Effect.asVoid(mlx5LagMpeswQueueWork(dev, "disable")))
   return {
     mlx5LagIsSharedFdb,
     mlx5LagIsActive,
@@ -357,7 +427,8 @@ const make = Effect.gen(function* () {
     mlx5DoBondWork,
     mlx5LagDisableChange,
     mlx5LagEnableChange,
-    mlx5MpeswWorkEnable
+    mlx5LagMpeswEnable,
+    mlx5LagMpeswDisable
   }
 })
 

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
-import { Cell, Kernel, Mutex, Rcu, RwSemaphore, Spinlock } from "@drvmodel/core"
+import { Cell, Kernel, Mutex, Rcu, RwSemaphore, Spinlock, Workqueue } from "@drvmodel/core"
 import { Effect } from "effect"
 import { buildComponents, type Components } from "./components.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
@@ -84,7 +84,8 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
         mode: yield* Cell.make<LagMode>("ldev->mode", "NONE", { hidden: true }),
         pfs: devs,
         bonded: yield* Cell.make("bond.tracker.is_bonded", false, { hidden: true }),
-        bondWorkModelled: true
+        bondWorkModelled: true,
+        wq: yield* Workqueue.make("ldev->wq", { lockClass: "(wq_completion)mlx5_lag" })
       }
       for (const d of devs) d.lag = lag
     }
@@ -548,6 +549,33 @@ const lagSharedFdbFaults: ScenarioDef = {
  * @category models
  * @since 0.1.0
  */
+// 13 ----------------------------------------------------------------------------
+const mpeswVsModeSet: ScenarioDef = {
+  name: "mpesw-vs-mode-set",
+  description:
+    "Two PFs of one NIC (one ldev, no bond) in switchdev with mlx5_ib loaded. A devlink user sets the esw_multiport param on one PF (kernel.choose('param-pf')) to true, then to false: devlink_nl_param_set_doit holds that PF's devlink lock while mlx5_lag_mpesw_queue_work waits for the MPESW work on the ordered ldev->wq (enable_mpesw / disable_mpesw under devcom + ldev->lock: remove the IB devices, activate MPESW, unhide dev0's IB device, reload the IB reps on both PFs; -EAGAIN while a mode change is in progress). Meanwhile another devlink user sets one PF (kernel.choose('pf')) to legacy. Threads: param, devlink, the ldev->wq worker, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 150, seed: 14 },
+  invariants: [...ALL, "lag-needs-switchdev"],
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: true })
+      const paramPf = w.devs[yield* kernel.choose("param-pf", 2)]!
+      const target = w.devs[yield* kernel.choose("pf", 2)]!
+      yield* bootInSwitchdev(w, m)
+      registerInvariants(w, [...ALL, "lag-needs-switchdev"])
+      yield* spawn(
+        w,
+        "param",
+        Effect.gen(function* () {
+          yield* m.devlink.devlinkParamSetEswMultiport(paramPf, true)
+          yield* m.devlink.devlinkParamSetEswMultiport(paramPf, false)
+        })
+      )
+      yield* spawn(w, "devlink", m.devlink.devlinkEswitchSet(target, "LEGACY"))
+    })
+}
+
 export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   teardownWithPendingWork,
   modeChangeVsVfEvents,
@@ -560,7 +588,8 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   modeSetFaults,
   lateIbLoadFaults,
   vfEventFaults,
-  lagSharedFdbFaults
+  lagSharedFdbFaults,
+  mpeswVsModeSet
 ]
 
 /**

@@ -269,6 +269,13 @@ export interface Lag {
   readonly bonded: Cell.Cell<boolean>
   /** Whether a bond work item is modelled (scenario 6). */
   bondWorkModelled: boolean
+  /**
+   * `ldev->wq` (`mlx5_lag_dev_alloc`: `create_singlethread_workqueue("mlx5_lag")`, ordered): the MPESW
+   * work items run on it. The C also queues `bond_work` and `speed_update_work` there; the model runs
+   * the bond work as its own thread (`mlx5DoBondWork`) and has no speed work, so no scenario puts a
+   * bond item and an MPESW item on it at once [modelling choice: the MPESW scenario has no bond].
+   */
+  readonly wq: Workqueue.Workqueue
 }
 
 /** `struct mlx5_core_dev` of one PCI function. */
