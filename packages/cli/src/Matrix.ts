@@ -154,6 +154,8 @@ export interface MatrixOptions {
   readonly analyses?: ReadonlyArray<CellAnalysis>
   /** Replays allowed per shrink. */
   readonly shrinkBudget?: number
+  /** Observers of the shrink replays (a worker's heartbeat: shrinking a long livelock takes many). */
+  readonly shrinkObservers?: () => ReadonlyArray<OpObserver>
   /** Executions DPOR may take in a cell before the matrix falls back to the scenario's budget (0: no DPOR). */
   readonly dporBudget?: number
   /** A run budget for every cell instead of its scenario's default (library use and tests). */
@@ -220,7 +222,8 @@ export const shrinkAll = (
   scenario: Scenario,
   o: Explorer.ExploreOptions,
   cxs: ReadonlyArray<Counterexample>,
-  budget?: number
+  budget?: number,
+  observers?: ReadonlyArray<OpObserver>
 ): Array<{ readonly counterexample: Counterexample; readonly replays: number }> =>
   cxs.map((cx) => {
     try {
@@ -228,7 +231,8 @@ export const shrinkAll = (
         Shrink.counterexample(scenario, cx, {
           maxSteps: o.maxSteps,
           livelockBound: o.livelockBound,
-          ...(budget !== undefined ? { maxReplays: budget } : {})
+          ...(budget !== undefined ? { maxReplays: budget } : {}),
+          ...(observers !== undefined ? { observers } : {})
         })
       )
       return { counterexample, replays: result.replays }
@@ -363,7 +367,7 @@ export const finishCell = (
     const shrunk =
       report.stopped === "interrupted"
         ? found.map((counterexample) => ({ counterexample, replays: 0 }))
-        : shrinkAll(scenario, o, found, options.shrinkBudget)
+        : shrinkAll(scenario, o, found, options.shrinkBudget, options.shrinkObservers?.())
     const listed: Array<CellCounterexample> = []
     const used = new Set<string>()
     for (const { counterexample: cx, replays } of shrunk) {

@@ -160,7 +160,9 @@ const matrixOptions = (cell: CellOptions, stop: Int32Array, slot: ReturnType<typ
   ...(cell.shrinkBudget !== undefined ? { shrinkBudget: cell.shrinkBudget } : {}),
   ...(cell.dporBudget !== undefined ? { dporBudget: cell.dporBudget } : {}),
   shouldStop: () => Atomics.load(stop, 0) !== 0,
-  onProgress: slot.progress
+  onProgress: slot.progress,
+  // Shrinking replays tick the heartbeat too: a long livelock's shrink is work, not a stuck model.
+  shrinkObservers: () => [slot.observer]
 })
 
 /** The slot's step recorder, as an analysis (it adds nothing to the cell). */

@@ -30,7 +30,7 @@
 import { Effect, Schema } from "effect"
 import { type Counterexample, defaultOptions, replayUnsafe, runOnce, type Scenario } from "./Explorer.ts"
 import { signatureOf } from "./Finding.ts"
-import type { ExecutionResult } from "./internal/engine.ts"
+import type { ExecutionResult, OpObserver } from "./internal/engine.ts"
 import { type Schedule, type ScheduleStep, timeoutsOf } from "./Schedule.ts"
 import * as Dfs from "./strategy/Dfs.ts"
 
@@ -53,6 +53,11 @@ export interface ShrinkOptions {
    * exhausted, the depth is proven minimal (`ShrinkResult.minimal`).
    */
   readonly minimalDepth?: { readonly runs: number }
+  /**
+   * See every operation of every replay (e.g. a worker's heartbeat, so that a long shrink is not
+   * taken for a model stuck between scheduling points). They observe; they never change a replay.
+   */
+  readonly observers?: ReadonlyArray<OpObserver>
 }
 
 /**
@@ -230,7 +235,8 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     livelockBound: options.livelockBound ?? defaultOptions.livelockBound,
     timeouts: timeoutsOf(schedule),
     // A schedule found with spin-assume (DPOR) is shrunk, and its depth searched, with it.
-    spinAssume: schedule.spinAssume === true
+    spinAssume: schedule.spinAssume === true,
+    observers: options.observers ?? []
   }
   let replays = 0
   const tried = new Set<string>()

@@ -28,6 +28,18 @@ describe("Shrink", () => {
     })
   )
 
+  it.effect("observers see every replay's operations (a worker's heartbeat ticks while it shrinks) and change nothing", () =>
+    Effect.sync(() => {
+      const report = Effect.runSync(Explorer.explore(abba, Explorer.options({ strategy: "random", schedules: 200, seed: 0 })))
+      const cx = report.counterexamples[0]!
+      let ops = 0
+      const watched = Effect.runSync(Shrink.counterexample(abba, cx, { observers: [{ onOp: () => void ops++ }] }))
+      const plain = Effect.runSync(Shrink.counterexample(abba, cx))
+      assert.isAtLeast(ops, watched.result.replays * 2, "at least two operations per replay")
+      assert.deepStrictEqual(watched.counterexample.schedule, plain.counterexample.schedule)
+    })
+  )
+
   it.effect("keeps an invariant violation an invariant violation", () =>
     Effect.sync(() => {
       const report = Effect.runSync(Explorer.explore(lostUpdate, Explorer.options({ strategy: "random", schedules: 200, seed: 3 })))
