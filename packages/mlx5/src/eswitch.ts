@@ -547,6 +547,8 @@ const make = Effect.gen(function* () {
       esw.dev.devlink.id,
       Effect.gen(function* () {
         const dev = esw.dev
+        // mlx5_fw_reset_in_progress(): test_bit(RESET_IN_PROGRESS) → -EBUSY, before anything else
+        if (yield* dev.fwResetInProgress.readOnce) return -16
         yield* lag.mlx5LagDisableChange(dev)
         let err = 0
         // mlx5_esw_try_lock(esw, true)

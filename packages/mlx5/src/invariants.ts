@@ -22,6 +22,7 @@ export type InvariantName =
   | "sriov-has-fdb"
   | "host-vfs-followed"
   | "lag-needs-switchdev"
+  | "switchdev-profile-applied"
 
 /**
  * One-line descriptions, as listed in `ScenarioInfo.invariants`.
@@ -61,7 +62,7 @@ export const INVARIANTS: Record<InvariantName, Described> = {
   "user-mode-preserved": {
     name: "user-mode-preserved",
     description:
-      "at quiescence: after a devlink reload or a health recovery that followed the user's last `devlink dev eswitch set`, the E-Switch mode equals the mode the user set. Checks the trade-off V1 patch 7's authors admit (domain.md §5.2: the profile overrides a user's runtime choice after reload/recovery); only meaningful where the user's last choice is legacy, since every variant leaves a reloaded device in legacy without the profile"
+      "at quiescence: after a devlink reload that followed the user's last `devlink dev eswitch set`, the E-Switch mode equals the mode the user set. Checks the trade-off V1 patch 7's authors admit (domain.md §5.2: the profile overrides a user's runtime choice after reload); only meaningful where the user's last choice is legacy, since every variant leaves a reloaded device in legacy without the profile"
   },
   "failed-load-unwound": {
     name: "failed-load-unwound",
@@ -71,7 +72,7 @@ export const INVARIANTS: Record<InvariantName, Described> = {
   "sriov-has-fdb": {
     name: "sriov-has-fdb",
     description:
-      "at quiescence: a PF with SR-IOV enabled (pci num_VFs > 0) has an E-Switch FDB (legacy or switchdev) with its VF vports enabled, i.e. the VFs are connected. Registered in mode-set-faults and health-recovery"
+      "at quiescence: a PF with SR-IOV enabled (pci num_VFs > 0) has an E-Switch FDB (legacy or switchdev) with its VF vports enabled, i.e. the VFs are connected. Registered in mode-set-faults only"
   },
   "host-vfs-followed": {
     name: "host-vfs-followed",
@@ -82,6 +83,11 @@ export const INVARIANTS: Record<InvariantName, Described> = {
     name: "lag-needs-switchdev",
     description:
       "at quiescence: an active shared-FDB or MPESW LAG has every PF's E-Switch in switchdev (a mode change tears an active LAG down first, `mlx5_lag_disable_change`; activation checks the modes under devcom + ldev->lock). Registered in mpesw-vs-mode-set only"
+  },
+  "switchdev-profile-applied": {
+    name: "switchdev-profile-applied",
+    description:
+      "at quiescence: a device probed with the switchdev profile (V1 7/7's MLX5_PROF_MASK_DEF_SWITCHDEV) whose user never set an E-Switch mode is in switchdev — after boot and after every reload the profile's `mlx5_set_default_switchdev` ran. Registered in fw-reset-with-profile only"
   }
 }
 
@@ -202,7 +208,17 @@ const userModePreserved = (esw: Esw): string | undefined => {
   const mode = esw.mode.peek()
   return mode === userMode
     ? undefined
-    : `${dev.name}: the user set ${userMode}; after devlink reload or health recovery the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
+    : `${dev.name}: the user set ${userMode}; after devlink reload the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
+}
+
+/** A device with the switchdev profile, no mode set by its user, not in switchdev. */
+const switchdevProfileApplied = (esw: Esw): string | undefined => {
+  const dev = esw.dev
+  if (!dev.profileDefSwitchdev.peek() || dev.userMode.peek() !== undefined) return undefined
+  const mode = esw.mode.peek()
+  return mode === "OFFLOADS"
+    ? undefined
+    : `${dev.name}: probed with the switchdev profile, no user mode set, but the E-Switch is in ${mode}`
 }
 
 /** The probe text for the devlink user's last requested mode. */
@@ -267,6 +283,9 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
         break
       case "host-vfs-followed":
         w.kernel.invariant({ ...d, when: "eventual", check: () => first(hostVfsFollowed) })
+        break
+      case "switchdev-profile-applied":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => first(switchdevProfileApplied) })
         break
       case "lag-needs-switchdev":
         w.kernel.invariant({ ...d, when: "eventual", check: () => lagNeedsSwitchdev(w) ?? true })

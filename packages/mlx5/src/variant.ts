@@ -71,6 +71,13 @@ export interface Variant {
    * OOM victim [inferred from the page allocator's "too small to fail" rule]).
    */
   readonly registerWorkGfp: "GFP_ATOMIC" | "GFP_KERNEL"
+  /**
+   * Not in the series: "net/mlx5: Clear FW reset-in-progress bit before reload" (net-next V6 1/4,
+   * July 2026) — a remote firmware reset's reload clears `RESET_IN_PROGRESS` under the devlink lock
+   * before `mlx5_load_one_devl_locked`, not after it. Off in every listed variant; compose it
+   * (`v1@7+fw-reset-clear-before-reload`) to see what it changes.
+   */
+  readonly fwResetClearBeforeReload: boolean
 }
 
 /** The flags of patch level `level` (0..7 for V1, 8 for merged). */
@@ -91,7 +98,8 @@ const flagsAt = (level: number): Flags => {
     unwindNewlyLoaded: merged,
     lagDropsLdevLock: merged,
     lagReloadContOnFail: merged,
-    registerWorkGfp: merged ? "GFP_KERNEL" : "GFP_ATOMIC"
+    registerWorkGfp: merged ? "GFP_KERNEL" : "GFP_ATOMIC",
+    fwResetClearBeforeReload: false
   }
 }
 
@@ -212,6 +220,12 @@ const FLAG_SPECS: ReadonlyArray<FlagSpec> = [
     key: "registerWorkGfp",
     values: ["GFP_ATOMIC", "GFP_KERNEL"],
     description: "gfp of the register path's mlx5_esw_add_work (V3 2/7: GFP_KERNEL); the -ENOMEM fault's label"
+  },
+  {
+    name: "fw-reset-clear-before-reload",
+    key: "fwResetClearBeforeReload",
+    values: bool,
+    description: "not in the series (net-next V6 1/4, July 2026): a remote FW reset clears RESET_IN_PROGRESS before the reload"
   }
 ]
 

@@ -331,9 +331,17 @@ export interface Dev {
   readonly registered: Cell.Cell<boolean>
   /** `dev->profile.mask & MLX5_PROF_MASK_DEF_SWITCHDEV` (V1 patch 7; copied from `profile[prof_sel]` at probe). */
   readonly profileDefSwitchdev: Cell.Cell<boolean>
+  /**
+   * `fw_reset->reset_flags` bit `MLX5_FW_RESET_FLAGS_RESET_IN_PROGRESS` (fw_reset.c): set when the
+   * driver ACKs a sync reset request, cleared at the end of the reset's reload; atomic bitops
+   * (`set_bit`, `clear_bit`, `test_bit` in `mlx5_fw_reset_in_progress`): marked accesses of a cell,
+   * each inside the step that makes it (as `ldev->mode`), so the mode set's test adds no scheduling
+   * point of its own.
+   */
+  readonly fwResetInProgress: Cell.Cell<boolean>
   /** Ghost: the last E-Switch mode a devlink user set successfully (`devlink dev eswitch set`). */
   readonly userMode: Cell.Cell<Mode | undefined>
-  /** Ghost: a `devlink dev reload` or a health recovery completed after the user's last mode set. */
+  /** Ghost: a `devlink dev reload` completed after the user's last mode set. */
   readonly reloadedSinceUserMode: Cell.Cell<boolean>
 }
 
@@ -508,6 +516,7 @@ export const makeDev = (spec: DevSpec, index: number, prefix: string, devcom: Rw
       lag: undefined,
       registered: yield* cell("registered", false),
       profileDefSwitchdev: yield* cell("profile.mask.DEF_SWITCHDEV", false),
+      fwResetInProgress: yield* cell("fw_reset->reset_flags.RESET_IN_PROGRESS", false),
       userMode: yield* cell<Mode | undefined>("ghost.userMode", undefined, ghost),
       reloadedSinceUserMode: yield* cell("ghost.reloadedSinceUserMode", false, ghost)
     } as unknown as Dev
