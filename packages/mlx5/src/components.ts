@@ -10,6 +10,7 @@
  *    ├──────▶ Lag (mlx5_lag_is_active)
  *    └──────▶ RepRegistry ──▶ EswWorkQueue
  * Mlx5eRep ──▶ RepRegistry, LagNetdev       Mlx5Ib ──▶ RepRegistry, AuxBus, Lag (the mlx5_lag_is_* queries)
+ * Health ──▶ Mlx5Core      FwReset ──▶ Mlx5Core
  * ```
  *
  * The representor drivers (`Mlx5eRep`, `Mlx5Ib`) are reached by the bus
@@ -28,6 +29,7 @@ import { EqTable } from "./eq.ts"
 import { EswWorkQueue } from "./esw_wq.ts"
 import { Eswitch } from "./eswitch.ts"
 import { FwReset } from "./fw_reset.ts"
+import { Health } from "./health.ts"
 import { Mlx5Ib } from "./ib_rep.ts"
 import { Lag } from "./lag.ts"
 import { LagNetdev } from "./lag_netdev.ts"
@@ -40,7 +42,21 @@ import { Run, type World } from "./world.ts"
  * `Kernel` and components before it. The one source of the wiring: `layer` is
  * built from it, and so is a run's context (`buildComponents`).
  */
-const ORDER = [EswWorkQueue, LagNetdev, AuxBus, EqTable, RepRegistry, Mlx5eRep, Lag, Mlx5Ib, Eswitch, Mlx5Core, Devlink, FwReset] as const
+const ORDER = [
+  EswWorkQueue,
+  LagNetdev,
+  AuxBus,
+  EqTable,
+  RepRegistry,
+  Mlx5eRep,
+  Lag,
+  Mlx5Ib,
+  Eswitch,
+  Mlx5Core,
+  Health,
+  Devlink,
+  FwReset
+] as const
 
 type Service = (typeof ORDER)[number]
 // biome-ignore lint/suspicious/noExplicitAny: the fold's intermediate layers grow one service at a time; `layer` itself is typed
@@ -66,6 +82,7 @@ export const layer = ORDER.reduce(
 export interface Components {
   readonly devlink: Devlink["Service"]
   readonly core: Mlx5Core["Service"]
+  readonly health: Health["Service"]
   readonly eswitch: Eswitch["Service"]
   readonly registry: RepRegistry["Service"]
   readonly eq: EqTable["Service"]
@@ -101,6 +118,7 @@ export const buildComponents = (w: World): Effect.Effect<Components, never, Kern
     return {
       devlink: Context.get(ctx, Devlink),
       core: Context.get(ctx, Mlx5Core),
+      health: Context.get(ctx, Health),
       eswitch: Context.get(ctx, Eswitch),
       registry: Context.get(ctx, RepRegistry),
       eq: Context.get(ctx, EqTable),

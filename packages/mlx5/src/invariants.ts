@@ -62,7 +62,7 @@ export const INVARIANTS: Record<InvariantName, Described> = {
   "user-mode-preserved": {
     name: "user-mode-preserved",
     description:
-      "at quiescence: after a devlink reload that followed the user's last `devlink dev eswitch set`, the E-Switch mode equals the mode the user set. Checks the trade-off V1 patch 7's authors admit (domain.md §5.2: the profile overrides a user's runtime choice after reload); only meaningful where the user's last choice is legacy, since every variant leaves a reloaded device in legacy without the profile"
+      "at quiescence: after a devlink reload or a health recovery that followed the user's last `devlink dev eswitch set`, the E-Switch mode equals the mode the user set. Checks the trade-off V1 patch 7's authors admit (domain.md §5.2: the profile overrides a user's runtime choice after reload/recovery); only meaningful where the user's last choice is legacy, since every variant leaves a reloaded device in legacy without the profile"
   },
   "failed-load-unwound": {
     name: "failed-load-unwound",
@@ -72,7 +72,7 @@ export const INVARIANTS: Record<InvariantName, Described> = {
   "sriov-has-fdb": {
     name: "sriov-has-fdb",
     description:
-      "at quiescence: a PF with SR-IOV enabled (pci num_VFs > 0) has an E-Switch FDB (legacy or switchdev) with its VF vports enabled, i.e. the VFs are connected. Registered in mode-set-faults only"
+      "at quiescence: a PF with SR-IOV enabled (pci num_VFs > 0) has an E-Switch FDB (legacy or switchdev) with its VF vports enabled, i.e. the VFs are connected. Registered in mode-set-faults and health-recovery"
   },
   "host-vfs-followed": {
     name: "host-vfs-followed",
@@ -208,7 +208,7 @@ const userModePreserved = (esw: Esw): string | undefined => {
   const mode = esw.mode.peek()
   return mode === userMode
     ? undefined
-    : `${dev.name}: the user set ${userMode}; after devlink reload the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
+    : `${dev.name}: the user set ${userMode}; after devlink reload or health recovery the E-Switch is in ${mode} (the profile's default overrode the user's choice)`
 }
 
 /** A device with the switchdev profile, no mode set by its user, not in switchdev. */

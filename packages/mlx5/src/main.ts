@@ -2,8 +2,8 @@
  * The PCI function's lifecycle in mlx5_core (main.c, sriov.c, dev.c): probe and
  * remove (`init_one` / `remove_one`), SR-IOV configuration
  * (`sriov_numvfs_store` → `mlx5_core_sriov_configure`), registering the aux
- * devices, and the unload / load a devlink reload runs, with V1 patch 7's
- * switchdev profile.
+ * devices, and the unload / load a devlink reload and health recovery run
+ * (`mlx5_recover_device`), with V1 patch 7's switchdev profile.
  *
  * @since 0.4.0
  */
@@ -241,14 +241,17 @@ const make = Effect.gen(function* () {
     )
 
   /**
-   * `mlx5_load_one_devl_locked(dev, recovery=false)` [devlink asserted]:
-   * intf_state_mutex; `mlx5_function_setup`; `mlx5_load`; set
-   * INTERFACE_STATE_UP; `mlx5_attach_device` (aux devices of the current
-   * mode: LEGACY, so no rep devices); release the mutex; then V1 patch 7, with
-   * the profile bit, `mlx5_set_default_switchdev` — whatever mode the user had
-   * chosen before the reload.
+   * `mlx5_load_one_devl_locked(dev, recovery)` [devlink asserted]:
+   * intf_state_mutex; `mlx5_function_setup` (with the recovery timeout when
+   * `recovery`: health recovery's `mlx5_recover_device`; the devlink reload
+   * passes false); `mlx5_load`; set INTERFACE_STATE_UP; `mlx5_attach_device`
+   * (aux devices of the current mode: LEGACY, so no rep devices); release the
+   * mutex; then V1 patch 7, with the profile bit, `mlx5_set_default_switchdev`
+   * — whatever mode the user had chosen before the reload or the recovery.
+   * [inferred] the INTERFACE_STATE_UP "interface is up, NOP" check is not
+   * modelled: every caller here unloads first under the same devlink lock.
    */
-  const mlx5LoadOneDevlLocked = (dev: Dev): Effect.Effect<number, never, DevlinkHeld> =>
+  const mlx5LoadOneDevlLocked = (dev: Dev, recovery = false): Effect.Effect<number, never, DevlinkHeld> =>
     locked(
       w,
       "mlx5_core",
@@ -258,7 +261,8 @@ const make = Effect.gen(function* () {
       Effect.gen(function* () {
         yield* fn("devl_assert_locked", dev.devlink.assertHeld)
         yield* dev.intfStateMutex.lock
-        yield* step(w, "mlx5_cmd_exec", "mlx5_function_setup")
+        // dev->state = MLX5_DEVICE_STATE_UP ("remove any previous indication of internal error").
+        yield* step(w, "mlx5_cmd_exec", recovery ? "mlx5_function_setup(FW_PRE_INIT_ON_RECOVERY_TIMEOUT)" : "mlx5_function_setup")
         const err = yield* mlx5Load(dev)
         if (err !== 0) {
           // err_load: mlx5_function_teardown; dev->state = INTERNAL_ERROR. [inferred] not reached in the model.
@@ -271,12 +275,28 @@ const make = Effect.gen(function* () {
         return 0
       })
     )
+  /**
+   * `mlx5_recover_device()` [devlink held by health recovery]: for a PCI
+   * function (not an SF) `mlx5_pci_disable_device` and `mlx5_pci_slot_reset`
+   * (enable, restore state, `wait_vital`: one step [inferred: the slot comes
+   * back RECOVERED]), then `mlx5_load_one_devl_locked(dev, true)`.
+   */
+  const mlx5RecoverDevice = (dev: Dev): Effect.Effect<number, never, DevlinkHeld> =>
+    fn(
+      "mlx5_recover_device",
+      Effect.gen(function* () {
+        yield* step(w, "pci", "mlx5_pci_disable_device")
+        yield* fn("mlx5_pci_slot_reset", step(w, "pci", "mlx5_pci_enable_device, pci_restore_state, wait_vital"))
+        return yield* mlx5LoadOneDevlLocked(dev, true)
+      })
+    )
   return {
     sriovNumvfsStore,
     probeOne,
     removeOne,
     mlx5UnloadOneDevlLocked,
-    mlx5LoadOneDevlLocked
+    mlx5LoadOneDevlLocked,
+    mlx5RecoverDevice
   }
 })
 

@@ -543,6 +543,39 @@ const lagSharedFdbFaults: ScenarioDef = {
   program: (v) => lagSharedFdbProgram(v, ["rep-load"], FAULT_INVARIANTS)
 }
 
+// 14 ----------------------------------------------------------------------------
+const HEALTH_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "user-mode-preserved", "sriov-has-fdb"]
+const HEALTH_USER = ["mode-set", "sriov"] as const
+const healthRecovery: ScenarioDef = {
+  name: "health-recovery",
+  description:
+    "Health recovery (issue 13 item 5, notes §5.1): a PF probed with prof_sel=4 (auto-switchdev where V1 7/7 / V2 7/7 know it, the default profile elsewhere) with mlx5_ib loaded; the devlink user sets legacy. Then a fatal firmware error: the health work queue runs mlx5_fw_fatal_reporter_err_work → enter_error_state → devlink_health_report (devl_lock around the dump, then devl_lock around the recover) → mlx5_fw_fatal_reporter_recover → mlx5_health_try_recover → mlx5_disable_device (mlx5_error_sw_reset, mlx5_unload_one_devl_locked) → mlx5_health_wait_pci_up → mlx5_recover_device → mlx5_load_one_devl_locked(dev, true), whose end with the profile calls mlx5_set_default_switchdev. Concurrently one user action — kernel.choose('user'): 0 = devlink mode set switchdev then legacy again, 1 = SR-IOV 2 VFs (sriov_numvfs). Threads: health, user, the esw_wq worker.",
+  defaults: { strategy: "random", schedules: 400, seed: 13 },
+  invariants: HEALTH_INVARIANTS,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const action = HEALTH_USER[yield* kernel.choose("user", HEALTH_USER.length)]!
+      const { w, m } = yield* buildRun(v, { devs: [PF], lag: false, ibLoaded: true })
+      const dev = w.devs[0]!
+      yield* m.core.probeOne(dev, true)
+      yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
+      yield* settle(w)
+      registerInvariants(w, HEALTH_INVARIANTS)
+      yield* spawn(w, "health", m.health.mlx5FwFatalReporterErrWork(dev))
+      yield* spawn(
+        w,
+        "user",
+        action === "sriov"
+          ? m.core.sriovNumvfsStore(dev, 2)
+          : Effect.gen(function* () {
+              yield* m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
+              yield* m.devlink.devlinkEswitchSet(dev, "LEGACY")
+            })
+      )
+    })
+}
+
 /**
  * Every scenario, in matrix order.
  *
@@ -576,7 +609,7 @@ const mpeswVsModeSet: ScenarioDef = {
     })
 }
 
-// 14 ----------------------------------------------------------------------------
+// 15 ----------------------------------------------------------------------------
 const FW_RESET_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "switchdev-profile-applied"]
 const fwResetWithProfile: ScenarioDef = {
   name: "fw-reset-with-profile",
@@ -615,6 +648,7 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   vfEventFaults,
   lagSharedFdbFaults,
   mpeswVsModeSet,
+  healthRecovery,
   fwResetWithProfile
 ]
 

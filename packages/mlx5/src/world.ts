@@ -341,7 +341,7 @@ export interface Dev {
   readonly fwResetInProgress: Cell.Cell<boolean>
   /** Ghost: the last E-Switch mode a devlink user set successfully (`devlink dev eswitch set`). */
   readonly userMode: Cell.Cell<Mode | undefined>
-  /** Ghost: a `devlink dev reload` completed after the user's last mode set. */
+  /** Ghost: a `devlink dev reload` or a health recovery completed after the user's last mode set. */
   readonly reloadedSinceUserMode: Cell.Cell<boolean>
 }
 

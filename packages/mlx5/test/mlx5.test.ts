@@ -46,10 +46,10 @@ const firstLevelWithout = (has: (variant: string) => boolean): string | undefine
 }
 
 describe("mlx5 model contract", () => {
-  it.effect("lists 11 variants and 14 scenarios; unknown names throw UnknownName", () =>
+  it.effect("lists 11 variants and 15 scenarios; unknown names throw UnknownName", () =>
     Effect.sync(() => {
       assert.deepStrictEqual(VARIANTS, ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "v2", "v3", "merged"])
-      assert.strictEqual(model.scenarios.length, 14)
+      assert.strictEqual(model.scenarios.length, 15)
       for (const s of model.scenarios) {
         assert.isTrue(s.invariants.length > 0, s.name)
         assert.isDefined(s.defaults.schedules, s.name)
@@ -360,6 +360,72 @@ describe("devlink reload (boot-with-switchdev-profile: the user sets legacy, the
           assert.strictEqual(r.kind, "Finished", `${v} ${r.choices}`)
           assert.match(r.state.esw ?? "", /^mode=LEGACY fdb=0 .*uplink-UU/, v)
         }
+      }
+    })
+  )
+})
+
+describe("health recovery (health-recovery: prof_sel=4, the user set legacy, then a fatal firmware error)", () => {
+  /** The recovery's kernel functions on the health thread, in the order the run called them. */
+  const healthCalls = (variant: string, seed: number) => {
+    const s = model.scenario("health-recovery", variant)
+    const r = Explorer.runOnce(s.program, Effect.runSync(RandomStrategy.make({ seed })).next()!, { maxSteps: 5000, livelockBound: 400 })
+    const calls: Array<string> = []
+    for (const e of r.trace) if (e.task === "health" && e.kind === "call" && !calls.includes(e.name)) calls.push(e.name)
+    return calls
+  }
+  it.effect(
+    "v1@7: the recovery's mlx5_load_one_devl_locked calls mlx5_set_default_switchdev and the device ends in switchdev, overriding the user's legacy (F7 through health recovery)",
+    () =>
+      Effect.sync(() => {
+        const rs = runs("health-recovery", "v1@7", 30, "health")
+        const sriov = rs.filter((r) => r.choices === "user=1")
+        assert.isTrue(sriov.length > 0)
+        for (const r of sriov) {
+          assert.strictEqual(r.kind, "invariant:user-mode-preserved")
+          assert.match(r.state.esw ?? "", /^mode=OFFLOADS fdb=1 vfs=2 .*uplink\+LL vf1\+LL vf2\+LL/)
+          assert.strictEqual(r.state["pf0.devlink-user"], "mode=LEGACY reloaded-since")
+        }
+        // The user's own switchdev → legacy racing the recovery: overridden only when the recovery ends last.
+        const modeSet = rs.filter((r) => r.choices === "user=0")
+        assert.isTrue(modeSet.length > 0)
+        for (const r of modeSet) {
+          const last = r.state["pf0.devlink-user"] === "mode=LEGACY reloaded-since"
+          assert.strictEqual(r.kind, last ? "invariant:user-mode-preserved" : "Finished")
+          assert.match(r.state.esw ?? "", last ? /^mode=OFFLOADS fdb=1 / : /^mode=LEGACY fdb=0 /)
+        }
+        const calls = healthCalls("v1@7", 0)
+        const order = [
+          "mlx5_fw_fatal_reporter_err_work",
+          "devlink_health_report",
+          "mlx5_health_try_recover",
+          "mlx5_disable_device",
+          "mlx5_error_sw_reset",
+          "mlx5_unload_one_devl_locked",
+          "mlx5_recover_device",
+          "mlx5_load_one_devl_locked",
+          "mlx5_set_default_switchdev"
+        ]
+        assert.deepStrictEqual(
+          calls.filter((c) => order.includes(c)),
+          order
+        )
+      })
+  )
+  it.effect("without the profile (baseline, v1@6, merged) the recovery brings the device back in legacy, as the user set it", () =>
+    Effect.sync(() => {
+      for (const v of ["baseline", "v1@6", "merged"]) {
+        const rs = runs("health-recovery", v, 12, "health")
+        assert.isTrue(
+          rs.some((r) => r.choices === "user=1"),
+          v
+        )
+        for (const r of rs) {
+          assert.strictEqual(r.kind, "Finished", v)
+          assert.match(r.state.esw ?? "", r.choices === "user=1" ? /^mode=LEGACY fdb=1 vfs=2 .*vf1\+/ : /^mode=LEGACY fdb=0 /, v)
+          if (r.choices === "user=1") assert.strictEqual(r.state["pf0.devlink-user"], "mode=LEGACY reloaded-since", v)
+        }
+        assert.notInclude(healthCalls(v, 0), "mlx5_set_default_switchdev", v)
       }
     })
   )

@@ -51,6 +51,7 @@ describe("mlx5 modules", () => {
       "eq.ts",
       "esw_wq.ts",
       "eswitch.ts",
+      "health.ts",
       "ib_rep.ts",
       "lag.ts",
       "lag_netdev.ts",
