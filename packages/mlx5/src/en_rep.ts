@@ -84,7 +84,8 @@ const make = Effect.gen(function* () {
    * netdev add/remove (`ldev->lock`)), `mlx5e_vport_rep_unload` (the netdev
    * work — the uplink's `mlx5e_vport_uplink_rep_unload` changes back to the NIC
    * profile — then `kvfree` of the `mlx5e_rep_priv`; `priv` is not cleared),
-   * `mlx5e_vport_rep_get_proto_dev` (`rpriv->netdev`, no lock).
+   * `mlx5e_vport_rep_get_proto_dev` (`rpriv->netdev`, no lock), `mlx5e_vport_rep_event` (devcom
+   * PAIR / UNPAIR: `mlx5e_vport_rep_event_pair` / `_unpair` walk `rpriv->vport_sqs_list`, no lock).
    */
   const ops: RepOps = {
     name: "mlx5e_rep_ops",
@@ -133,6 +134,28 @@ const make = Effect.gen(function* () {
           yield* Effect.provideService(Slab.kfree(rpriv), Kernel, w.kernel) // kvfree(ppriv)
         })
       ),
+    event: (_esw, rep, event, _peer) => {
+      const name = event === "PAIR" ? "mlx5e_vport_rep_event_pair" : "mlx5e_vport_rep_event_unpair"
+      return call(
+        w,
+        "mlx5e",
+        "mlx5e_vport_rep_event",
+        call(
+          w,
+          "mlx5e",
+          name,
+          Effect.gen(function* () {
+            const rpriv = yield* mlx5eRepToRepPriv(rep)
+            if (rpriv === undefined) return yield* Effect.as(w.kernel.warn(`BUG: kernel NULL pointer dereference: rpriv in ${name}`), 0)
+            // list_for_each_entry(rep_sq, &rpriv->vport_sqs_list, list): the list head lives in the
+            // mlx5e_rep_priv. [inferred] the list is empty: no rep netdev is opened in the model, so
+            // no SQ exists, no send-to-vport rule is added or deleted on the peer, and PAIR cannot fail.
+            yield* rpriv.read
+            return 0
+          })
+        )
+      )
+    },
     get_proto_dev: (rep) =>
       call(
         w,

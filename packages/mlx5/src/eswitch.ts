@@ -45,9 +45,10 @@ import type {
   RepPriv,
   RepState,
   RepType,
+  SwitchdevEvent,
   VportId
 } from "./world.ts"
-import { call, injectFault, REP_TYPES, Run, step, VF_VPORTS, VPORTS } from "./world.ts"
+import { call, injectFault, REP_TYPES, Run, step, VF_VPORTS, VPORTS, XA_ORDER } from "./world.ts"
 
 const hidden = { hidden: true } as const
 const ghostHidden = { hidden: true, ghost: true } as const
@@ -126,7 +127,12 @@ export const mlx5EswitchInit = (v: Variant, dev: Dev, rcu: Rcu.Rcu): Effect.Effe
         IB: yield* Cell.make<LoadFate | undefined>(`${p}ghost:load-fate[IB]`, undefined, ghostHidden)
       },
       lastBump: yield* Cell.make<string | undefined>(`${p}ghost:last-generation-bump`, undefined, ghostHidden),
-      teardownEpoch: yield* Cell.make(`${p}ghost.teardownEpoch`, 0, { ...hidden, ghost: true })
+      teardownEpoch: yield* Cell.make(`${p}ghost.teardownEpoch`, 0, { ...hidden, ghost: true }),
+      // Only where the NIC has an ESW_OFFLOADS devcom component: elsewhere no kernel object is added.
+      devcom: dev.devcomEsw ? yield* Cell.make(`${p}esw->devcom`, false, hidden) : undefined,
+      paired: dev.devcomEsw
+        ? yield* Cell.make<ReadonlyArray<string>>(`${p}esw->paired`, [], { ...hidden, show: (l) => `[${l.join(" ")}]` })
+        : undefined
     } satisfies Esw
     for (const vp of VPORTS) {
       const data = {} as Record<RepType, RepData>
@@ -313,9 +319,176 @@ const make = Effect.gen(function* () {
     )
 
   // ---------------------------------------------------------------------------
+  // devcom ESW_OFFLOADS: PAIR / UNPAIR (eswitch_offloads.c, lib/devcom.c; notes §1.2)
+
+  /** A kernel oops (NULL pointer dereference) on the running task, as a WARN-level finding. */
+  const nullDeref = (what: string, where: string) =>
+    w.kernel.warn(`BUG: kernel NULL pointer dereference: ${what} in ${where} (task ${w.kernel.running() ?? "?"})`)
+
+  /**
+   * One pass of the PAIR / UNPAIR loops over `esw`'s reps (`mlx5_esw_for_each_rep`, xarray order;
+   * types ETH then IB for PAIR, IB then ETH for UNPAIR): `ops = esw->offloads.rep_ops[t]` (a plain
+   * load, first), then `atomic_read(&rep->rep_data[t].state) == REP_LOADED && ops->event` (NULL
+   * `ops` with a LOADED state: an oops), then `ops->event(esw, rep, event, peer_esw)`. None of
+   * `esw`'s locks is taken here: when `esw` is the receiving peer, its owner's devlink lock and reps
+   * guard are not held. Returns the first error (PAIR stops there).
+   */
+  const repEvents = (esw: Esw, peer: Esw, event: SwitchdevEvent, where: string): Effect.Effect<number> =>
+    Effect.gen(function* () {
+      const types = event === "PAIR" ? REP_TYPES : [...REP_TYPES].reverse()
+      for (const vp of XA_ORDER) {
+        const rep = esw.reps[vp]
+        for (const t of types) {
+          const ops = yield* esw.repOps[t].get
+          if ((yield* rep.data[t].state.read) !== "LOADED") continue
+          if (ops === undefined) {
+            yield* nullDeref(`${esw.name} rep_ops[${t}]->event`, where)
+            continue
+          }
+          if (ops.event === undefined) continue
+          const err = yield* ops.event(esw, rep, event, peer)
+          if (err !== 0 && event === "PAIR") return err
+        }
+      }
+      return 0
+    })
+
+  /**
+   * `mlx5_esw_offloads_unpair(esw, peer_esw)`: `mlx5e_tc_clean_fdb_peer_flows` (no TC flow in the
+   * model: nothing to clean), `mlx5_esw_offloads_rep_event_unpair`, `esw_del_fdb_peer_miss_rules`.
+   */
+  const mlx5EswOffloadsUnpair = (esw: Esw, peer: Esw): Effect.Effect<void> =>
+    fn(
+      "mlx5_esw_offloads_unpair",
+      Effect.gen(function* () {
+        yield* fn("mlx5_esw_offloads_rep_event_unpair", repEvents(esw, peer, "UNPAIR", "mlx5_esw_offloads_rep_event_unpair"))
+        yield* step(w, "mlx5_cmd_exec", `esw_del_fdb_peer_miss_rules(${esw.name}, ${peer.name})`)
+      })
+    )
+
+  /** `mlx5_esw_offloads_pair(esw, peer_esw)`: `esw_add_fdb_peer_miss_rules`, then PAIR to every LOADED rep; on an error, unpair. */
+  const mlx5EswOffloadsPair = (esw: Esw, peer: Esw): Effect.Effect<number> =>
+    fn(
+      "mlx5_esw_offloads_pair",
+      Effect.gen(function* () {
+        yield* step(w, "mlx5_cmd_exec", `esw_add_fdb_peer_miss_rules(${esw.name}, ${peer.name})`)
+        const err = yield* repEvents(esw, peer, "PAIR", "mlx5_esw_offloads_pair")
+        if (err !== 0) yield* mlx5EswOffloadsUnpair(esw, peer)
+        return err
+      })
+    )
+
+  /**
+   * `mlx5_esw_offloads_devcom_event(event, my_data = esw, event_data = peer_esw)` [devcom(ESW)
+   * write, held by the sender]: `esw` is a registered peer, `peer` the sender. PAIR (unless already
+   * paired): `mlx5_esw_offloads_set_ns_peer(true)`, `mlx5_esw_offloads_pair(esw, peer)`, then
+   * `(peer, esw)`, both `paired`; UNPAIR (if paired): both unpaired, `unpair(peer, esw)`,
+   * `unpair(esw, peer)`, `set_ns_peer(false)`. [inferred] both E-Switches have the same
+   * vport-metadata setting (the first check passes); `num_peers` and `mlx5_devcom_comp_set_ready`
+   * are not modelled (their readers — LAG's shared-FDB check, `mlx5e_sqs2vport_start` — are not).
+   */
+  const mlx5EswOffloadsDevcomEvent = (event: SwitchdevEvent, esw: Esw, peer: Esw): Effect.Effect<number> =>
+    fn(
+      "mlx5_esw_offloads_devcom_event",
+      Effect.gen(function* () {
+        const paired = (yield* esw.paired!.get).includes(peer.name)
+        if (event === "PAIR") {
+          if (paired) return 0
+          yield* step(w, "mlx5_cmd_exec", `mlx5_esw_offloads_set_ns_peer(${esw.name}, ${peer.name}, true)`)
+          let err = yield* mlx5EswOffloadsPair(esw, peer)
+          if (err === 0) {
+            err = yield* mlx5EswOffloadsPair(peer, esw)
+            if (err !== 0) yield* mlx5EswOffloadsUnpair(esw, peer) // err_pair
+          }
+          if (err !== 0) {
+            yield* step(w, "mlx5_cmd_exec", `mlx5_esw_offloads_set_ns_peer(${esw.name}, ${peer.name}, false)`) // err_peer
+            return err
+          }
+          yield* esw.paired!.update((l) => [...l, peer.name])
+          yield* peer.paired!.update((l) => [...l, esw.name])
+          return 0
+        }
+        if (!paired) return 0
+        yield* peer.paired!.update((l) => l.filter((n) => n !== esw.name))
+        yield* esw.paired!.update((l) => l.filter((n) => n !== peer.name))
+        yield* mlx5EswOffloadsUnpair(peer, esw)
+        yield* mlx5EswOffloadsUnpair(esw, peer)
+        yield* step(w, "mlx5_cmd_exec", `mlx5_esw_offloads_set_ns_peer(${esw.name}, ${peer.name}, false)`)
+        return 0
+      })
+    )
+
+  /**
+   * `mlx5_devcom_send_event(esw->devcom, event, rollback_event, esw)` (lib/devcom.c):
+   * `down_write(&comp->sem)`, the handler for every other registered E-Switch, `up_write`. [inferred]
+   * the rollback walk is left out: with two PFs there is one peer, so a failing handler has no
+   * earlier peer to roll back (and the model's handlers do not fail).
+   */
+  const mlx5DevcomSendEvent = (esw: Esw, event: SwitchdevEvent): Effect.Effect<void> =>
+    fn(
+      "mlx5_devcom_send_event",
+      Effect.gen(function* () {
+        const comp = esw.dev.devcomEsw!
+        yield* comp.sem.downWrite
+        for (const pos of yield* comp.members.get) if (pos !== esw) yield* mlx5EswOffloadsDevcomEvent(event, pos, esw)
+        yield* comp.sem.upWrite
+      })
+    )
+
+  /**
+   * `mlx5_esw_offloads_devcom_init(esw, attr)` at the end of `esw_offloads_enable`: on a NIC without
+   * an ESW_OFFLOADS component (single port: `!mlx5_lag_is_supported`) it returns before registering;
+   * else `mlx5_devcom_register_component` (`devcom_alloc_comp_dev`: `down_write(&comp->sem)`,
+   * `list_add_tail`, `up_write`; the global `comp_list_lock` around the component lookup is not
+   * modelled) and `mlx5_devcom_send_event(PAIR, UNPAIR)`.
+   */
+  const mlx5EswOffloadsDevcomInit = (esw: Esw): Effect.Effect<void> =>
+    fn(
+      "mlx5_esw_offloads_devcom_init",
+      Effect.gen(function* () {
+        const comp = esw.dev.devcomEsw
+        if (comp === undefined) return
+        yield* fn(
+          "mlx5_devcom_register_component",
+          Effect.gen(function* () {
+            yield* comp.sem.downWrite
+            yield* comp.members.update((l) => [...l, esw])
+            yield* comp.sem.upWrite
+          })
+        )
+        yield* esw.devcom!.set(true)
+        yield* mlx5DevcomSendEvent(esw, "PAIR")
+      })
+    )
+
+  /**
+   * `mlx5_esw_offloads_devcom_cleanup(esw)` at the start of `esw_offloads_disable`: if registered,
+   * `mlx5_devcom_send_event(UNPAIR, UNPAIR)`, then `mlx5_devcom_unregister_component`
+   * (`devcom_free_comp_dev`: `down_write(&comp->sem)`, `list_del`, `up_write`), `esw->devcom = NULL`.
+   */
+  const mlx5EswOffloadsDevcomCleanup = (esw: Esw): Effect.Effect<void> =>
+    fn(
+      "mlx5_esw_offloads_devcom_cleanup",
+      Effect.gen(function* () {
+        const comp = esw.dev.devcomEsw
+        if (comp === undefined || !(yield* esw.devcom!.get)) return
+        yield* mlx5DevcomSendEvent(esw, "UNPAIR")
+        yield* fn(
+          "mlx5_devcom_unregister_component",
+          Effect.gen(function* () {
+            yield* comp.sem.downWrite
+            yield* comp.members.update((l) => l.filter((e) => e !== esw))
+            yield* comp.sem.upWrite
+          })
+        )
+        yield* esw.devcom!.set(false)
+      })
+    )
+
+  // ---------------------------------------------------------------------------
   // Enable / disable
 
-  /** `esw_offloads_enable()`: steering, uplink rep first, then PF/VF vports. */
+  /** `esw_offloads_enable()`: steering, uplink rep first, then PF/VF vports; on success, last, `mlx5_esw_offloads_devcom_init` (PAIR). */
   const eswOffloadsEnable = (esw: Esw) =>
     fn(
       "esw_offloads_enable",
@@ -332,19 +505,23 @@ const make = Effect.gen(function* () {
         if (err !== 0) {
           yield* esw.enabled.uplink.set(false)
           yield* registry.mlx5EswOffloadsRepUnload(esw, "uplink")
+          return err
         }
-        return err
+        yield* mlx5EswOffloadsDevcomInit(esw)
+        return 0
       })
     )
 
   /**
-   * `esw_offloads_disable()`: disable PF/VF vports (their reps unloaded), then
+   * `esw_offloads_disable()`: first `mlx5_esw_offloads_devcom_cleanup` (UNPAIR), then disable
+   * PF/VF vports (their reps unloaded), then
    * the uplink rep. [inferred] an SF vport still enabled is unloaded here too.
    */
   const eswOffloadsDisable = (esw: Esw) =>
     fn(
       "esw_offloads_disable",
       Effect.gen(function* () {
+        yield* mlx5EswOffloadsDevcomCleanup(esw)
         yield* fn("mlx5_eswitch_disable_pf_vf_vports", mlx5EswitchUnloadVfVports(esw, VF_VPORTS.length))
         yield* mlx5EswitchUnloadVport(esw, "sf1")
         yield* registry.mlx5EswOffloadsRepUnload(esw, "uplink")

@@ -16,10 +16,7 @@ import { Context, Effect, Layer } from "effect"
 import { EswWorkQueue } from "./esw_wq.ts"
 import { locked, RepsGuard, type RepsHeld, repsGuardId } from "./locks.ts"
 import type { Esw, GuardState, IbDev, ProtoDev, Rep, RepOps, RepPriv, RepState, RepType, VportId } from "./world.ts"
-import { call, Run, record } from "./world.ts"
-
-/** `mlx5_esw_for_each_rep` order: xarray by vport number, so the uplink (0xffff) comes last. */
-export const XA_ORDER: ReadonlyArray<VportId> = ["vf1", "vf2", "sf1", "uplink"]
+import { call, Run, record, XA_ORDER } from "./world.ts"
 
 const make = Effect.gen(function* () {
   const w = yield* Run

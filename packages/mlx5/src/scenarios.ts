@@ -13,7 +13,7 @@ import { Effect } from "effect"
 import { buildComponents, type Components } from "./components.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
 import type { Variant } from "./variant.ts"
-import type { Dev, DevSpec, FaultPoint, Lag, LagMode, World } from "./world.ts"
+import type { Dev, DevcomEsw, DevSpec, Esw, FaultPoint, Lag, LagMode, World } from "./world.ts"
 import { makeDev } from "./world.ts"
 
 /** What a run's world is made of. */
@@ -57,6 +57,21 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
       const prefix = multi ? `${spec.name}.` : ""
       const devcom = shared ?? (yield* devcomComp(`${prefix}devcom`))
       devs.push(yield* makeDev(spec, i, prefix, devcom))
+    }
+    // Two PFs of one LAG-capable NIC share its MLX5_DEVCOM_ESW_OFFLOADS component (its own key, so
+    // its own lockdep class). A single-port device has none: mlx5_esw_offloads_devcom_init returns
+    // before registering (!mlx5_lag_is_supported). [reduction] ib-load-vs-reconfig's single-PF
+    // lag-reload world has none either: its send would take an rwsem no other thread can take and
+    // reach no peer.
+    if (o.lag && devs.length > 1) {
+      const devcomEsw: DevcomEsw = {
+        sem: yield* devcomComp("esw_devcom"),
+        members: yield* Cell.make<ReadonlyArray<Esw>>("esw_devcom.comp_dev_list", [], {
+          hidden: true,
+          show: (l) => `[${l.map((e) => e.name).join(" ")}]`
+        })
+      }
+      for (const d of devs) d.devcomEsw = devcomEsw
     }
     // lag/lag.c: static DEFINE_SPINLOCK(lag_lock), one for the module (its lockdep class is its name).
     const lagLock = yield* Spinlock.make("lag_lock")
@@ -576,6 +591,34 @@ const healthRecovery: ScenarioDef = {
     })
 }
 
+// 16 ----------------------------------------------------------------------------
+const devcomPair: ScenarioDef = {
+  name: "devcom-pair",
+  description:
+    "devcom ESW_OFFLOADS PAIR / UNPAIR (issue 13 item 1, notes §1.2): two PFs of one LAG-capable NIC (they share the HCA and the ESW_OFFLOADS devcom components; no bond), mlx5_ib not loaded; pf1 in switchdev with 2 VFs (their ETH reps loaded), pf0 in legacy. Thread 'devlink' sets pf0 to switchdev — esw_offloads_enable ends with mlx5_esw_offloads_devcom_init → mlx5_devcom_send_event(PAIR) under devcom(ESW): mlx5_esw_offloads_devcom_event → mlx5_esw_offloads_pair(pf1, pf0) walks pf1's reps (rep_ops[t], then the rep state, then ops->event = mlx5e_vport_rep_event_pair, which reads the rep's mlx5e_rep_priv) holding none of pf1's locks — then back to legacy (UNPAIR first in esw_offloads_disable). Thread 'sriov' disables pf1's VFs (sriov_numvfs 0: pf1's VF reps unloaded, each mlx5e_rep_priv kvfree'd). Threads: devlink, sriov, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 400, seed: 14 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: false })
+      const [pf0, pf1] = [w.devs[0]!, w.devs[1]!]
+      for (const d of w.devs) yield* m.core.probeOne(d, false)
+      yield* m.devlink.devlinkEswitchSet(pf1, "OFFLOADS")
+      yield* m.core.sriovNumvfsStore(pf1, 2)
+      yield* settle(w)
+      registerInvariants(w, ALL)
+      yield* spawn(
+        w,
+        "devlink",
+        Effect.gen(function* () {
+          yield* m.devlink.devlinkEswitchSet(pf0, "OFFLOADS")
+          yield* m.devlink.devlinkEswitchSet(pf0, "LEGACY")
+        })
+      )
+      yield* spawn(w, "sriov", m.core.sriovNumvfsStore(pf1, 0))
+    })
+}
+
 /**
  * Every scenario, in matrix order.
  *
@@ -649,7 +692,8 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   lagSharedFdbFaults,
   mpeswVsModeSet,
   healthRecovery,
-  fwResetWithProfile
+  fwResetWithProfile,
+  devcomPair
 ]
 
 /**

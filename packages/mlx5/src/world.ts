@@ -40,6 +40,8 @@ export type RepState = "UNREGISTERED" | "REGISTERED" | "LOADED"
 export type VportId = "uplink" | "vf1" | "vf2" | "sf1"
 export const VPORTS: ReadonlyArray<VportId> = ["uplink", "vf1", "vf2", "sf1"]
 export const VF_VPORTS: ReadonlyArray<VportId> = ["vf1", "vf2"]
+/** `mlx5_esw_for_each_rep` order: xarray by vport number, so the uplink (0xffff) comes last. */
+export const XA_ORDER: ReadonlyArray<VportId> = ["vf1", "vf2", "sf1", "uplink"]
 /** V1 `enum mlx5_esw_offloads_rep_type_state`. */
 export type GuardState = "UNBLOCKED" | "BLOCKED"
 
@@ -67,6 +69,29 @@ export interface RepOps {
   readonly unload: (rep: Rep) => Effect.Effect<void>
   /** `->get_proto_dev(rep)`: mlx5_ib `mlx5_ib_rep_to_dev`, mlx5e `mlx5e_vport_rep_get_proto_dev` (lockless callers). */
   readonly get_proto_dev: (rep: Rep) => Effect.Effect<ProtoDev | undefined>
+  /**
+   * `->event(esw, rep, MLX5_SWITCHDEV_EVENT_PAIR / _UNPAIR, peer_esw)`, called by the devcom
+   * ESW_OFFLOADS handler on every LOADED rep of a type whose ops have it: mlx5e's
+   * `mlx5e_vport_rep_event`; mlx5_ib's REP_IB ops have none.
+   */
+  readonly event?: (esw: Esw, rep: Rep, event: SwitchdevEvent, peer: Esw) => Effect.Effect<number>
+}
+
+/** `enum mlx5_switchdev_event` (include/linux/mlx5/eswitch.h). */
+export type SwitchdevEvent = "PAIR" | "UNPAIR"
+
+/**
+ * The `MLX5_DEVCOM_ESW_OFFLOADS` component of one NIC (lib/devcom.c `struct mlx5_devcom_comp`),
+ * shared by the PFs whose E-Switches match its key (same system image GUID and net namespace):
+ * `comp->sem`, a lockdep class of its own (`mlx5_devcom_comp_alloc`'s dynamic key, distinct from
+ * the HCA component's), and the registered E-Switches (`comp->comp_dev_list_head`, each entry's
+ * `data` an E-Switch). Made only for a world of two PFs on one LAG-capable NIC: a single-port
+ * device returns from `mlx5_esw_offloads_devcom_init` before registering (`!mlx5_lag_is_supported`).
+ */
+export interface DevcomEsw {
+  readonly sem: RwSemaphore.RwSemaphore
+  /** `comp->comp_dev_list_head` [comp->sem]: the registered E-Switches, in registration order. */
+  readonly members: Cell.Cell<ReadonlyArray<Esw>>
 }
 
 /** `rep->rep_data[type]`: the atomic state and the protocol's private pointer. */
@@ -224,6 +249,14 @@ export interface Esw {
    * belongs to the configuration that registered the notifier.
    */
   readonly teardownEpoch: Cell.Cell<number>
+  /**
+   * `esw->devcom` registered (the pointer non-NULL) [devlink lock]: set by
+   * `mlx5_esw_offloads_devcom_init`, cleared by `_cleanup`. Only where the device has an ESW_OFFLOADS
+   * component (`Dev.devcomEsw`).
+   */
+  readonly devcom: Cell.Cell<boolean> | undefined
+  /** `esw->paired` (xarray of peer E-Switches, by name here) [devcom(ESW) write]; with `devcom`. */
+  readonly paired: Cell.Cell<ReadonlyArray<string>> | undefined
 }
 
 /** An auxiliary device (`.eth-rep`, `.rdma-rep`) of one PCI function. */
@@ -327,6 +360,8 @@ export interface Dev {
   readonly sfExists: Cell.Cell<boolean>
   /** `dev->priv.lag`: set while the scenario is built, before any task runs (never written after). */
   lag: Lag | undefined
+  /** The NIC's ESW_OFFLOADS devcom component (`DevcomEsw`), or none (single-port device); set while the scenario is built. */
+  devcomEsw: DevcomEsw | undefined
   /** Device registered (`mlx5_register_device` done, not yet unregistered). */
   readonly registered: Cell.Cell<boolean>
   /** `dev->profile.mask & MLX5_PROF_MASK_DEF_SWITCHDEV` (V1 patch 7; copied from `profile[prof_sel]` at probe). */
@@ -514,6 +549,7 @@ export const makeDev = (spec: DevSpec, index: number, prefix: string, devcom: Rw
           }
         : undefined,
       lag: undefined,
+      devcomEsw: undefined,
       registered: yield* cell("registered", false),
       profileDefSwitchdev: yield* cell("profile.mask.DEF_SWITCHDEV", false),
       fwResetInProgress: yield* cell("fw_reset->reset_flags.RESET_IN_PROGRESS", false),
