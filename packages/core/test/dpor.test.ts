@@ -1,4 +1,4 @@
-import { Atomic, Cell, type Chooser, Explorer, Finding, Kernel, Mutex, Sched, WaitQueue } from "@drvmodel/core"
+import { Atomic, Cell, type Chooser, Completion, Explorer, Finding, Kernel, Mutex, Sched, WaitQueue } from "@drvmodel/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { classic } from "../../../examples/index.ts"
@@ -36,6 +36,29 @@ const dpor = (s: Explorer.Scenario, more: Partial<Explorer.ExploreOptions> = {})
   Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "dpor", schedules: 100_000, maxFindings: 100, ...more })))
 const dfs = (s: Explorer.Scenario, schedules: number) =>
   Effect.runSync(Explorer.explore(s, Explorer.options({ strategy: "dfs", preemptions: 1000, schedules, maxFindings: 100 })))
+/**
+ * Unbounded DFS with the engine's spin-assume on, as in DPOR runs (`Explorer.explore` runs DFS
+ * without it): the same semantics as DPOR, unreduced. Finding signatures, runs, and whether it
+ * exhausted within `budget` runs.
+ */
+const dfsSpinAssume = (s: Explorer.Scenario, budget: number) => {
+  const o = Explorer.options({ strategy: "dfs", preemptions: 1000 })
+  const strategy = Effect.runSync(Explorer.strategyFor(o))
+  const found = new Set<string>()
+  for (let runs = 0; runs < budget; runs++) {
+    const chooser = strategy.next()
+    if (chooser === undefined) return { signatures: [...found].sort(), runs, exhausted: true }
+    const r = Explorer.runOnce(s.program, chooser, {
+      maxSteps: o.maxSteps,
+      livelockBound: o.livelockBound,
+      spinAssume: true,
+      recordTrace: false
+    })
+    strategy.finished?.({ steps: r.steps, hitStepLimit: r.outcome._tag === "StepLimit" })
+    if (r.outcome._tag === "Found") found.add(Finding.signatureOf(r.outcome.finding.problem))
+  }
+  return { signatures: [...found].sort(), runs: budget, exhausted: strategy.next() === undefined }
+}
 const signatures = (r: Explorer.Report) => [...new Set(r.counterexamples.map((c) => Finding.signatureOf(c.finding.problem)))].sort()
 const classesOf = (r: Explorer.Report) => (r.coverage._tag === "Dpor" ? r.coverage : assert.fail(`coverage ${r.coverage._tag}`))
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1))
@@ -49,7 +72,18 @@ const againstDfs = (
   seeds: number,
   make: (seed: number) => ReturnType<typeof program>,
   budget: number,
-  options: { readonly only?: RegExp; readonly noMoreRuns?: boolean } = {}
+  options: {
+    readonly only?: RegExp
+    readonly noMoreRuns?: boolean
+    /**
+     * Compare with unbounded DFS under spin-assume (`dfsSpinAssume`) for equality, and with plain
+     * DFS for inclusion only: a retry loop exempt from the fairness rules (it writes nothing) may
+     * take two steps in a row where plain DFS's fairness rule puts another task between them —
+     * e.g. the merged worker preparing to wait right after its failed trylock — which reaches
+     * real states plain DFS does not (a wake that comes late); none that plain DFS reaches is lost.
+     */
+    readonly spinAssumeReference?: boolean
+  } = {}
 ) => {
   const texts: Array<string> = []
   let reducedRuns = 0
@@ -63,8 +97,18 @@ const againstDfs = (
     const reduced = dpor(b.scenario)
     const what = `seed ${seed}:\n${a.text}`
     assert.isTrue(classesOf(reduced).exhausted, what)
-    assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
-    assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
+    if (options.spinAssumeReference === true) {
+      const c = make(seed)
+      const same = dfsSpinAssume(c.scenario, 4 * budget)
+      if (!same.exhausted) continue
+      assert.deepStrictEqual([...b.terminal].sort(), [...c.terminal].sort(), what)
+      assert.deepStrictEqual(signatures(reduced), same.signatures, what)
+      assert.includeMembers([...b.terminal], [...a.terminal], what)
+      assert.includeMembers(signatures(reduced), signatures(reference), what)
+    } else {
+      assert.deepStrictEqual([...b.terminal].sort(), [...a.terminal].sort(), what)
+      assert.deepStrictEqual(signatures(reduced), signatures(reference), what)
+    }
     if (options.noMoreRuns === true) assert.isAtMost(reduced.runs, reference.runs, what)
     texts.push(a.text)
     reducedRuns += reduced.runs
@@ -195,6 +239,18 @@ describe("dpor", () => {
       })
   )
 
+  it.effect(
+    "generated programs with a wait queue (the merged worker's trylock + wait_event_timeout loop, bumps with wake_up_all, bare wakes, timed waits): the terminal states and findings of unbounded DFS under spin-assume, and every one of plain DFS",
+    () =>
+      Effect.sync(() => {
+        // The wait queue's footprints (a waiter's steps read the queue, wake_up_all writes it) and
+        // spin-assume over iterations that wait on the queue and leave it again, or time out.
+        const r = againstDfs(100, (seed) => program(seed, { waitq: true }), 1500, { noMoreRuns: true, spinAssumeReference: true })
+        assert.isAtLeast(r.texts.length, 25)
+        assert.isAtLeast(r.texts.filter((t) => /"wqInvalidate"|"wqWake"/.test(t)).length, 18)
+      })
+  )
+
   /**
    * esw_wq_handler's loop (patch 4): `while (true) { if (read(G) != 0) return stale; if
    * (trylock(M)) break; cond_resched(); }` against a holder of M that does `steps` steps on a
@@ -300,6 +356,219 @@ describe("dpor", () => {
           assert.isAtMost(reduced.runs, 4 * steps + 8, `${steps} steps: ${reduced.runs} runs`)
         }
       })
+  )
+
+  /**
+   * The merged esw_wq_handler: `while (true) { if (read(G) != 0) return stale; if (trylock(M))
+   * break; wait_event_timeout(Q, G != 0, 60); }` against a holder of M that does `steps` steps
+   * on a private atomic, then mlx5_eswitch_invalidate_wq (bump G, wake_up_all(Q)), and unlocks;
+   * beside them a third task does `steps` steps on its own atomic.
+   */
+  const mergedWorker = (steps: number) =>
+    scenario(
+      "merged-worker",
+      Effect.gen(function* () {
+        const kernel = yield* Kernel
+        const m = yield* Mutex.make("M")
+        const g = yield* Atomic.make("G", 0)
+        const u = yield* Atomic.make("U", 0)
+        const q = yield* WaitQueue.make("Q")
+        const fate = yield* Cell.make("fate", "", { ghost: true })
+        kernel.invariant({
+          name: "fate",
+          description: "records the worker's fate",
+          when: "eventual",
+          check: () => fate.peek() !== "" || "none"
+        })
+        yield* kernel.spawn(
+          "holder",
+          Effect.gen(function* () {
+            yield* m.lock
+            for (let i = 0; i < steps; i++) yield* Atomic.inc(u)
+            yield* Atomic.inc(g)
+            yield* q.wakeUpAll
+            yield* m.unlock
+          })
+        )
+        const v = yield* Atomic.make("V", 0)
+        yield* kernel.spawn(
+          "other",
+          Effect.gen(function* () {
+            for (let i = 0; i < steps; i++) yield* Atomic.inc(v)
+          })
+        )
+        yield* kernel.spawn(
+          "worker",
+          kernel.call(
+            "wq",
+            "esw_wq_handler",
+            Effect.gen(function* () {
+              while (true) {
+                if ((yield* g.read) !== 0) return yield* fate.set("stale")
+                if (yield* m.trylock) break
+                yield* q.waitEventTimeout(() => g.peek() !== 0, "G != 0", 60)
+              }
+              yield* fate.set("ran")
+              yield* m.unlock
+            })
+          )
+        )
+      })
+    )
+
+  it.effect("spin-assume: the merged worker waiting on a wait queue while the holder runs takes a few classes (waiting is no write)", () =>
+    Effect.sync(() => {
+      // When joining the queue was a write, the worker's streak stayed under the fairness rule,
+      // every point it could run at was historic and the prefixes of its runs were explored as
+      // DFS does: 228 and 3,439 executions here.
+      for (const steps of [2, 6]) {
+        const reduced = dpor(mergedWorker(steps))
+        assert.isTrue(classesOf(reduced).exhausted)
+        if (steps === 2) assert.deepStrictEqual(signatures(reduced), signatures(dfs(mergedWorker(steps), 50_000)))
+        assert.isAtMost(reduced.runs, 4 * steps + 8, `${steps} steps: ${reduced.runs} runs`)
+      }
+    })
+  )
+
+  /** Terminal states (each task's log) of every run of `make()` under unbounded DFS and under DPOR. */
+  const logsOf = (make: (seen: Set<string>) => Explorer.Scenario) => {
+    const reference = new Set<string>()
+    dfs(make(reference), 20_000)
+    const reduced = new Set<string>()
+    const r = dpor(make(reduced))
+    assert.isTrue(classesOf(r).exhausted)
+    return { reference: [...reference].sort(), reduced: [...reduced].sort() }
+  }
+
+  it.effect("wait queue: a wake that comes before the waiter joins, or before the condition holds, wakes no one", () =>
+    Effect.sync(() => {
+      // Two waiters for A != 0 (5 ms and 3 ms), a task that sets A without waking anyone, one
+      // that only wakes the queue. A waiter sees A at once, is woken after the store, or sleeps
+      // until its timeout — whichever order the store, the wake and the waiters' steps take.
+      // Each waiter's steps must be dependent with the wake (both ways: joining before or after
+      // it, re-checking before or after it) and not with the other waiter's.
+      const { reference, reduced } = logsOf((seen) =>
+        scenario(
+          "late-wake",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const q = yield* WaitQueue.make("Q")
+            const a = yield* Atomic.make("A", 0)
+            const log: Array<string> = []
+            const tasks = [
+              yield* kernel.spawn(
+                "w0",
+                Effect.gen(function* () {
+                  log.push(`w0=${yield* q.waitEventTimeout(() => a.peek() !== 0, "A != 0", 5)}`)
+                })
+              ),
+              yield* kernel.spawn(
+                "w1",
+                Effect.gen(function* () {
+                  log.push(`w1=${yield* q.waitEventTimeout(() => a.peek() !== 0, "A != 0", 3)}`)
+                })
+              ),
+              yield* kernel.spawn("setter", a.set(1)),
+              yield* kernel.spawn("waker", q.wakeUpAll)
+            ]
+            for (const t of tasks) yield* kernel.join(t)
+            seen.add(log.sort().join(","))
+          })
+        )
+      )
+      assert.includeMembers(reference, ["w0=5,w1=3", "w0=1,w1=1"])
+      assert.deepStrictEqual(reduced, reference)
+    })
+  )
+
+  it.effect("time passes while only spinners can run, and a failed cmpxchg used as a test is no spin", () =>
+    Effect.sync(() => {
+      // t0 waits 2 ms for X. t1 fails a cmpxchg (a test), takes M, sleeps 1 ms and completes X:
+      // t1 never spins, so time passes only once it sleeps, and t0 is always woken. When every
+      // task in a retry streak counted as spinning, time jumped to t0's timeout right after
+      // t1's failed cmpxchg if t0 was already waiting, and not if t1 took M first: an order of
+      // two independent steps, which DPOR explored only one way (it missed "w=1").
+      const { reference, reduced } = logsOf((seen) =>
+        scenario(
+          "cmpxchg-test",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const m = yield* Mutex.make("M")
+            const a = yield* Atomic.make("A", 0)
+            const x = yield* Completion.make("X")
+            const log: Array<string> = []
+            const t0 = yield* kernel.spawn(
+              "t0",
+              Effect.gen(function* () {
+                log.push(`w=${yield* x.waitTimeout(2)}`)
+              })
+            )
+            const t1 = yield* kernel.spawn(
+              "t1",
+              Effect.gen(function* () {
+                log.push(`cx=${yield* a.cmpxchg(1, 2)}`)
+                if (yield* m.trylock) {
+                  yield* Sched.msleep(1)
+                  yield* m.unlock
+                }
+                yield* x.complete
+              })
+            )
+            yield* kernel.join(t0)
+            yield* kernel.join(t1)
+            seen.add(log.sort().join(","))
+          })
+        )
+      )
+      assert.deepStrictEqual(reduced, reference)
+      assert.deepStrictEqual(reference, ["cx=0,w=1"])
+    })
+  )
+
+  it.effect("spin-assume: time passes while only a spinner exempt from the fairness rules can run, as without spin-assume", () =>
+    Effect.sync(() => {
+      // The holder drops M and waits 5 ms for X; the worker spins on M (devl_trylock +
+      // cond_resched), then completes X. While the holder waits and the worker spins, time may
+      // pass: the holder times out (w=0), is completed at its timeout (w=1) or before (w=5).
+      // The worker's read-only loop is exempt from the fairness rules under spin-assume; were
+      // it kept from letting time pass too, DPOR would reach only w=5.
+      const { reference, reduced } = logsOf((seen) =>
+        scenario(
+          "spinner-and-timeout",
+          Effect.gen(function* () {
+            const kernel = yield* Kernel
+            const m = yield* Mutex.make("M")
+            const x = yield* Completion.make("X")
+            const log: Array<string> = []
+            yield* m.lock
+            const holder = yield* kernel.spawn(
+              "holder",
+              Effect.gen(function* () {
+                yield* Sched.condResched
+                log.push(`w=${yield* x.waitTimeout(5)}`)
+              })
+            )
+            const worker = yield* kernel.spawn(
+              "worker",
+              kernel.call(
+                "t",
+                "worker",
+                Effect.gen(function* () {
+                  while (!(yield* m.trylock)) yield* Sched.condResched
+                  yield* x.complete
+                  yield* m.unlock
+                })
+              )
+            )
+            yield* m.unlock
+            yield* kernel.join(holder)
+            yield* kernel.join(worker)
+            seen.add(log.join(","))
+          })
+        )
+      )
+      assert.deepStrictEqual(reduced, reference)
+    })
   )
 
   it.effect("spin-assume: a spinner no one will ever wake is still a livelock after the bound (same finding as without)", () =>

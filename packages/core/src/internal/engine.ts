@@ -429,7 +429,7 @@ export class Engine {
       // `refresh`, after this step.
       const all: ReadonlyArray<Task> = this.runnable
       let enabled: ReadonlyArray<Task> = all
-      if ((enabled.length === 0 || allRetrying(enabled)) && this.advanceTime()) {
+      if ((enabled.length === 0 || this.allSpinning(enabled)) && this.advanceTime()) {
         if (this.finding) return { _tag: "Found", finding: this.finding }
         continue
       }
@@ -503,6 +503,22 @@ export class Engine {
     return { step: this.step, candidates, current, withheld, historic }
   }
 
+  /**
+   * Whether every task of `tasks` spins, so that virtual time may advance now: a spinning CPU
+   * does not stop time, and a spin may need a timed sleeper's end. Spinning (a failed trylock,
+   * the same attempt failing twice, a yield in a retry streak) is a function of the task's own
+   * steps. A task that failed one attempt — a cmpxchg used as a test — is in a retry streak but
+   * does not spin: it goes on without anyone's help, so it does not let time pass. (When it
+   * did, whether time jumped to a sleeper's timeout depended on whether that sleeper parked
+   * before or after the tester's next, unrelated steps: independent steps whose order partial-
+   * order reduction explores one way, so DPOR missed the other outcome — dpor.test.ts, "a
+   * failed cmpxchg used as a test is no spin".)
+   */
+  private allSpinning(tasks: ReadonlyArray<Task>): boolean {
+    for (const t of tasks) if (!t.spinning) return false
+    return true
+  }
+
   /** Whether a task of `tasks` spins, for the fairness rule. */
   private anySpinning(tasks: ReadonlyArray<Task>): boolean {
     for (const t of tasks) if (t.spinning && this.ruled(t)) return true
@@ -514,8 +530,9 @@ export class Engine {
    * written nothing so far, under spin-assume (`spinStep`). Such a task goes round at most once
    * more and then waits for a write, so it can starve no one; withholding the others for it
    * would only make the candidate sets depend on the order of past steps. A streak that wrote
-   * (a retry loop that takes and drops a lock, a timed wait that queues itself) stays under
-   * the rules until it ends.
+   * (a retry loop that takes and drops a lock) stays under the rules until it ends. Waiting on a
+   * wait queue and leaving it is no write (primitives/WaitQueue.ts): the merged esw_wq_handler's
+   * loop is exempt.
    */
   private ruled(t: Task): boolean {
     return !this.spinAssume || this.spinReleased || !t.retrying || t.wrote
@@ -1374,11 +1391,6 @@ const endStreak = (task: Task): void => {
   task.spinning = false
   task.lastFailed = undefined
   task.failedOp = undefined
-}
-
-const allRetrying = (tasks: ReadonlyArray<Task>): boolean => {
-  for (const t of tasks) if (!t.retrying) return false
-  return true
 }
 
 /** Removes the task's last hold of `resource` (into `into`, if given); whether anything was removed. */

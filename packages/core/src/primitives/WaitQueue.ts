@@ -56,11 +56,32 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
       state: () => `${waiters.size} waiting`
     }
     kernel.register(resource)
-    // Footprints: wake_up_all, queueing a waiter and every re-check write the queue (the waiter
-    // set and the woken flags, which are what enables a sleeping waiter). The condition is model
-    // code evaluated inside the step: what it reads is the model's (its kernel cells), not the
-    // queue's, and is recorded as such.
+    // Footprints (partial-order reduction, spin-assume and the race check). The queue's state is
+    // its set of waiter entries, each with a woken flag; an entry is touched only by its own
+    // waiter's steps and by wake_up_all. Which pairs of steps do not commute:
+    // - wake_up_all and any step of a waiter: joining the set before or after a wake decides
+    //   whether that waiter is woken, and a re-check before or after it whether the waiter sleeps
+    //   again; a wake is also what enables a sleeping waiter. wake_up_all writes the queue's key,
+    //   a waiter's steps read it.
+    // - Two wake_up_alls commute (each sets every flag present), but both write: kept ordered.
+    // - Steps of two waiters commute: each adds, removes or clears only its own entry, which no
+    //   other waiter's step reads (set insertion and removal of distinct entries), and a waiter's
+    //   step enables no one (only a wake or the clock enables a sleeper). Nothing else reads the
+    //   set: there is no waitqueue_active(). So joining, re-checking and leaving only read the key.
+    // - A first check that finds the condition true does not touch the queue (the wait_event
+    //   macro tests the condition before it prepares to wait): only what the condition reads.
+    // The condition is model code evaluated inside the step: what it reads is the model's (its
+    // kernel cells), not the queue's, and is recorded as such. A retry loop that waits on a queue
+    // and leaves it again (the merged esw_wq_handler) therefore writes nothing through the queue,
+    // and spin-assume (internal/engine.ts `spinStep`) treats its iteration like any read-only one.
+    // Race check: a wake releases into the key and the waiter's steps acquire it — the order the
+    // kernel documents (stores before wake_up_all are seen by the woken task's condition check,
+    // memory-barriers.txt, "Sleep and wake-up functions"). Joining the set does not release to a
+    // later waker: the kernel gives that order only as a side effect of wq->lock, and no
+    // wait_event user may rely on it.
     const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
+    const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
+    const none: ReadonlyArray<Access> = []
     const waitLoop = (condition: () => boolean, describe: string, timeoutMs: number | undefined) =>
       Effect.gen(function* () {
         const deadline = timeoutMs === undefined ? undefined : kernel.now() + timeoutMs
@@ -71,7 +92,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
           name: "prepare_to_wait_event",
           label: `wait_event(${id}, ${describe})`,
           resource,
-          footprint: writes,
+          footprint: (ready) => (ready ? none : reads),
           apply: () => {
             if (condition()) return true
             entry.woken = false
@@ -88,7 +109,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
             name: sleep,
             label: `${sleep}(${id}, ${describe})`,
             resource,
-            footprint: writes,
+            footprint: reads,
             waitKind: "waitqueue",
             ...(deadline !== undefined ? { deadline } : {}),
             enabled: () => entry.woken,

@@ -47,7 +47,15 @@
  *   nothing (it cannot starve anyone: it stops after one round), so its
  *   points are not historic. When no one but waiting spinners could run, they
  *   are let go for the rest of the run and spin under the old rules: an
- *   endless spin is still the livelock found at the bound.
+ *   endless spin is still the livelock found at the bound. Waiting on a wait
+ *   queue is no write (primitives/WaitQueue.ts: a waiter's steps touch only its
+ *   own entry and commute with other waiters'), so the merged esw_wq_handler's
+ *   `devl_trylock` + `wait_event_timeout` loop is such a streak. Exempt from
+ *   the fairness rule, a loop may take two steps in a row where plain DFS puts
+ *   another task between them (the worker prepares to wait right after its
+ *   failed trylock and is woken late): real states plain DFS does not reach;
+ *   none that it reaches is lost (tested against DFS with and without
+ *   spin-assume).
  * - Blocking (locks, joins, waits). A race `e' ⋖ e` is reversible only if e's
  *   task was enabled before e' (a lock waiter is not before the unlock that
  *   enables it); enabling is a dependency because a blocking op and the op that
@@ -55,10 +63,16 @@
  *   CPUs block too: while an interrupt handler runs, every other task on its
  *   CPU waits, even on its first step; a step of a task bound to a CPU reads
  *   the CPU's key, a handler's start and return write it.
- * - Virtual time. The clock advances only when no task can run; the advance is
+ * - Virtual time. The clock advances only when no task can run, or when every
+ *   task that can run spins (a spinning CPU does not stop time); the advance is
  *   a pseudo-event writing `clock`, which steps read when their op has a
- *   deadline or they call `now()`; it is never reversible (nothing can run
- *   before it). When timer callbacks ran (delayed work), their effects have no
+ *   deadline or they call `now()`; it is never reversed (the engine offers no
+ *   step before it). Whether a task spins is a function of its own steps, and
+ *   a spinner leaves its loop only through a write it reads, which races with
+ *   its read: the orders in which it leaves before the advance are explored
+ *   through that race. A task that merely failed one attempt (a cmpxchg used
+ *   as a test) does not spin and does not let time pass: it goes on by itself,
+ *   and whether time jumped would depend on the order of independent steps. When timer callbacks ran (delayed work), their effects have no
  *   footprint, so that advance is dependent with every step.
  * - Safety invariants are checked at every intermediate state, which
  *   Mazurkiewicz equivalence does not preserve (two commuting writes pass

@@ -5,13 +5,17 @@
  * completions with timeouts, sleeps and data choices, over 2–4 tasks; with
  * `extended`, also RCU (read-side sections through an RCU pointer, updates
  * freeing the old object after synchronize_rcu or with kfree_rcu / call_rcu),
- * refcounts and ww_mutex acquisitions with back-off. Each program records its
+ * refcounts and ww_mutex acquisitions with back-off; with `spin`, retry loops;
+ * with `waitq`, a wait queue: the merged esw_wq_handler's loop (generation
+ * check, trylock, `wait_event_timeout` for a generation change), generation
+ * bumps with `wake_up_all` (mlx5_eswitch_invalidate_wq), bare wakes and timed
+ * waits. Each program records its
  * terminal state (what every task observed, and the final values) into a
  * collector, read through steps so that no invariant observes it.
  */
 
 import type { Explorer } from "@drvmodel/core"
-import { Atomic, Cell, Completion, Kernel, Mutex, Rcu, Refcount, Sched, Slab, Workqueue, WwMutex } from "@drvmodel/core"
+import { Atomic, Cell, Completion, Kernel, Mutex, Rcu, Refcount, Sched, Slab, WaitQueue, Workqueue, WwMutex } from "@drvmodel/core"
 import { Effect } from "effect"
 
 type Instr =
@@ -35,6 +39,10 @@ type Instr =
   | { readonly k: "ww"; readonly order: 0 | 1 }
   | { readonly k: "spinLock"; readonly m: number; readonly wait: boolean; readonly body: ReadonlyArray<Instr> }
   | { readonly k: "spinFlag"; readonly a: number }
+  | { readonly k: "wqWorker"; readonly m: number; readonly a: number; readonly body: ReadonlyArray<Instr> }
+  | { readonly k: "wqInvalidate"; readonly a: number }
+  | { readonly k: "wqWake" }
+  | { readonly k: "wqWait"; readonly a: number; readonly ms: number }
 
 /** mulberry32: a tiny seeded generator (the test's own, not the explorer's). */
 const prng = (seed: number) => {
@@ -48,9 +56,18 @@ const prng = (seed: number) => {
   }
 }
 
-const gen = (rnd: () => number, depth: number, extended = false, spin = false): Instr => {
+const gen = (rnd: () => number, depth: number, extended = false, spin = false, waitq = false): Instr => {
   const int = (n: number) => Math.floor(rnd() * n)
   const kinds = depth > 0 ? 14 : 12
+  // Wait-queue programs draw a wait-queue instruction half of the time: the merged worker's loop,
+  // a generation bump with wake_up_all, a bare wake or a timed wait for a flag.
+  if (waitq && rnd() < 0.5) {
+    const r = rnd()
+    if (r < 0.35) return { k: "wqWorker", m: int(2), a: int(2), body: [gen(rnd, 0)] }
+    if (r < 0.6) return { k: "wqInvalidate", a: int(2) }
+    if (r < 0.75) return { k: "wqWake" }
+    return { k: "wqWait", a: int(2), ms: 1 + int(3) }
+  }
   // Spin programs draw a retry loop half of the time: a devl_trylock loop (cond_resched, or a
   // timed wait as the merged esw_wq_handler) or a wait for a flag with cond_resched.
   if (spin && rnd() < 0.5) {
@@ -96,7 +113,7 @@ const gen = (rnd: () => number, depth: number, extended = false, spin = false): 
     case 11:
       return { k: "choose", l: gen(rnd, 0), r: gen(rnd, 0) }
     case 12:
-      return { k: "locked", m: int(2), body: Array.from({ length: 1 + int(2) }, () => gen(rnd, depth - 1)) }
+      return { k: "locked", m: int(2), body: Array.from({ length: 1 + int(2) }, () => gen(rnd, depth - 1, false, false, waitq)) }
     default:
       return { k: "trylock", m: int(2), body: [gen(rnd, 0)] }
   }
@@ -117,14 +134,25 @@ export interface Generated {
  * const p = program(1)
  * ```
  */
-export const program = (seed: number, options?: { readonly extended?: boolean; readonly spin?: boolean }): Generated => {
+export const program = (
+  seed: number,
+  options?: { readonly extended?: boolean; readonly spin?: boolean; readonly waitq?: boolean }
+): Generated => {
   const extended = options?.extended === true
   const spin = options?.spin === true
+  const waitq = options?.waitq === true
   const rnd = prng(seed)
   // Extended programs have two tasks: their instructions take more steps (grace periods, back-off).
   const tasks = extended ? 2 : 2 + Math.floor(rnd() * 3)
   const length = tasks === 2 ? 1 + Math.floor(rnd() * (extended ? 2 : 3)) : tasks === 3 ? 1 + Math.floor(rnd() * 2) : 1
-  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1, extended, spin)))
+  const bodies = Array.from({ length: tasks }, () => Array.from({ length }, () => gen(rnd, 1, extended, spin, waitq)))
+  // Wait-queue programs: the first task starts as the merged worker (on M0, generation A0).
+  // and half of the time the second bumps A0 and wakes the queue (mlx5_eswitch_invalidate_wq), under M0 or not.
+  if (waitq) {
+    bodies[0]![0] = { k: "wqWorker", m: 0, a: 0, body: rnd() < 0.5 ? [] : [gen(rnd, 0)] }
+    const bump: Instr = { k: "wqInvalidate", a: 0 }
+    if (rnd() < 0.5) bodies[1]![bodies[1]!.length - 1] = rnd() < 0.5 ? bump : { k: "locked", m: 0, body: [gen(rnd, 0), bump] }
+  }
   const uses = (k: string) => JSON.stringify(bodies).includes(`"${k}"`)
   const usesQueue = JSON.stringify(bodies).includes('"queue"')
   const concurrent = rnd() < 0.5
@@ -139,6 +167,7 @@ export const program = (seed: number, options?: { readonly extended?: boolean; r
       const atomics = [yield* Atomic.make("A0", 0), yield* Atomic.make("A1", 0)]
       const cells = [yield* Cell.make("C0", 0), yield* Cell.make("C1", 0)]
       const done = yield* Completion.make("X")
+      const q = uses("wqWorker") || uses("wqWait") || uses("wqWake") || uses("wqInvalidate") ? yield* WaitQueue.make("Q") : undefined
       const wq = usesQueue ? yield* Workqueue.make("wq", { maxActive: concurrent ? 2 : 1 }) : undefined
       const works = [0, 1].map((w) => Workqueue.work(`work${w}`, Effect.asVoid(Atomic.inc(atomics[w]!))))
       const logs: Array<Array<string>> = bodies.map(() => [])
@@ -256,6 +285,32 @@ export const program = (seed: number, options?: { readonly extended?: boolean; r
               log.push("no flag")
               return
             }
+            case "wqWorker": {
+              // esw_wq_handler (merged): stale once A changed; else devl_trylock, or sleep until
+              // A changes (60 ms in the C; 2 here: time passes only when nothing else can run).
+              while (true) {
+                if ((yield* atomics[i.a]!.read) !== 0) {
+                  log.push("stale")
+                  return
+                }
+                if (yield* locks[i.m]!.trylock) break
+                log.push(`w=${yield* q!.waitEventTimeout(() => atomics[i.a]!.peek() !== 0, "A != 0", 2)}`)
+              }
+              for (const b of i.body) yield* run(log, b)
+              yield* locks[i.m]!.unlock
+              return
+            }
+            case "wqInvalidate":
+              // mlx5_eswitch_invalidate_wq: bump, then wake the waiters.
+              yield* Atomic.inc(atomics[i.a]!)
+              yield* q!.wakeUpAll
+              return
+            case "wqWake":
+              yield* q!.wakeUpAll
+              return
+            case "wqWait":
+              log.push(`q=${yield* q!.waitEventTimeout(() => atomics[i.a]!.peek() !== 0, "A != 0", i.ms)}`)
+              return
             case "ref":
               if (i.inc) yield* refs!.inc
               else log.push(`last=${yield* refs!.decAndTest}`)
