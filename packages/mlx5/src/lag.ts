@@ -212,6 +212,29 @@ const make = Effect.gen(function* () {
   const setLagMode = (lag: Ldev, mode: LagMode) =>
     Effect.andThen(step(w, "mlx5_cmd_exec", mode === "NONE" ? "DESTROY_LAG" : `CREATE_LAG(${mode})`), lag.mode.writeOnce(mode))
 
+  /**
+   * The activation `mlx5_do_bond` and `enable_mpesw` share (open-coded in both before the series;
+   * post-merge `mlx5_lag_shared_fdb_create`) [devcom + ldev->lock]: remove the IB devices, activate
+   * the LAG in `mode` with a shared FDB, unhide dev0's IB device, reload the IB reps; on a reload
+   * error hide dev0's IB device again, deactivate, add the devices back and reload (unwind path).
+   * Not a kernel function of its own before the merge, so no trace frame.
+   */
+  const sharedFdbCreate = (lag: Ldev, mode: LagMode): Effect.Effect<number> =>
+    Effect.gen(function* () {
+      const dev0 = lag.pfs[0]!
+      yield* mlx5LagRemoveDevices(lag)
+      yield* fn("mlx5_activate_lag", setLagMode(lag, mode))
+      yield* mlx5LagRescanDevLocked(lag, dev0, true)
+      const err = yield* mlx5LagReloadIbReps(lag, false, "activate")
+      if (err !== 0) {
+        yield* mlx5LagRescanDevLocked(lag, dev0, false)
+        yield* fn("mlx5_deactivate_lag", setLagMode(lag, "NONE"))
+        yield* mlx5LagAddDevices(lag)
+        yield* mlx5LagReloadIbReps(lag, false, "unwind")
+      }
+      return err
+    })
+
   /** `mlx5_disable_lag()` [devcom + ldev->lock]: shared FDB: remove devices, deactivate, add devices, reload IB reps. */
   const mlx5DisableLag = (lag: Ldev): Effect.Effect<void> =>
     fn(
@@ -240,17 +263,7 @@ const make = Effect.gen(function* () {
           let shared = true
           for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== "OFFLOADS") shared = false
           if (!shared) return // [inferred] RoCE LAG (no representors) is not modelled
-          const dev0 = lag.pfs[0]!
-          yield* mlx5LagRemoveDevices(lag)
-          yield* fn("mlx5_activate_lag", setLagMode(lag, "SHARED_FDB"))
-          yield* mlx5LagRescanDevLocked(lag, dev0, true)
-          const err = yield* mlx5LagReloadIbReps(lag, false, "activate")
-          if (err !== 0) {
-            yield* mlx5LagRescanDevLocked(lag, dev0, false)
-            yield* fn("mlx5_deactivate_lag", setLagMode(lag, "NONE"))
-            yield* mlx5LagAddDevices(lag)
-            yield* mlx5LagReloadIbReps(lag, false, "unwind")
-          }
+          yield* sharedFdbCreate(lag, "SHARED_FDB")
         } else if (!bonded && active) yield* mlx5DisableLag(lag)
       })
     )
@@ -336,17 +349,8 @@ const make = Effect.gen(function* () {
         if (mode0 !== "OFFLOADS") return -95
         for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== mode0) return -95
         yield* step(w, "mlx5_mpesw_metadata_set", "uplink vport metadata")
-        yield* mlx5LagRemoveDevices(lag)
-        yield* fn("mlx5_activate_lag", setLagMode(lag, "MPESW"))
-        yield* mlx5LagRescanDevLocked(lag, dev0, true)
-        const err = yield* mlx5LagReloadIbReps(lag, false, "activate")
-        if (err !== 0) {
-          yield* mlx5LagRescanDevLocked(lag, dev0, false)
-          yield* fn("mlx5_deactivate_lag", setLagMode(lag, "NONE"))
-          yield* mlx5LagAddDevices(lag)
-          yield* mlx5LagReloadIbReps(lag, false, "unwind")
-          yield* step(w, "mlx5_mpesw_metadata_cleanup", "uplink vport metadata")
-        }
+        const err = yield* sharedFdbCreate(lag, "MPESW")
+        if (err !== 0) yield* step(w, "mlx5_mpesw_metadata_cleanup", "uplink vport metadata")
         return err
       })
     )

@@ -626,12 +626,13 @@ const devcomPair: ScenarioDef = {
  * @since 0.1.0
  */
 // 13 ----------------------------------------------------------------------------
+const MPESW_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "lag-needs-switchdev"]
 const mpeswVsModeSet: ScenarioDef = {
   name: "mpesw-vs-mode-set",
   description:
     "Two PFs of one NIC (one ldev, no bond) in switchdev with mlx5_ib loaded. A devlink user sets the esw_multiport param on one PF (kernel.choose('param-pf')) to true, then to false: devlink_nl_param_set_doit holds that PF's devlink lock while mlx5_lag_mpesw_queue_work waits for the MPESW work on the ordered ldev->wq (enable_mpesw / disable_mpesw under devcom + ldev->lock: remove the IB devices, activate MPESW, unhide dev0's IB device, reload the IB reps on both PFs; -EAGAIN while a mode change is in progress). Meanwhile another devlink user sets one PF (kernel.choose('pf')) to legacy. Threads: param, devlink, the ldev->wq worker, the esw_wq workers.",
   defaults: { strategy: "random", schedules: 150, seed: 14 },
-  invariants: [...ALL, "lag-needs-switchdev"],
+  invariants: MPESW_INVARIANTS,
   program: (v) =>
     Effect.gen(function* () {
       const kernel = yield* Kernel
@@ -639,7 +640,7 @@ const mpeswVsModeSet: ScenarioDef = {
       const paramPf = w.devs[yield* kernel.choose("param-pf", 2)]!
       const target = w.devs[yield* kernel.choose("pf", 2)]!
       yield* bootInSwitchdev(w, m)
-      registerInvariants(w, [...ALL, "lag-needs-switchdev"])
+      registerInvariants(w, MPESW_INVARIANTS)
       yield* spawn(
         w,
         "param",
