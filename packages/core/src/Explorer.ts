@@ -310,9 +310,12 @@ export const runOnce = (
      * DPOR's does). A replay takes it from the schedule (`Schedule.spinAssume`).
      */
     readonly spinAssume?: boolean
+    /** Debug: check the engine's cached runnable set against a full scan at every step (tests). */
+    readonly checkReadiness?: boolean
   }
 ): ExecutionResult =>
   new Engine(chooser, {
+    ...(o.checkReadiness === true ? { checkReadiness: true } : {}),
     ...(o.spinAssume !== undefined ? { spinAssume: o.spinAssume } : {}),
     timeouts: o.timeouts ?? "idle",
     recordTrace: o.recordTrace ?? true,

@@ -108,6 +108,14 @@ export interface Op<A> {
   readonly resource?: Resource
   /** Whether the operation can proceed now. Omitted: always. */
   readonly enabled?: () => boolean
+  /**
+   * The keys `enabled` reads, when that is all it reads: its value can then change only in a
+   * step whose footprint writes one of them (or declares none), or when time advances, and the
+   * engine re-evaluates the blocked op only after such a step instead of after every step.
+   * A promise the engine checks in tests (`checkReadiness`), so give it only for a primitive's
+   * own state, written by that primitive's ops alone. Omitted: `enabled` may read anything.
+   */
+  readonly enabledReads?: ReadonlyArray<string>
   /** Performs the operation; called once, when the task is picked. */
   readonly apply: () => A
   /** Virtual time (ms) at which the operation becomes enabled regardless (timeouts, sleeps). */

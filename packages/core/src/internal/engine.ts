@@ -121,6 +121,11 @@ export interface EngineOptions {
   readonly observers: ReadonlyArray<OpObserver>
   /** Check kernel cells for data races (KCSAN's rule, happens-before by vector clocks). */
   readonly races?: boolean
+  /**
+   * Debug: after every refresh compare the cached runnable set with a full scan and throw on a
+   * difference (a broken `Op.enabledReads` promise). Tests only: it costs a scan per step.
+   */
+  readonly checkReadiness?: boolean
   /** Effect run-loop steps allowed between two scheduling points before the run ends as a runaway. */
   readonly maxOpsBetweenPoints: number
   /**
@@ -187,6 +192,8 @@ interface Task {
   dirty: boolean
   /** Position in `Engine.watched`, or -1: whether its readiness can change without a step of its own. */
   watch: number
+  /** The keys it is indexed under in `Engine.keyWaiters` (its pending op's `enabledReads`), if any. */
+  keys: ReadonlyArray<string> | undefined
   /** In `Engine.timed`: its pending op has a deadline. */
   timed: boolean
   /** Context and CPU state (interrupts, bottom halves, preemption). */
@@ -344,6 +351,9 @@ export class Engine {
   private readonly dirty: Array<Task> = []
   /** Parked tasks whose readiness can change without a step of their own (see `refresh`); unordered. */
   private readonly watched: Array<Task> = []
+  /** Parked tasks whose op's `enabled` reads only the keys it names, by key (see `refresh`), and how many. */
+  private readonly keyWaiters = new Map<string, Set<Task>>()
+  private keyed = 0
   /** Parked tasks whose op has a deadline, in creation order (time advances, `[timeout]` candidates). */
   private readonly timed: Array<Task> = []
   /** Time advanced (timers ran): the next refresh re-evaluates every live task. */
@@ -568,6 +578,11 @@ export class Engine {
    *   callbacks: arbitrary code) sets `rescan`;
    * - an op with `enabled` may read any state, a model's plain objects included, that any task
    *   may change between two points: such a task is watched, and re-evaluated at every refresh;
+   * - unless the op names the keys its `enabled` reads (`Op.enabledReads`: a primitive's own
+   *   state, changed only by that primitive's ops, whose footprints write its key): its value
+   *   can change only in a step that writes one of those keys or declares no footprint
+   *   (`wakeKeyed` marks the task then), or when time advances (a rescan). Engine tests run
+   *   every scenario with `checkReadiness`, which compares each refresh with a full scan;
    * - a task bound to a CPU depends on the state of the other tasks there: watched too;
    * - an unbound task's CPU is its own (`Cpus.blocker` is undefined for it).
    *
@@ -593,6 +608,39 @@ export class Engine {
       this.rescan = false
       for (const t of this.live) this.update(t)
     } else for (const t of this.watched) this.update(t)
+    if (this.options.checkReadiness) this.checkReadiness()
+  }
+
+  /** Debug check (`EngineOptions.checkReadiness`): the cached readiness is what a full scan finds. */
+  private checkReadiness(): void {
+    for (const t of this.live) {
+      if (this.readyNow(t) !== t.ready)
+        throw new Error(
+          `engine: stale readiness of ${t.name} at ${t.pending?.op.label ?? "no op"} after step ${this.step}` +
+            " (an op's enabledReads misses a key its enabled reads, or a step changed it without writing that key)"
+        )
+    }
+  }
+
+  /** Marks the tasks whose `enabled` reads a key this step's declared footprint writes (every one: it declared none). */
+  private wakeKeyed(footprint: ReadonlyArray<Access> | undefined): void {
+    if (footprint === undefined) {
+      for (const waiting of this.keyWaiters.values()) for (const t of waiting) this.mark(t)
+      return
+    }
+    for (const a of footprint) {
+      if (a.mode !== "write") continue
+      const waiting = this.keyWaiters.get(a.key)
+      if (waiting !== undefined) for (const t of waiting) this.mark(t)
+    }
+  }
+
+  /** Whether `t` can run now: its pending op enabled, not waiting as a spinner, its CPU free. */
+  private readyNow(t: Task): boolean {
+    const p = t.pending
+    return (
+      p !== undefined && t.spinWait === undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)
+    )
   }
 
   /**
@@ -601,8 +649,7 @@ export class Engine {
    */
   private update(t: Task, parked = false): void {
     const p = t.pending
-    const ready =
-      p !== undefined && t.spinWait === undefined && this.isEnabled(p.op) && (!this.cpus.used || this.cpus.blocker(t.cpu) === undefined)
+    const ready = this.readyNow(t)
     if (ready === t.ready) {
       if (ready && parked) this.runnableCandidates[position(this.runnable, t.index)] = p!.candidate
       return
@@ -627,7 +674,23 @@ export class Engine {
   /** Puts a task whose pending op changed into the sets its new op needs (`watched`, `timed`). */
   private classify(t: Task): void {
     const op = t.pending?.op
-    const watch = op !== undefined && (op.enabled !== undefined || t.cpu.cpu !== undefined)
+    const keys = op?.enabled !== undefined && t.cpu.cpu === undefined ? op.enabledReads : undefined
+    if (keys !== t.keys) {
+      if (t.keys !== undefined) {
+        for (const key of t.keys) this.keyWaiters.get(key)?.delete(t)
+        this.keyed--
+      }
+      t.keys = keys
+      if (keys !== undefined) {
+        for (const key of keys) {
+          const waiting = this.keyWaiters.get(key)
+          if (waiting === undefined) this.keyWaiters.set(key, new Set([t]))
+          else waiting.add(t)
+        }
+        this.keyed++
+      }
+    }
+    const watch = op !== undefined && keys === undefined && (op.enabled !== undefined || t.cpu.cpu !== undefined)
     if (watch && t.watch < 0) {
       t.watch = this.watched.length
       this.watched.push(t)
@@ -677,6 +740,7 @@ export class Engine {
     const result = op.apply()
     this.currentTask = undefined
     const declared = typeof op.footprint === "function" ? op.footprint(result) : op.footprint
+    if (this.keyed > 0) this.wakeKeyed(declared)
     if (task.cpu.cpu !== undefined) {
       // A step on a shared CPU reads it (an interrupt there would have stopped it); a handler's
       // first step writes it (from then on what it interrupted cannot run).
@@ -1066,6 +1130,7 @@ export class Engine {
       ready: false,
       dirty: false,
       watch: -1,
+      keys: undefined,
       timed: false,
       held: [],
       heldAt: [],

@@ -57,6 +57,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     // the completion; a wait that timed out only read it. A blocked wait is enabled by a write.
     const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
     const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
+    // `done` changes only in the ops that write `id`: a blocked wait waits for that key.
+    const keys: ReadonlyArray<string> = [id]
     const touch = () => [{ type: "touch" as const, lockClass, resource: id, mode: "write" as const }]
     return {
       ...resource,
@@ -81,6 +83,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         waitKind: "completion",
         enabled: () => done > 0,
+        enabledReads: keys,
         footprint: writes,
         apply: take,
         lockEvents: touch
@@ -95,6 +98,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
             waitKind: "completion",
             deadline,
             enabled: () => done > 0,
+            enabledReads: keys,
             apply: () => {
               if (done <= 0) return 0
               take()

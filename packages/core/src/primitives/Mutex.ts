@@ -65,6 +65,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     // by the unlock, which writes the same key); a failed trylock and an assertion only read it.
     const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
     const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
+    // `owner` changes only in the ops above that write `id`: a blocked lock waits for that key.
+    const keys: ReadonlyArray<string> = [id]
     const lockAs = (cls: string, name: string) =>
       kernel.point({
         name,
@@ -72,6 +74,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         waitKind: "mutex",
         enabled: () => owner === undefined,
+        enabledReads: keys,
         apply: () => {
           owner = kernel.current()
         },

@@ -76,6 +76,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     // change the reader set that a writer's wait and up_read depend on); a failed trylock reads.
     const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
     const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
+    // writer, readers and queued change only in the ops that write `id`: a blocked down waits for that key.
+    const keys: ReadonlyArray<string> = [id]
     const release = (mode: "read" | "write") =>
       Effect.flatMap(
         kernel.point({
@@ -130,6 +132,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
       resource,
       waitKind: "rwsem-write",
       enabled: writeFree,
+      enabledReads: keys,
       apply: () => {
         writer = kernel.current()
         queued.splice(queued.indexOf(writer), 1)
@@ -146,6 +149,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         resource,
         waitKind: "rwsem-read",
         enabled: readFree,
+        enabledReads: keys,
         // A reader that finds the semaphore only read-held waits for the queued writers.
         behind: () => (writer === undefined ? [...new Set(queued)] : []),
         footprint: writes,

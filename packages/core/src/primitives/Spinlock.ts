@@ -141,6 +141,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
         waitKind: "spinlock",
         busyWait: true,
         enabled: () => owner === undefined,
+        // `owner` changes only in this lock's ops that write `id`.
+        enabledReads: [id],
         apply: () => {
           owner = kernel.current()
         },

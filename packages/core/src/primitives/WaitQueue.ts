@@ -82,6 +82,7 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
     const writes: ReadonlyArray<Access> = [{ key: id, mode: "write" }]
     const reads: ReadonlyArray<Access> = [{ key: id, mode: "read" }]
     const none: ReadonlyArray<Access> = []
+    const keys: ReadonlyArray<string> = [id]
     const waitLoop = (condition: () => boolean, describe: string, timeoutMs: number | undefined) =>
       Effect.gen(function* () {
         const deadline = timeoutMs === undefined ? undefined : kernel.now() + timeoutMs
@@ -113,6 +114,8 @@ export const make = (id: string, options?: { readonly lockClass?: string }): Eff
             waitKind: "waitqueue",
             ...(deadline !== undefined ? { deadline } : {}),
             enabled: () => entry.woken,
+            // Only wake_up_all (which writes the queue's key) sets the flag; the waiter's own steps clear it.
+            enabledReads: keys,
             apply: () => {
               const ok = condition()
               if (ok) {
