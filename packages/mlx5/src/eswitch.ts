@@ -46,6 +46,10 @@ import type {
   RepState,
   RepType,
   SwitchdevEvent,
+  VportAddr,
+  VportChange,
+  VportChangeState,
+  VportEvent,
   VportId
 } from "./world.ts"
 import { call, injectFault, REP_TYPES, Run, step, VF_VPORTS, VPORTS, XA_ORDER } from "./world.ts"
@@ -118,6 +122,25 @@ export const mlx5EswitchInit = (v: Variant, dev: Dev, rcu: Rcu.Rcu): Effect.Effe
             epoch: yield* Cell.make(`${p}esw_funcs.nb.epoch`, 0, { ...hidden, ghost: true })
           }
         : undefined,
+      vportChange: dev.vportEvents
+        ? {
+            nb: {
+              name: `${p}esw->nb`,
+              head: yield* rcu.pointer<NotifierBlock>(`${p}eqt->nh[NIC_VPORT_CHANGE]`, null),
+              lock: yield* Spinlock.make(`${p}eqt->nh[NIC_VPORT_CHANGE].lock`, { lockClass: "&(&eq_table->nh[i])->lock" }),
+              block: yield* Slab.kmalloc<NotifierBlock>(`${p}esw->nb`, { notifierCall: "eswitch_vport_event" }),
+              epoch: yield* Cell.make(`${p}esw->nb.epoch`, 0, { ...hidden, ghost: true })
+            },
+            // mlx5_eswitch_init(): mutex_init(&esw->state_lock)
+            stateLock: yield* Mutex.make(`${p}esw->state_lock`, { lockClass: "&esw->state_lock" }),
+            legacyFdb: yield* Cell.make<number | undefined>(`${p}esw->fdb_table.legacy.fdb`, undefined, {
+              ...hidden,
+              show: (f) => (f === undefined ? "NULL" : `fdb#${f}`)
+            }),
+            fdbSeq: yield* Cell.make(`${p}ghost:legacy-fdb-seq`, 0, ghostHidden),
+            vports: yield* vportChangeStates(p)
+          }
+        : undefined,
       guard,
       repsLock,
       repOps,
@@ -147,6 +170,24 @@ export const mlx5EswitchInit = (v: Variant, dev: Dev, rcu: Rcu.Rcu): Effect.Effe
       esw.reps[vp] = { esw, vport: vp, data }
     }
     return esw
+  })
+
+/** Per vport: the state `esw_vport_change_handle_locked` touches (`VportChangeState`), as at `mlx5_esw_vport_alloc`. */
+const vportChangeStates = (p: string): Effect.Effect<Record<VportId, VportChangeState>, never, Kernel> =>
+  Effect.gen(function* () {
+    const out = {} as Record<VportId, VportChangeState>
+    const showList = (l: ReadonlyArray<VportAddr>) =>
+      `[${l.map((a) => `mac${a.mac}${a.action === "NONE" ? "" : `:${a.action}`}${a.flowRule === undefined ? "" : `→fdb#${a.flowRule}`}`).join(" ")}]`
+    for (const vp of VPORTS) {
+      out[vp] = {
+        enabledEvents: yield* Cell.make<ReadonlyArray<VportEvent>>(`${p}vport[${vp}]->enabled_events`, [], hidden),
+        ucList: yield* Cell.make<ReadonlyArray<VportAddr>>(`${p}vport[${vp}]->uc_list`, [], { ...hidden, show: showList }),
+        fwUcList: yield* Cell.make<ReadonlyArray<number>>(`${p}fw.vport[${vp}].uc_list`, [], hidden),
+        coalesced: yield* Cell.make(`${p}ghost:vport[${vp}].coalesced`, 0, ghostHidden),
+        handled: yield* Cell.make(`${p}ghost:vport[${vp}].handled`, 0, ghostHidden)
+      }
+    }
+    return out
   })
 
 const make = Effect.gen(function* () {
@@ -266,10 +307,220 @@ const make = Effect.gen(function* () {
   // ---------------------------------------------------------------------------
   // Vports
 
+  // ---------------------------------------------------------------------------
+  // NIC_VPORT_CHANGE: esw->nb, the per-vport vport_change_handler work and state_lock (notes §5.6;
+  // eswitch.c). Only where the world models vport events (`Esw.vportChange`).
+
+  /**
+   * `esw_add_uc_addr()`: the L2 table entry (`mlx5_mpfs_add_mac`, not for the manager vport), then,
+   * `if (esw->fdb_table.legacy.fdb && esw->mode == MLX5_ESWITCH_LEGACY)`, the FDB rule
+   * (`esw_fdb_set_vport_rule` → `mlx5_add_flow_rules(esw->fdb_table.legacy.fdb, …)`, which loads the
+   * pointer again). [reduction] `mlx5_mpfs_add_mac`'s own `mpfs->lock` is left out: no other
+   * modelled task touches the L2 table (mlx5e's NIC rx mode is not modelled).
+   */
+  const eswAddUcAddr = (esw: Esw, vc: VportChange, vp: VportId, a: VportAddr): Effect.Effect<VportAddr> =>
+    fn(
+      "esw_add_uc_addr",
+      Effect.gen(function* () {
+        // Not the manager vport (mlx5_esw_is_manager_vport: only the PF's own vport, which the model's
+        // vports are not): the L2 table entry first.
+        yield* fn("mlx5_mpfs_add_mac", step(w, "mlx5_cmd_exec", `SET_L2_TABLE_ENTRY(mac${a.mac})`))
+        let flowRule = a.flowRule
+        if ((yield* vc.legacyFdb.get) !== undefined && (yield* esw.mode.read) === "LEGACY") {
+          flowRule = yield* fn(
+            "esw_fdb_set_vport_rule",
+            Effect.gen(function* () {
+              yield* step(w, "mlx5_add_flow_rules", `legacy.fdb, dmac mac${a.mac} → ${vp}`)
+              const fdb = yield* vc.legacyFdb.get
+              if (fdb === undefined) yield* nullDeref("mlx5_add_flow_rules(esw->fdb_table.legacy.fdb = NULL)", "esw_fdb_set_vport_rule")
+              return fdb
+            })
+          )
+        }
+        return { ...a, action: "NONE", mpfs: true, flowRule }
+      })
+    )
+
+  /** `esw_del_uc_addr()`: the L2 table entry (if added), then the FDB rule, if any (`mlx5_del_flow_rules`). */
+  const eswDelUcAddr = (vp: VportId, a: VportAddr): Effect.Effect<void> =>
+    fn(
+      "esw_del_uc_addr",
+      Effect.gen(function* () {
+        if (a.mpfs) yield* fn("mlx5_mpfs_del_mac", step(w, "mlx5_cmd_exec", `DELETE_L2_TABLE_ENTRY(mac${a.mac})`))
+        if (a.flowRule !== undefined) yield* step(w, "mlx5_del_flow_rules", `fdb#${a.flowRule}, dmac mac${a.mac} → ${vp}`)
+      })
+    )
+
+  /**
+   * `esw_vport_change_handle_locked()` [state_lock]: query the vport's MAC, sync and apply its UC
+   * list (`esw_update_vport_addr_list` marks every entry DEL, and, only if `vport->enabled`, queries
+   * the firmware's list: kept entries NONE, new ones ADD; `esw_apply_vport_addr_list` adds and
+   * deletes), then the MC list and rx mode when those events are enabled, then re-arm the vport's
+   * change event if `vport->enabled`. [reduction] The model's VFs set no MC address and no promisc
+   * mode: the MC and rx-mode branches are their firmware queries only (their lists and rules stay
+   * empty, so they read no FDB state).
+   */
+  const eswVportChangeHandleLocked = (esw: Esw, vc: VportChange, vp: VportId): Effect.Effect<void> =>
+    fn(
+      "esw_vport_change_handle_locked",
+      Effect.gen(function* () {
+        const vs = vc.vports[vp]
+        yield* fn("mlx5_query_nic_vport_mac_address", step(w, "mlx5_cmd_exec", `QUERY_NIC_VPORT_CONTEXT(${vp}, permanent mac)`))
+        const events = yield* vs.enabledEvents.get
+        if (events.includes("UC_ADDR_CHANGE")) {
+          yield* fn(
+            "esw_update_vport_addr_list",
+            Effect.gen(function* () {
+              const marked = (yield* vs.ucList.get).map((a): VportAddr => ({ ...a, action: "DEL" }))
+              if (!(yield* esw.enabled[vp].get)) return yield* vs.ucList.set(marked)
+              yield* fn("mlx5_query_nic_vport_mac_list", step(w, "mlx5_cmd_exec", `QUERY_NIC_VPORT_CONTEXT(${vp}, uc list)`))
+              const macs = yield* vs.fwUcList.readOnce
+              const kept = marked.map((a): VportAddr => (macs.includes(a.mac) ? { ...a, action: "NONE" } : a))
+              const added = macs
+                .filter((m) => !marked.some((a) => a.mac === m))
+                .map((mac): VportAddr => ({ mac, action: "ADD", mpfs: false, flowRule: undefined }))
+              yield* vs.ucList.set([...kept, ...added])
+            })
+          )
+          yield* fn(
+            "esw_apply_vport_addr_list",
+            Effect.gen(function* () {
+              for (const a of yield* vs.ucList.get) {
+                if (a.action === "ADD") {
+                  const done = yield* eswAddUcAddr(esw, vc, vp, a)
+                  yield* vs.ucList.update((l) => l.map((x) => (x.mac === a.mac ? done : x)))
+                } else if (a.action === "DEL") {
+                  yield* eswDelUcAddr(vp, a)
+                  yield* vs.ucList.update((l) => l.filter((x) => x.mac !== a.mac)) // l2addr_hash_del
+                }
+              }
+            })
+          )
+        }
+        if (events.includes("MC_ADDR_CHANGE") && (yield* esw.enabled[vp].get))
+          yield* fn("mlx5_query_nic_vport_mac_list", step(w, "mlx5_cmd_exec", `QUERY_NIC_VPORT_CONTEXT(${vp}, mc list)`))
+        if (events.includes("PROMISC_CHANGE"))
+          yield* fn("mlx5_query_nic_vport_promisc", step(w, "mlx5_cmd_exec", `QUERY_NIC_VPORT_CONTEXT(${vp}, promisc)`))
+        if (yield* esw.enabled[vp].get)
+          yield* fn("arm_vport_context_events_cmd", step(w, "mlx5_cmd_exec", `MODIFY_NIC_VPORT_CONTEXT(${vp}, arm [${events.join(" ")}])`))
+      })
+    )
+
+  /** `esw_vport_change_handler()`: the vport's `vport_change_handler` work: `state_lock` around `esw_vport_change_handle_locked`. */
+  const eswVportChangeHandler = (esw: Esw, vc: VportChange, vp: VportId): Effect.Effect<void> =>
+    fn(
+      "esw_vport_change_handler",
+      Effect.gen(function* () {
+        yield* vc.vports[vp].handled.update((n) => n + 1)
+        yield* vc.stateLock.lock
+        yield* eswVportChangeHandleLocked(esw, vc, vp)
+        yield* vc.stateLock.unlock
+      })
+    )
+
+  // INIT_WORK(&vport->vport_change_handler, esw_vport_change_handler) in mlx5_esw_vport_alloc: one
+  // work_struct per vport, so a second queue_work while it is pending returns false (coalesced).
+  const vportChangeWork = new Map<Esw, Record<VportId, Workqueue.Work>>()
+  for (const dev of w.devs) {
+    const vc = dev.esw.vportChange
+    if (vc === undefined) continue
+    const works = {} as Record<VportId, Workqueue.Work>
+    for (const vp of VPORTS) works[vp] = Workqueue.work(`esw_vport_change_handler(${vp})`, eswVportChangeHandler(dev.esw, vc, vp))
+    vportChangeWork.set(dev.esw, works)
+  }
+
+  /**
+   * `eswitch_vport_event()`: `esw->nb`'s notifier call (EQ, atomic context): `mlx5_eswitch_get_vport`
+   * (an `xa_load`: the vport structs live as long as the E-Switch), then
+   * `queue_work(esw->work_queue, &vport->vport_change_handler)`. No generation, no devlink lock.
+   */
+  const eswitchVportEvent = (esw: Esw, vp: VportId): Effect.Effect<void> =>
+    fn(
+      "eswitch_vport_event",
+      Effect.gen(function* () {
+        const queued = yield* esw.workQueue.queueWork(vportChangeWork.get(esw)![vp])
+        if (!queued) yield* esw.vportChange!.vports[vp].coalesced.update((n) => n + 1)
+      })
+    )
+
+  /**
+   * The firmware: a VF changed its UC address list (the VF driver's `SET_NIC_VPORT_CONTEXT`), and
+   * the device raises NIC_VPORT_CHANGE for the vport on the async EQ; the firmware does not wait
+   * for the handler. [inferred] The event's one-shot arming (`arm_change_event`) is not modelled:
+   * the firmware raises an event for every change, a superset of the events the device sends.
+   */
+  const firmwareVportChange = (esw: Esw, vp: VportId, macs: ReadonlyArray<number>): Effect.Effect<void> =>
+    call(
+      w,
+      "firmware",
+      "NIC_VPORT_CHANGE",
+      Effect.gen(function* () {
+        const vc = esw.vportChange
+        const eq = esw.dev.asyncEq
+        if (vc === undefined || eq === undefined) return yield* w.kernel.warn(`${esw.name}: vport events are not modelled in this world`)
+        yield* step(w, "fw_vport_context", `${vp} uc_list=[${macs.map((m) => `mac${m}`).join(" ")}]`)
+        yield* vc.vports[vp].fwUcList.writeOnce(macs)
+        yield* eqTable.eqInterrupt(eq, vc.nb, () => eswitchVportEvent(esw, vp))
+      })
+    )
+
+  // ---------------------------------------------------------------------------
+  // Vports
+
+  /**
+   * `mlx5_esw_vport_enable()`: with vport events modelled, the C's body under `state_lock`
+   * (`WARN_ON(vport->enabled)`, `esw_vport_setup`, `enabled_events`, `enabled = true`,
+   * `esw_vport_change_handle_locked`); otherwise only `esw_vport_setup` and the flag (the
+   * reduction at `VportChange`). The caller's `enabled_events`: MLX5_LEGACY_SRIOV_VPORT_EVENTS in
+   * legacy, MLX5_VPORT_UC_ADDR_CHANGE in switchdev (every caller derives it from `esw->mode`).
+   */
   const vportEnable = (esw: Esw, vp: VportId) =>
-    fn("mlx5_esw_vport_enable", Effect.andThen(step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, enable)`), esw.enabled[vp].set(true)))
+    fn(
+      "mlx5_esw_vport_enable",
+      Effect.gen(function* () {
+        const vc = esw.vportChange
+        if (vc === undefined) {
+          yield* step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, enable)`)
+          return yield* esw.enabled[vp].set(true)
+        }
+        const events: ReadonlyArray<VportEvent> =
+          (yield* esw.mode.read) === "LEGACY" ? ["UC_ADDR_CHANGE", "MC_ADDR_CHANGE", "PROMISC_CHANGE"] : ["UC_ADDR_CHANGE"]
+        yield* vc.stateLock.lock
+        if (yield* esw.enabled[vp].get) yield* w.kernel.warn(`WARN_ON(vport->enabled): mlx5_esw_vport_enable(${vp}) on an enabled vport`)
+        yield* fn("esw_vport_setup", step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, enable)`))
+        yield* vc.vports[vp].enabledEvents.set(events)
+        yield* esw.enabled[vp].set(true)
+        yield* eswVportChangeHandleLocked(esw, vc, vp)
+        yield* vc.stateLock.unlock
+      })
+    )
+
+  /**
+   * `mlx5_esw_vport_disable()`: with vport events modelled, under `state_lock`: `enabled = false`
+   * ("to discard new events"), disarm the vport's events, `esw_apply_vport_rx_mode(false, false)`
+   * (no rx-mode rules in the model), `esw_vport_change_handle_locked` (with the vport disabled it
+   * deletes every address and its FDB rule), `enabled_events = 0`, `esw_vport_cleanup`.
+   */
   const vportDisable = (esw: Esw, vp: VportId) =>
-    fn("mlx5_esw_vport_disable", Effect.andThen(step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, disable)`), esw.enabled[vp].set(false)))
+    fn(
+      "mlx5_esw_vport_disable",
+      Effect.gen(function* () {
+        const vc = esw.vportChange
+        if (vc === undefined) {
+          yield* step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, disable)`)
+          return yield* esw.enabled[vp].set(false)
+        }
+        yield* vc.stateLock.lock
+        if (yield* esw.enabled[vp].get) {
+          yield* esw.enabled[vp].set(false)
+          yield* fn("arm_vport_context_events_cmd", step(w, "mlx5_cmd_exec", `MODIFY_NIC_VPORT_CONTEXT(${vp}, events off)`))
+          yield* eswVportChangeHandleLocked(esw, vc, vp)
+          yield* vc.vports[vp].enabledEvents.set([])
+          yield* fn("esw_vport_cleanup", step(w, "mlx5_cmd_exec", `MODIFY_VPORT(${vp}, disable)`))
+        }
+        yield* vc.stateLock.unlock
+      })
+    )
 
   /** `mlx5_eswitch_load_pf_vf_vport()` / `mlx5_eswitch_load_sf_vport()`: enable, then (OFFLOADS) load its reps. */
   const mlx5EswitchLoadVport = (esw: Esw, vp: VportId): Effect.Effect<number> =>
@@ -530,6 +781,46 @@ const make = Effect.gen(function* () {
       })
     )
 
+  /**
+   * `esw_legacy_enable()` (esw/legacy.c): `esw_create_legacy_table` (the legacy FDB), then the VF
+   * vports (`mlx5_eswitch_enable_pf_vf_vports` with MLX5_LEGACY_SRIOV_VPORT_EVENTS); on an error
+   * the table is destroyed again. The FDB pointer is modelled only with vport events (`VportChange`).
+   */
+  const eswLegacyEnable = (esw: Esw): Effect.Effect<number> =>
+    fn(
+      "esw_legacy_enable",
+      Effect.gen(function* () {
+        const vc = esw.vportChange
+        if (vc) {
+          yield* fn("esw_create_legacy_table", step(w, "mlx5_cmd_exec", "CREATE_FLOW_TABLE(legacy fdb)"))
+          yield* vc.legacyFdb.set(yield* vc.fdbSeq.update((n) => n + 1))
+        }
+        const err = yield* mlx5EswitchLoadVfVports(esw, yield* esw.numVfs.get)
+        if (err !== 0 && vc) yield* eswDestroyLegacyTable(vc)
+        return err
+      })
+    )
+
+  /** `esw_destroy_legacy_table()`: `mlx5_destroy_flow_table(esw->fdb_table.legacy.fdb)`, the pointer NULL. */
+  const eswDestroyLegacyTable = (vc: VportChange): Effect.Effect<void> =>
+    fn(
+      "esw_destroy_legacy_table",
+      Effect.gen(function* () {
+        yield* step(w, "mlx5_cmd_exec", `DESTROY_FLOW_TABLE(legacy fdb)`)
+        yield* vc.legacyFdb.set(undefined)
+      })
+    )
+
+  /** `esw_legacy_disable()`: the VF vports (`mlx5_eswitch_disable_pf_vf_vports`), then the legacy table. */
+  const eswLegacyDisable = (esw: Esw): Effect.Effect<void> =>
+    fn(
+      "esw_legacy_disable",
+      Effect.gen(function* () {
+        yield* mlx5EswitchUnloadVfVports(esw, VF_VPORTS.length)
+        if (esw.vportChange) yield* eswDestroyLegacyTable(esw.vportChange)
+      })
+    )
+
   /** `mlx5_eswitch_enable_locked()` [devlink]: create the FDB for the current mode, register the functions notifier (ECPF, OFFLOADS). */
   const mlx5EswitchEnableLocked = (esw: Esw, numVfs: number | "IGNORE"): Effect.Effect<number, never, DevlinkHeld> =>
     locked(
@@ -541,12 +832,16 @@ const make = Effect.gen(function* () {
       Effect.gen(function* () {
         yield* step(w, "mlx5_cmd_exec", "esw_acl_ns_init")
         if (numVfs !== "IGNORE") yield* esw.numVfs.set(numVfs)
+        // MLX5_NB_INIT(&esw->nb, eswitch_vport_event, NIC_VPORT_CHANGE); mlx5_eq_notifier_register(): every mode
+        const vc = esw.vportChange
+        if (vc) yield* eqTable.eqNotifierRegister(vc.nb, yield* esw.teardownEpoch.get)
         const mode = yield* esw.mode.read
-        const err =
-          mode === "OFFLOADS"
-            ? yield* eswOffloadsEnable(esw)
-            : yield* fn("esw_legacy_enable", mlx5EswitchLoadVfVports(esw, yield* esw.numVfs.get))
-        if (err !== 0) return err
+        const err = mode === "OFFLOADS" ? yield* eswOffloadsEnable(esw) : yield* eswLegacyEnable(esw)
+        if (err !== 0) {
+          // err_esw_init: mlx5_eq_notifier_unregister(esw->dev, &esw->nb); (ACL namespaces: not modelled)
+          if (vc) yield* eqTable.eqNotifierUnregister(vc.nb)
+          return err
+        }
         yield* esw.fdbCreated.set(true)
         if (mode === "OFFLOADS" && esw.funcsNb)
           yield* fn("mlx5_eswitch_event_handler_register", eqTable.eqNotifierRegister(esw.funcsNb, yield* esw.teardownEpoch.get))
@@ -575,12 +870,15 @@ const make = Effect.gen(function* () {
       esw.dev.devlink.id,
       Effect.gen(function* () {
         yield* esw.teardownEpoch.update((n) => n + 1) // ghost: the configuration's teardown begins
+        // (mlx5_esw_mode_change_notify(esw, LEGACY): see eswOffloadsDisable's SF note.) Then
+        // mlx5_eq_notifier_unregister(esw->dev, &esw->nb), before the functions notifier.
+        if (esw.vportChange) yield* eqTable.eqNotifierUnregister(esw.vportChange.nb)
         yield* eventHandlerUnregister(esw)
         yield* wq.mergedInvalidate(esw) // merged: after the notifiers are unregistered
         if (yield* esw.fdbCreated.get) {
           yield* esw.fdbCreated.set(false)
           if ((yield* esw.mode.read) === "OFFLOADS") yield* eswOffloadsDisable(esw)
-          else yield* fn("esw_legacy_disable", mlx5EswitchUnloadVfVports(esw, VF_VPORTS.length))
+          else yield* eswLegacyDisable(esw)
         }
       })
     )
@@ -804,6 +1102,8 @@ const make = Effect.gen(function* () {
     mlx5DevlinkEswMultiportSet,
     mlx5EswFuncsChangedHandler,
     firmwareHostVfsChanged,
+    eswitchVportEvent,
+    firmwareVportChange,
     mlx5EswitchLoadVport,
     mlx5EswitchUnloadVport,
     mlx5EswitchLoadVfVports,

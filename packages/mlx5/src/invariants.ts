@@ -23,6 +23,7 @@ export type InvariantName =
   | "host-vfs-followed"
   | "lag-needs-switchdev"
   | "switchdev-profile-applied"
+  | "vport-rules-in-live-fdb"
 
 /**
  * One-line descriptions, as listed in `ScenarioInfo.invariants`.
@@ -88,7 +89,26 @@ export const INVARIANTS: Record<InvariantName, Described> = {
     name: "switchdev-profile-applied",
     description:
       "at quiescence: a device probed with the switchdev profile (V1 7/7's MLX5_PROF_MASK_DEF_SWITCHDEV) whose user never set an E-Switch mode is in switchdev — after boot and after every reload the profile's `mlx5_set_default_switchdev` ran. Registered in fw-reset-with-profile only"
+  },
+  "vport-rules-in-live-fdb": {
+    name: "vport-rules-in-live-fdb",
+    description:
+      "after every step: every FDB rule a vport's UC address list holds (vport->uc_list entries' flow_rule, added by esw_vport_change_handle_locked under state_lock) is in the legacy FDB that exists now — none dangles after esw_legacy_disable destroyed its table. Registered in vport-change-vs-mode-set only"
   }
+}
+
+/** A vport address whose FDB rule is in a legacy FDB other than the live one (`VportChange`). */
+const vportRulesInLiveFdb = (esw: Esw): string | undefined => {
+  const vc = esw.vportChange
+  if (vc === undefined) return undefined
+  const fdb = vc.legacyFdb.peek()
+  for (const vp of VPORTS) {
+    for (const a of vc.vports[vp].ucList.peek()) {
+      if (a.flowRule !== undefined && a.flowRule !== fdb)
+        return `${esw.dev.name}: vport ${vp}'s address mac${a.mac} holds an FDB rule in legacy fdb#${a.flowRule}, but esw->fdb_table.legacy.fdb is ${fdb === undefined ? "NULL" : `fdb#${fdb}`}: the rule dangles`
+    }
+  }
+  return undefined
 }
 
 /** An active LAG (any mode but NONE) whose PFs are not all in switchdev. */
@@ -286,6 +306,9 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
         break
       case "switchdev-profile-applied":
         w.kernel.invariant({ ...d, when: "eventual", check: () => first(switchdevProfileApplied) })
+        break
+      case "vport-rules-in-live-fdb":
+        w.kernel.invariant({ ...d, when: "safety", check: () => first(vportRulesInLiveFdb) })
         break
       case "lag-needs-switchdev":
         w.kernel.invariant({ ...d, when: "eventual", check: () => lagNeedsSwitchdev(w) ?? true })

@@ -25,6 +25,12 @@ export interface WorldOptions {
   readonly ibLoaded: boolean
   /** The fault points this run may take (`Faults`; none by default), at most one fault per run. */
   readonly faults?: ReadonlyArray<FaultPoint>
+  /**
+   * NIC_VPORT_CHANGE is modelled (notes §5.6): every device gets an async EQ and its E-Switch the
+   * `esw->nb` notifier, `state_lock` and the vport state (`VportChange`). Off by default (see the
+   * reduction stated at `VportChange`).
+   */
+  readonly vportEvents?: boolean
 }
 
 /**
@@ -56,7 +62,7 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
     for (const [i, spec] of o.devs.entries()) {
       const prefix = multi ? `${spec.name}.` : ""
       const devcom = shared ?? (yield* devcomComp(`${prefix}devcom`))
-      devs.push(yield* makeDev(spec, i, prefix, devcom))
+      devs.push(yield* makeDev(spec, i, prefix, devcom, { vportEvents: o.vportEvents ?? false }))
     }
     // Two PFs of one LAG-capable NIC share its MLX5_DEVCOM_ESW_OFFLOADS component (its own key, so
     // its own lockdep class). A single-port device has none: mlx5_esw_offloads_devcom_init returns
@@ -678,6 +684,45 @@ const fwResetWithProfile: ScenarioDef = {
     })
 }
 
+// 17 ----------------------------------------------------------------------------
+const VPORT_CHANGE_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "vport-rules-in-live-fdb"]
+const VPORT_CHANGE_PATHS = ["mode-set", "sriov-disable", "remove"] as const
+const vportChangeVsModeSet: ScenarioDef = {
+  name: "vport-change-vs-mode-set",
+  description:
+    "The vport-change notifier and its per-vport work on the E-Switch queue (issue 13 item 5, notes §5.6): a PF in legacy with SR-IOV on (2 VFs, the legacy FDB, esw->nb registered by mlx5_eswitch_enable_locked), mlx5_ib not loaded. The firmware reports vf1's UC address list changing twice (NIC_VPORT_CHANGE on the async EQ → eswitch_vport_event queues vf1's vport_change_handler work, coalesced while pending → esw_vport_change_handler: state_lock, esw_vport_change_handle_locked: firmware queries, L2 table entry and legacy FDB rule, re-arm) while one teardown path runs — kernel.choose('path'): 0 = devlink mode set to switchdev (mlx5_eswitch_disable_locked: esw->nb unregistered with synchronize_rcu, legacy vports disabled under state_lock, the legacy FDB destroyed; then switchdev enabled, esw->nb registered again), 1 = SR-IOV disable (sriov_numvfs 0: VF vports unloaded, then mlx5_eswitch_disable_locked), 2 = remove (mlx5_eswitch_disable, then mlx5_eswitch_cleanup's destroy_workqueue drains the queue). Threads: fw, the teardown thread, the esw_wq worker, the async EQ's interrupt.",
+  defaults: { strategy: "random", schedules: 400, seed: 17 },
+  invariants: VPORT_CHANGE_INVARIANTS,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const path = VPORT_CHANGE_PATHS[yield* kernel.choose("path", VPORT_CHANGE_PATHS.length)]!
+      const { w, m } = yield* buildRun(v, { devs: [PF], lag: false, ibLoaded: false, vportEvents: true })
+      const dev = w.devs[0]!
+      yield* m.core.probeOne(dev, false)
+      yield* m.core.sriovNumvfsStore(dev, 2)
+      yield* settle(w)
+      registerInvariants(w, VPORT_CHANGE_INVARIANTS)
+      yield* spawn(
+        w,
+        "fw",
+        Effect.gen(function* () {
+          yield* m.eswitch.firmwareVportChange(dev.esw, "vf1", [1])
+          yield* m.eswitch.firmwareVportChange(dev.esw, "vf1", [2])
+        })
+      )
+      yield* spawn(
+        w,
+        path,
+        path === "mode-set"
+          ? m.devlink.devlinkEswitchSet(dev, "OFFLOADS")
+          : path === "sriov-disable"
+            ? m.core.sriovNumvfsStore(dev, 0)
+            : m.core.removeOne(dev)
+      )
+    })
+}
+
 export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   teardownWithPendingWork,
   modeChangeVsVfEvents,
@@ -694,7 +739,8 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   mpeswVsModeSet,
   healthRecovery,
   fwResetWithProfile,
-  devcomPair
+  devcomPair,
+  vportChangeVsModeSet
 ]
 
 /**

@@ -227,6 +227,11 @@ export interface Esw {
   readonly generation: Atomic.Atomic<number>
   /** Function-change (VF count) EQ notifier; only on an ECPF E-Switch manager. */
   readonly funcsNb: Notifier | undefined
+  /**
+   * The vport-change notifier `esw->nb`, `esw->state_lock` and the vport state its work touches
+   * (notes §5.6); only in a world with vport events (`WorldOptions.vportEvents`), see `VportChange`.
+   */
+  readonly vportChange: VportChange | undefined
   /** V1 guard `offloads.reps_conf_state`. */
   readonly guard: Atomic.Atomic<GuardState> | undefined
   /** Merged guard `offloads.reps_lock`. */
@@ -257,6 +262,60 @@ export interface Esw {
   readonly devcom: Cell.Cell<boolean> | undefined
   /** `esw->paired` (xarray of peer E-Switches, by name here) [devcom(ESW) write]; with `devcom`. */
   readonly paired: Cell.Cell<ReadonlyArray<string>> | undefined
+}
+
+/**
+ * The NIC_VPORT_CHANGE side of an E-Switch (eswitch.c, esw/legacy.c; notes §5.6): the notifier
+ * `esw->nb` (`eswitch_vport_event`, registered by `mlx5_eswitch_enable_locked` in every mode), the
+ * `esw->state_lock` mutex, the legacy FDB the address rules go into, and per VF vport the state
+ * `esw_vport_change_handle_locked` reads and writes.
+ *
+ * [reduction] Made only in worlds with vport events: elsewhere no NIC_VPORT_CHANGE EQE is ever
+ * raised, so the notifier delivers nothing, and `state_lock` is taken only by
+ * `mlx5_esw_vport_enable/disable`, whose callers all hold the devlink lock — uncontended, it
+ * blocks no one and adds no lock-order cycle (devlink → state_lock only).
+ */
+export interface VportChange {
+  /** `eqt->nh[MLX5_EVENT_TYPE_NIC_VPORT_CHANGE]` with the block `esw->nb` (`eswitch_vport_event`). */
+  readonly nb: Notifier
+  /** `esw->state_lock` (`mutex_init` in `mlx5_eswitch_init`). */
+  readonly stateLock: Mutex.Mutex
+  /**
+   * `esw->fdb_table.legacy.fdb` [devlink lock]: the legacy FDB flow table (its ghost serial number
+   * names it), or NULL; created by `esw_legacy_enable` before the vports are enabled, destroyed by
+   * `esw_legacy_disable` after they are disabled. Read under `state_lock` by `esw_add_uc_addr`.
+   */
+  readonly legacyFdb: Cell.Cell<number | undefined>
+  /** Ghost: legacy FDBs created so far (the next one's serial number). */
+  readonly fdbSeq: Cell.Cell<number>
+  /** Per vport (the firmware actor changes only VF vports' contexts). */
+  readonly vports: Record<VportId, VportChangeState>
+}
+
+/** `enum mlx5_eswitch_vport_event` as the model needs it (the names, not the bit values). */
+export type VportEvent = "UC_ADDR_CHANGE" | "MC_ADDR_CHANGE" | "PROMISC_CHANGE"
+
+/** One entry of `vport->uc_list` (`struct vport_addr`): its MAC, `action`, `mpfs`, and `flow_rule` (the legacy FDB it is in). */
+export interface VportAddr {
+  readonly mac: number
+  readonly action: "NONE" | "ADD" | "DEL"
+  readonly mpfs: boolean
+  /** The FDB rule's table (a legacy FDB's serial number), or none. */
+  readonly flowRule: number | undefined
+}
+
+/** What `esw_vport_change_handle_locked` reads and writes of one vport. */
+export interface VportChangeState {
+  /** `vport->enabled_events` [state_lock]. */
+  readonly enabledEvents: Cell.Cell<ReadonlyArray<VportEvent>>
+  /** `vport->uc_list` (the synced UC addresses and their rules) [state_lock]. */
+  readonly ucList: Cell.Cell<ReadonlyArray<VportAddr>>
+  /** Firmware: the vport's NIC vport context UC address list (device memory, marked accesses). */
+  readonly fwUcList: Cell.Cell<ReadonlyArray<number>>
+  /** Ghost: `queue_work` of this vport's `vport_change_handler` returned false (coalesced). */
+  readonly coalesced: Cell.Cell<number>
+  /** Ghost: how many times `esw_vport_change_handler` ran for this vport. */
+  readonly handled: Cell.Cell<number>
 }
 
 /** An auxiliary device (`.eth-rep`, `.rdma-rep`) of one PCI function. */
@@ -344,8 +403,10 @@ export interface Dev {
     readonly detach: Cell.Cell<boolean>
   }
   esw: Esw
-  /** `eq_table->async_eq` and its interrupt; only on an ECPF E-Switch manager (the only events modelled). */
+  /** `eq_table->async_eq` and its interrupt; only where events are modelled: an ECPF E-Switch manager, or a world with vport events. */
   readonly asyncEq: AsyncEq | undefined
+  /** NIC_VPORT_CHANGE is modelled on this device (`DevOptions.vportEvents`): its E-Switch gets `vportChange`. */
+  readonly vportEvents: boolean
   readonly adevs: Record<AdevKind, Adev>
   /**
    * Firmware's view of the host: `host_num_of_vfs`, set by the scenario's firmware task and read
@@ -500,6 +561,11 @@ export interface DevSpec {
   readonly isEcpf: boolean
 }
 
+/** Whether a world models NIC_VPORT_CHANGE (`WorldOptions.vportEvents`): its devices get an async EQ and `Esw.vportChange`. */
+export interface DevOptions {
+  readonly vportEvents: boolean
+}
+
 // Shown through the E-Switch's own probe (describeEsw), not one probe per member.
 const hidden = { hidden: true } as const
 
@@ -508,7 +574,13 @@ const hidden = { hidden: true } as const
  * its E-Switch, which the E-Switch component makes (`mlx5_eswitch_init`, eswitch.ts)
  * when it is built.
  */
-export const makeDev = (spec: DevSpec, index: number, prefix: string, devcom: RwSemaphore.RwSemaphore): Effect.Effect<Dev, never, Kernel> =>
+export const makeDev = (
+  spec: DevSpec,
+  index: number,
+  prefix: string,
+  devcom: RwSemaphore.RwSemaphore,
+  options: DevOptions = { vportEvents: false }
+): Effect.Effect<Dev, never, Kernel> =>
   Effect.gen(function* () {
     const p = prefix
     const devlink = yield* Mutex.make(`${p}devlink`, { lockClass: "&devlink->lock" })
@@ -540,14 +612,16 @@ export const makeDev = (spec: DevSpec, index: number, prefix: string, devcom: Rw
       sriovNumVfs: yield* cell("pdev->sriov->num_VFs", 0),
       sriovNumVfsDev: yield* cell("priv.sriov.num_vfs", 0),
       sfExists: yield* cell("sf1.exists", false),
-      asyncEq: spec.isEcpf
-        ? {
-            irqName: `${p}mlx5_async`,
-            cpu: index,
-            // setup_async_eq(): spin_lock_init(&eq->lock) (one class for every async EQ)
-            lock: yield* Spinlock.make(`${p}async_eq->lock`, { lockClass: "&eq->lock" })
-          }
-        : undefined,
+      asyncEq:
+        spec.isEcpf || options.vportEvents
+          ? {
+              irqName: `${p}mlx5_async`,
+              cpu: index,
+              // setup_async_eq(): spin_lock_init(&eq->lock) (one class for every async EQ)
+              lock: yield* Spinlock.make(`${p}async_eq->lock`, { lockClass: "&eq->lock" })
+            }
+          : undefined,
+      vportEvents: options.vportEvents,
       lag: undefined,
       devcomEsw: undefined,
       registered: yield* cell("registered", false),
