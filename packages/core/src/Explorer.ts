@@ -619,6 +619,8 @@ export interface ReplayOptions {
   /** Follow the schedule where it can, never fail (`ReplayStrategy.lenient`): for edited schedules. */
   readonly lenient?: boolean
   readonly observers?: ReadonlyArray<OpObserver>
+  /** Record the trace (default: yes; a shrink's trial replays need only the outcome). */
+  readonly recordTrace?: boolean
 }
 
 /**
@@ -646,6 +648,7 @@ export const replayUnsafe = (scenario: Scenario, schedule: Schedule, o: ReplayOp
     livelockBound: o.livelockBound ?? defaultOptions.livelockBound,
     maxOpsBetweenPoints: o.maxOpsBetweenPoints ?? defaultOptions.maxOpsBetweenPoints,
     captureState: o.captureState ?? false,
-    observers: o.observers ?? []
+    observers: o.observers ?? [],
+    recordTrace: o.recordTrace ?? true
   })
 }

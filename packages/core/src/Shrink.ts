@@ -236,7 +236,9 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     timeouts: timeoutsOf(schedule),
     // A schedule found with spin-assume (DPOR) is shrunk, and its depth searched, with it.
     spinAssume: schedule.spinAssume === true,
-    observers: options.observers ?? []
+    observers: options.observers ?? [],
+    // Trial replays need only the outcome: the winner is replayed once more with its trace (below).
+    recordTrace: false
   }
   let replays = 0
   const tried = new Set<string>()
@@ -311,7 +313,11 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     complete = true
     break
   }
-  return { execution: best, original, replays, complete, ...(depthSearch !== undefined ? { depthSearch } : {}) }
+  // The winner's trace: the same schedule again, recorded (a run is a function of its schedule).
+  const traced = replayUnsafe(scenario, best.schedule, { ...replayOptions, recordTrace: true })
+  if (traced.outcome._tag !== "Found" || signatureOf(traced.outcome.finding.problem) !== signature)
+    throw new NotReproduced({ message: `the shrunk schedule did not reproduce ${signature} when replayed with its trace` })
+  return { execution: traced, original, replays, complete, ...(depthSearch !== undefined ? { depthSearch } : {}) }
 }
 
 /**
