@@ -119,6 +119,12 @@ const explore = Command.make(
       Flag.optional
     ),
     stopOnFirst: Flag.Boolean("stop-on-first").pipe(Flag.withDescription("Stop at the first finding"), Flag.withDefault(false)),
+    races: Flag.Boolean("races").pipe(
+      Flag.withDescription(
+        "The data-race check (default on); --no-races lets a run go on past a race, to see what it leads to (counterexamples record it)"
+      ),
+      Flag.withDefault(true)
+    ),
     shrink: Flag.Boolean("shrink").pipe(
       Flag.withDescription("Shrink findings (fewest preemptions first); --no-shrink to skip"),
       Flag.withDefault(true)
@@ -153,7 +159,8 @@ const explore = Command.make(
       maxSteps: optionalToUndefined(a.maxSteps),
       timeouts: optionalToUndefined(a.timeouts),
       ...(a.stopOnFirst ? { stopOnFirst: true } : {}),
-      ...(a.bounded ? { bounded: true } : {})
+      ...(a.bounded ? { bounded: true } : {}),
+      ...(a.races ? {} : { races: false })
     })
     const out = optionalToUndefined(a.out)
     const shardText = optionalToUndefined(a.shard)

@@ -31,7 +31,8 @@ export const replay = (
   const result = Explorer.runOnce(scenario.program, c, {
     ...o,
     timeouts: Schedule.timeoutsOf(schedule),
-    spinAssume: schedule.spinAssume === true
+    spinAssume: schedule.spinAssume === true,
+    races: schedule.races !== false
   })
   return { result, skipped: c.skipped() }
 }

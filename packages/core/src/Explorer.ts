@@ -100,7 +100,12 @@ export const ExploreOptions = Schema.Struct({
   /** Stop at the first finding. */
   stopOnFirst: Schema.Boolean,
   /** Distinct findings to keep. */
-  maxFindings: IntIn(1, 10_000)
+  maxFindings: IntIn(1, 10_000),
+  /**
+   * The data-race check (default on). Off: a race on a kernel cell no longer ends the run, so what
+   * it leads to (a NULL dereference, a broken invariant) can be explored; the schedules record it.
+   */
+  races: Schema.optionalKey(Schema.Boolean)
 })
 /** @category models @since 0.1.0 */
 export type ExploreOptions = typeof ExploreOptions.Type
@@ -124,7 +129,8 @@ export const defaultOptions: ExploreOptions = {
   timeLimitMs: 0,
   timeouts: "idle",
   stopOnFirst: false,
-  maxFindings: 8
+  maxFindings: 8,
+  races: true
 }
 
 /**
@@ -312,9 +318,12 @@ export const runOnce = (
     readonly spinAssume?: boolean
     /** Debug: check the engine's cached runnable set against a full scan at every step (tests). */
     readonly checkReadiness?: boolean
+    /** The data-race check (default: on). */
+    readonly races?: boolean
   }
 ): ExecutionResult =>
   new Engine(chooser, {
+    ...(o.races === false ? { races: false } : {}),
     ...(o.checkReadiness === true ? { checkReadiness: true } : {}),
     ...(o.spinAssume !== undefined ? { spinAssume: o.spinAssume } : {}),
     timeouts: o.timeouts ?? "idle",
@@ -393,6 +402,7 @@ const startWith = (scenario: Scenario, o: ExploreOptions, hooks: Hooks, strategy
       maxOpsBetweenPoints: o.maxOpsBetweenPoints,
       timeouts: o.timeouts,
       recordTrace: false,
+      races: o.races !== false,
       ...(hooks.observers ? { observers: hooks.observers } : {})
     })
     strategy.finished?.({ steps: result.steps, hitStepLimit: result.outcome._tag === "StepLimit" })
@@ -644,6 +654,7 @@ export const replayUnsafe = (scenario: Scenario, schedule: Schedule, o: ReplayOp
     // recorded with spin-assume, its waits.
     timeouts: timeoutsOf(schedule),
     spinAssume: schedule.spinAssume === true,
+    races: schedule.races !== false,
     maxSteps: o.maxSteps ?? defaultOptions.maxSteps,
     livelockBound: o.livelockBound ?? defaultOptions.livelockBound,
     maxOpsBetweenPoints: o.maxOpsBetweenPoints ?? defaultOptions.maxOpsBetweenPoints,

@@ -69,7 +69,9 @@ export const Schedule = Schema.Struct({
    * spinner the run kept waiting would be offered (and the fairness rule would narrow the
    * candidates differently).
    */
-  spinAssume: Schema.optionalKey(Schema.Boolean)
+  spinAssume: Schema.optionalKey(Schema.Boolean),
+  /** The run had the data-race check off (`ExploreOptions.races`): a replay must too, or it would stop at a race. */
+  races: Schema.optionalKey(Schema.Boolean)
 })
 /** @category models @since 0.1.0 */
 export type Schedule = typeof Schedule.Type

@@ -236,6 +236,7 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     timeouts: timeoutsOf(schedule),
     // A schedule found with spin-assume (DPOR) is shrunk, and its depth searched, with it.
     spinAssume: schedule.spinAssume === true,
+    races: schedule.races !== false,
     observers: options.observers ?? [],
     // Trial replays need only the outcome: the winner is replayed once more with its trace (below).
     recordTrace: false
@@ -247,7 +248,11 @@ const shrinkUnsafe = (scenario: Scenario, schedule: Schedule, signature: string,
     if (tried.has(key)) return undefined
     tried.add(key)
     replays++
-    const r = replayUnsafe(scenario, replayOptions.spinAssume ? { steps, spinAssume: true } : { steps }, replayOptions)
+    const r = replayUnsafe(
+      scenario,
+      { steps, ...(replayOptions.spinAssume ? { spinAssume: true } : {}), ...(replayOptions.races ? {} : { races: false }) },
+      replayOptions
+    )
     return r.outcome._tag === "Found" && signatureOf(r.outcome.finding.problem) === signature ? r : undefined
   }
   let best = attempt(schedule.steps)

@@ -76,6 +76,49 @@ describe("kernel cells: the data-race check", () => {
   )
 })
 
+describe("kernel cells: the race check off (--no-races)", () => {
+  // A lost update: two unlocked increments race; what the race leads to is the lost increment.
+  const lostIncrement = scenario(
+    "lost-increment",
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const count = yield* Cell.make("dev->count", 0)
+      const inc = (task: string) =>
+        Effect.gen(function* () {
+          const n = yield* count.get
+          yield* Sched.condResched
+          yield* count.set(n + 1)
+        }).pipe((body) => kernel.spawn(task, body))
+      const a = yield* inc("a")
+      const b = yield* inc("b")
+      yield* kernel.join(a)
+      yield* kernel.join(b)
+      if ((yield* count.get) !== 2) yield* kernel.warn("lost increment")
+    })
+  )
+  const explore = (races: boolean) =>
+    Effect.runSync(Explorer.explore(lostIncrement, Explorer.options({ strategy: "dfs", preemptions: 2, races })))
+
+  it.effect("on, the race ends the run; off, the run goes on to what the race leads to, and its schedule says so", () =>
+    Effect.sync(() => {
+      const on = explore(true).counterexamples.map((c) => c.finding.problem._tag)
+      assert.deepStrictEqual([...new Set(on)], ["DataRace"])
+      const off = explore(false).counterexamples
+      assert.deepStrictEqual(
+        off.map((c) => c.finding.summary),
+        ["setup: WARNING: lost increment"]
+      )
+      for (const c of off) {
+        assert.notStrictEqual(c.finding.problem._tag, "DataRace")
+        assert.strictEqual(c.schedule.races, false)
+        // The schedule replays to the same finding (the replay reads the flag from the schedule).
+        const again = Explorer.replayUnsafe(lostIncrement, c.schedule)
+        assert.strictEqual(again.outcome._tag === "Found" ? again.outcome.finding.summary : again.outcome._tag, c.finding.summary)
+      }
+    })
+  )
+})
+
 describe("kernel cells: step footprints", () => {
   it.effect("each step reports its op's footprint plus the cells touched before the next point", () =>
     Effect.sync(() => {

@@ -404,7 +404,11 @@ export class Engine {
     this.chooser.ended?.({ outcome, invariantReads: this.invariantReads })
     return {
       outcome,
-      schedule: this.spinAssume ? { steps: this.steps, spinAssume: true } : { steps: this.steps },
+      schedule: {
+        steps: this.steps,
+        ...(this.spinAssume ? { spinAssume: true } : {}),
+        ...(this.options.races === false ? { races: false } : {})
+      },
       trace: this.trace,
       steps: this.step,
       preemptions: this.preemptions,
