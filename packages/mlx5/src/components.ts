@@ -4,7 +4,7 @@
  * has no circle — a component's file imports only the services below it:
  *
  * ```text
- * Devlink ──▶ Mlx5Core ──▶ AuxBus, Eswitch
+ * Devlink ──▶ Mlx5Core ──▶ AuxBus, Eswitch, Lag (mlx5_lag_add_mdev / _remove_mdev)
  *    ├──────▶ Eswitch ──▶ Lag ──▶ AuxBus, RepRegistry
  *    │                 ──▶ EqTable, AuxBus, EswWorkQueue, RepRegistry
  *    ├──────▶ Lag (mlx5_lag_is_active)

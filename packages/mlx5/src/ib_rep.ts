@@ -19,10 +19,6 @@ const make = Effect.gen(function* () {
   const registry = yield* RepRegistry
   const aux = yield* AuxBus
   const lag = yield* Lag
-  const lagOf = (dev: Dev) => dev.lag
-  const peersOf = (dev: Dev) => (lagOf(dev)?.pfs ?? []).filter((p) => p !== dev)
-  /** The peer walk of the master's uplink unload; `selfInPeerWalk` is scenario 7's what-if (see scenarios.ts). */
-  const unloadPeersOf = (dev: Dev) => (w.selfInPeerWalk ? (lagOf(dev)?.pfs ?? []) : peersOf(dev))
 
   /** `mlx5_ib_get_rep_netdev(esw, vport)` = `mlx5_eswitch_get_proto_dev(esw, vport, REP_ETH)`. */
   const mlx5IbGetRepNetdev = (esw: Esw, rep: Rep) =>
@@ -60,9 +56,7 @@ const make = Effect.gen(function* () {
       "mlx5_ib",
       "mlx5_ib_register_peer_vport_reps",
       // "Called while the master E-Switch reps_lock is held."
-      lag.mlx5LagForEachPeerMdev(peersOf(master), (peer) =>
-        registry.mlx5EswitchRegisterVportReps(peer.esw, ops, "IB", w.v.guard === "mutex")
-      )
+      lag.mlx5LagForEachPeerMdev(master, (peer) => registry.mlx5EswitchRegisterVportReps(peer.esw, ops, "IB", w.v.guard === "mutex"))
     )
 
   /** `mlx5_ib_vport_rep_load()`. */
@@ -83,7 +77,7 @@ const make = Effect.gen(function* () {
               if (!(yield* lag.mlx5LagIsMpesw(dev))) return 0 // non-master uplink shares the master's IB device
               newUplink = true
             }
-            yield* lag.mlx5LagForEachPeerMdev(peersOf(dev), (peer) =>
+            yield* lag.mlx5LagForEachPeerMdev(dev, (peer) =>
               Effect.gen(function* () {
                 if (yield* lag.mlx5LagIsMaster(peer)) lagMaster = peer
                 else yield* lag.mlx5LagIsMpesw(peer) // peer_n_ports-- (ports are not modelled)
@@ -93,13 +87,13 @@ const make = Effect.gen(function* () {
         }
         if (!(rep.vport === "uplink" && !newUplink)) return yield* mlx5IbSetVportRep(lagMaster, rep)
         // mlx5_ib_take_transport(lag_master): a peer walk; the transport ownership commands are not modelled.
-        if (yield* lag.mlx5LagIsSharedFdb(dev)) yield* lag.mlx5LagForEachPeerMdev(peersOf(lagMaster), () => Effect.void)
+        if (yield* lag.mlx5LagIsSharedFdb(dev)) yield* lag.mlx5LagForEachPeerMdev(lagMaster, () => Effect.void)
         // ibdev = ib_alloc_device(mlx5_ib_dev, ib_dev); if (!ibdev) return -ENOMEM; — the uplink's IB
         // device, before anything is published (the VF path's own failure, -EINVAL without an uplink
         // IB device, needs no injection).
         if (yield* injectFault(w, "rep-load", `${esw.name}:uplink mlx5_ib_vport_rep_load: ib_alloc_device fails (-ENOMEM)`)) {
           // release_transport: if (mlx5_lag_is_shared_fdb(lag_master)) mlx5_ib_release_transport(lag_master) (a peer walk)
-          if (yield* lag.mlx5LagIsSharedFdb(lagMaster)) yield* lag.mlx5LagForEachPeerMdev(peersOf(lagMaster), () => Effect.void)
+          if (yield* lag.mlx5LagIsSharedFdb(lagMaster)) yield* lag.mlx5LagForEachPeerMdev(lagMaster, () => Effect.void)
           return -12
         }
         const seq = yield* w.ghost.ibdevSeq.update((n) => n + 1)
@@ -137,11 +131,14 @@ const make = Effect.gen(function* () {
         if ((yield* lag.mlx5LagIsSharedFdb(mdev)) && !(yield* lag.mlx5LagIsMaster(mdev))) return
         if (yield* lag.mlx5LagIsSharedFdb(mdev)) {
           // "Called while the master E-Switch reps_lock is held."
-          yield* lag.mlx5LagForEachPeerMdev(unloadPeersOf(mdev), (peer) =>
-            registry.mlx5EswitchUnregisterVportReps(peer.esw, "IB", w.v.guard === "mutex")
+          // The peer walk; `selfInPeerWalk` is scenario 7's what-if (see scenarios.ts): it also reaches mdev.
+          yield* lag.mlx5LagForEachPeerMdev(
+            mdev,
+            (peer) => registry.mlx5EswitchUnregisterVportReps(peer.esw, "IB", w.v.guard === "mutex"),
+            w.selfInPeerWalk
           )
           // mlx5_ib_release_transport(): a peer walk; the transport ownership commands are not modelled.
-          yield* lag.mlx5LagForEachPeerMdev(peersOf(mdev), () => Effect.void)
+          yield* lag.mlx5LagForEachPeerMdev(mdev, () => Effect.void)
         }
         yield* step(w, "__mlx5_ib_remove", ibdev.id)
         yield* ibdev.alive.set(false)

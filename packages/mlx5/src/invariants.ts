@@ -7,7 +7,7 @@
  */
 import type { Described } from "@drvmodel/core"
 import type { Esw, LoadFate, World } from "./world.ts"
-import { describeEsw, isIbDev, REP_TYPES, VF_VPORTS, VPORTS } from "./world.ts"
+import { describeEsw, isIbDev, lagMembers, REP_TYPES, VF_VPORTS, VPORTS } from "./world.ts"
 
 /** Invariant names used in the findings matrix as `invariant:<name>`. */
 export type InvariantName =
@@ -24,6 +24,7 @@ export type InvariantName =
   | "lag-needs-switchdev"
   | "switchdev-profile-applied"
   | "vport-rules-in-live-fdb"
+  | "lag-membership"
 
 /**
  * One-line descriptions, as listed in `ScenarioInfo.invariants`.
@@ -83,7 +84,12 @@ export const INVARIANTS: Record<InvariantName, Described> = {
   "lag-needs-switchdev": {
     name: "lag-needs-switchdev",
     description:
-      "at quiescence: an active shared-FDB or MPESW LAG has every PF's E-Switch in switchdev (a mode change tears an active LAG down first, `mlx5_lag_disable_change`; activation checks the modes under devcom + ldev->lock). Registered in mpesw-vs-mode-set only"
+      "at quiescence: an active shared-FDB or MPESW LAG has every PF's E-Switch in switchdev (a mode change tears an active LAG down first, `mlx5_lag_disable_change`; activation checks the modes under devcom + ldev->lock). Registered in mpesw-vs-mode-set and reload-vs-lag-mode-set"
+  },
+  "lag-membership": {
+    name: "lag-membership",
+    description:
+      "at quiescence: every PF of a LAG-capable NIC is registered in the HCA devcom component and a member of the one ldev they share (priv.lag, pfs, one reference each, not freed); the master is marked once every port is in; no mode_changes_in_progress is left raised — membership survives reloads and recoveries (mlx5_lag_remove_mdev / mlx5_lag_add_mdev). Registered in reload-vs-lag-mode-set only"
   },
   "switchdev-profile-applied": {
     name: "switchdev-profile-applied",
@@ -111,13 +117,42 @@ const vportRulesInLiveFdb = (esw: Esw): string | undefined => {
   return undefined
 }
 
+/**
+ * LAG membership after every unload / load has settled: each PF of a LAG-capable NIC is registered
+ * in the HCA devcom component and a member of one ldev that all of them share (`dev->priv.lag`
+ * pointing at it, one reference each, not freed), the ldev's master is marked exactly when every
+ * port is in, and no mode-change fence is left raised.
+ */
+const lagMembership = (w: World): string | undefined => {
+  const devs = w.devs.filter((d) => d.hcaComp !== undefined)
+  if (devs.length === 0) return undefined
+  const comp = devs[0]!.hcaComp!.members.peek()
+  for (const d of devs) if (!comp.includes(d)) return `${d.name} is not registered in the HCA devcom component`
+  const ldev = devs[0]!.lag.peek()
+  if (ldev === undefined) return `${devs[0]!.name} has no ldev (dev->priv.lag NULL)`
+  for (const d of devs) {
+    const l = d.lag.peek()
+    if (l !== ldev) return `${d.name}'s ldev is ${l?.name ?? "NULL"}, ${devs[0]!.name}'s is ${ldev.name}`
+  }
+  if (ldev.freed.peek()) return `${ldev.name} is in use after mlx5_ldev_free`
+  const members = lagMembers(ldev.pfs.peek())
+  for (const d of devs) if (!members.includes(d)) return `${d.name} points at ${ldev.name} but is not in its pfs`
+  if (ldev.ref.peek() !== members.length) return `${ldev.name}->ref is ${ldev.ref.peek()} with ${members.length} PFs`
+  const master = ldev.master.peek()
+  if (members.length === ldev.ports && master === undefined) return `all ${ldev.ports} ports are in ${ldev.name} but no PF is marked master`
+  if (master !== undefined && ldev.pfs.peek()[master] === undefined) return `${ldev.name}'s master mark is on a free index`
+  const mcip = ldev.modeChangesInProgress.peek()
+  if (mcip !== 0) return `${ldev.name}->mode_changes_in_progress is ${mcip}`
+  return undefined
+}
+
 /** An active LAG (any mode but NONE) whose PFs are not all in switchdev. */
 const lagNeedsSwitchdev = (w: World): string | undefined => {
-  const lag = w.devs[0]?.lag
+  const lag = w.devs[0]?.lag.peek()
   if (lag === undefined) return undefined
   const mode = lag.mode.peek()
   if (mode === "NONE") return undefined
-  const off = lag.pfs.filter((pf) => pf.esw.mode.peek() !== "OFFLOADS")
+  const off = lagMembers(lag.pfs.peek()).filter((pf) => pf.esw.mode.peek() !== "OFFLOADS")
   return off.length === 0
     ? undefined
     : `LAG active in ${mode} mode while ${off.map((pf) => `${pf.name}'s E-Switch is ${pf.esw.mode.peek()}`).join(", ")}`
@@ -312,6 +347,9 @@ export const registerInvariants = (w: World, names: ReadonlyArray<InvariantName>
         break
       case "lag-needs-switchdev":
         w.kernel.invariant({ ...d, when: "eventual", check: () => lagNeedsSwitchdev(w) ?? true })
+        break
+      case "lag-membership":
+        w.kernel.invariant({ ...d, when: "eventual", check: () => lagMembership(w) ?? true })
         break
     }
   }

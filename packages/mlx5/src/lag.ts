@@ -14,7 +14,7 @@ import { Context, Effect, Layer } from "effect"
 import { AuxBus } from "./aux.ts"
 import { RepRegistry } from "./registry.ts"
 import type { Dev, LagMode, Lag as Ldev } from "./world.ts"
-import { call, msleep, Run, step } from "./world.ts"
+import { call, lagMembers, makeLdev, msleep, Run, step } from "./world.ts"
 
 const make = Effect.gen(function* () {
   const w = yield* Run
@@ -44,53 +44,85 @@ const make = Effect.gen(function* () {
       return r
     })
 
-  /** A query of `ldev` (`mlx5_lag_dev(dev)`; `false` without one) under `lag_lock`. */
-  const query = (name: string, dev: Dev, answer: (mode: LagMode, ldev: Ldev) => boolean): Effect.Effect<boolean> =>
+  /** A query of `ldev` (`mlx5_lag_dev(dev)`, a plain load of `dev->priv.lag`; `false` without one) under `lag_lock`. */
+  const query = (name: string, dev: Dev, answer: (mode: LagMode, ldev: Ldev) => Effect.Effect<boolean>): Effect.Effect<boolean> =>
     fn(
       name,
       underLagLock(
-        Effect.suspend(() => {
-          const ldev = dev.lag
-          return ldev === undefined ? Effect.succeed(false) : Effect.map(ldev.mode.readOnce, (m) => answer(m, ldev))
+        Effect.gen(function* () {
+          const ldev = yield* dev.lag.get
+          return ldev === undefined ? false : yield* answer(yield* ldev.mode.readOnce, ldev)
         })
       )
     )
 
-  /** `mlx5_lag_is_shared_fdb()` [lag_lock]: `test_bit(MLX5_LAG_MODE_FLAG_SHARED_FDB, &ldev->mode_flags)`. */
-  const mlx5LagIsSharedFdb = (dev: Dev) => query("mlx5_lag_is_shared_fdb", dev, (m) => m !== "NONE")
-
-  /** `mlx5_lag_is_active()` [lag_lock]: `ldev && __mlx5_lag_is_active(ldev)` (`ldev->mode != MLX5_LAG_MODE_NONE`). */
-  const mlx5LagIsActive = (dev: Dev) => query("mlx5_lag_is_active", dev, (m) => m !== "NONE")
+  /** `ldev->pfs` in xarray order (`mlx5_ldev_for_each`): the PFs that are members now. */
+  const membersOf = (lag: Ldev): Effect.Effect<ReadonlyArray<Dev>> => Effect.map(lag.pfs.readOnce, lagMembers)
 
   /**
-   * `mlx5_lag_is_master()` [lag_lock]: the LAG is active and `dev` is its first port (`MLX5_LAG_P1`:
-   * the model's `pfs[0]`). An inactive LAG has no master: a caller that saw shared FDB a moment
-   * before then takes its device for a slave.
+   * `mlx5_lag_pf(ldev, mlx5_lag_get_dev_index_by_seq(ldev, MLX5_LAG_P1))->dev`: the PF marked
+   * MASTER (`mlx5_lag_get_master_idx`), else the first port in xarray order; none in an empty ldev.
    */
-  const mlx5LagIsMaster = (dev: Dev) => query("mlx5_lag_is_master", dev, (m, ldev) => m !== "NONE" && ldev.pfs[0] === dev)
+  const lagP1 = (lag: Ldev): Effect.Effect<Dev | undefined> =>
+    Effect.gen(function* () {
+      const slots = yield* lag.pfs.readOnce
+      const master = yield* lag.master.readOnce
+      return (master !== undefined ? slots[master] : undefined) ?? lagMembers(slots)[0]
+    })
+
+  /** `mlx5_lag_is_shared_fdb()` [lag_lock]: `test_bit(MLX5_LAG_MODE_FLAG_SHARED_FDB, &ldev->mode_flags)`. */
+  const mlx5LagIsSharedFdb = (dev: Dev) => query("mlx5_lag_is_shared_fdb", dev, (m) => Effect.succeed(m !== "NONE"))
+
+  /** `mlx5_lag_is_active()` [lag_lock]: `ldev && __mlx5_lag_is_active(ldev)` (`ldev->mode != MLX5_LAG_MODE_NONE`). */
+  const mlx5LagIsActive = (dev: Dev) => query("mlx5_lag_is_active", dev, (m) => Effect.succeed(m !== "NONE"))
+
+  /**
+   * `mlx5_lag_is_master()` [lag_lock]: the LAG is active and `dev` is its `MLX5_LAG_P1` (`lagP1`: the
+   * PF marked MASTER, else the first port), which changes as PFs leave and rejoin the ldev. An
+   * inactive LAG has no master: a caller that saw shared FDB a moment before then takes its device
+   * for a slave.
+   */
+  const mlx5LagIsMaster = (dev: Dev) =>
+    query("mlx5_lag_is_master", dev, (m, ldev) => Effect.map(lagP1(ldev), (p1) => m !== "NONE" && p1 === dev))
 
   /** `mlx5_lag_is_mpesw()` (lag/mpesw.c, which cannot take lag.c's static `lag_lock`): `ldev && ldev->mode == MLX5_LAG_MODE_MPESW`, no lock. */
   const mlx5LagIsMpesw = (dev: Dev): Effect.Effect<boolean> =>
     fn(
       "mlx5_lag_is_mpesw",
-      Effect.suspend(() => {
-        const ldev = dev.lag
-        return ldev === undefined ? Effect.succeed(false) : Effect.map(ldev.mode.readOnce, (m) => m === "MPESW")
+      Effect.gen(function* () {
+        const ldev = yield* dev.lag.get
+        return ldev === undefined ? false : (yield* ldev.mode.readOnce) === "MPESW"
       })
     )
 
   /**
-   * `mlx5_lag_for_each_peer_mdev(dev, peer, i)` over `peers` (dev's peers, as the caller's walk sees
-   * them): each step is a `mlx5_lag_get_next_peer_mdev()` call under `lag_lock`, the last one
-   * returning NULL. (The model's LAG membership is fixed while a scenario runs:
-   * `mlx5_ldev_add/remove_mdev` are not modelled.)
+   * `mlx5_lag_for_each_peer_mdev(dev, peer, i)`: each step is a `mlx5_lag_get_next_peer_mdev(dev, &i)`
+   * call under `lag_lock` — `dev->priv.lag`, then the first PF at xarray index ≥ i that is not
+   * `dev`, and i past it — the last one returning NULL; so the walk sees the membership of the
+   * moment of each step (PFs leave and join in `mlx5_lag_remove_mdev` / `_add_mdev`).
+   * `includeSelf` is guard-reentry's what-if (the walk also reaches `dev`), not the C.
    */
-  const mlx5LagForEachPeerMdev = (peers: ReadonlyArray<Dev>, body: (peer: Dev) => Effect.Effect<void>): Effect.Effect<void> =>
+  const mlx5LagForEachPeerMdev = (dev: Dev, body: (peer: Dev) => Effect.Effect<void>, includeSelf = false): Effect.Effect<void> =>
     Effect.gen(function* () {
-      for (let i = 0; ; i++) {
-        const peer = yield* fn("mlx5_lag_get_next_peer_mdev", underLagLock(Effect.sync(() => peers[i])))
-        if (peer === undefined) return
-        yield* body(peer)
+      for (let i = 0; ; ) {
+        const next = yield* fn(
+          "mlx5_lag_get_next_peer_mdev",
+          underLagLock(
+            Effect.gen(function* () {
+              const ldev = yield* dev.lag.get
+              if (ldev === undefined) return undefined
+              const slots = yield* ldev.pfs.readOnce
+              for (let idx = i; idx < slots.length; idx++) {
+                const pf = slots[idx]
+                if (pf !== undefined && (includeSelf || pf !== dev)) return { pf, idx }
+              }
+              return undefined
+            })
+          )
+        )
+        if (next === undefined) return
+        i = next.idx + 1
+        yield* body(next.pf)
       }
     })
 
@@ -120,7 +152,7 @@ const make = Effect.gen(function* () {
   const mlx5LagRescanDevicesLocked = (lag: Ldev, enable: boolean) =>
     Effect.gen(function* () {
       const pfs: Array<Dev> = []
-      for (const pf of lag.pfs) if (!(yield* pf.flags.disableAllAdev.get)) pfs.push(pf)
+      for (const pf of yield* membersOf(lag)) if (!(yield* pf.flags.disableAllAdev.get)) pfs.push(pf)
       if (!w.v.lagDropsLdevLock) {
         for (const pf of pfs) {
           yield* pf.flags.disableIbAdev.set(!enable)
@@ -169,7 +201,7 @@ const make = Effect.gen(function* () {
   const reloadIbRepsLoop = (lag: Ldev, skipDisableAll: boolean, stop: boolean) =>
     Effect.gen(function* () {
       let first = 0
-      for (const pf of lag.pfs) {
+      for (const pf of yield* membersOf(lag)) {
         if (skipDisableAll && (yield* pf.flags.disableAllAdev.get)) continue
         yield* registry.repsBlock(pf.esw)
         const ret = yield* registry.mlx5EswitchReloadIbReps(pf.esw)
@@ -221,7 +253,7 @@ const make = Effect.gen(function* () {
    */
   const sharedFdbCreate = (lag: Ldev, mode: LagMode): Effect.Effect<number> =>
     Effect.gen(function* () {
-      const dev0 = lag.pfs[0]!
+      const dev0 = (yield* lagP1(lag))!
       yield* mlx5LagRemoveDevices(lag)
       yield* fn("mlx5_activate_lag", setLagMode(lag, mode))
       yield* mlx5LagRescanDevLocked(lag, dev0, true)
@@ -257,11 +289,17 @@ const make = Effect.gen(function* () {
     fn(
       "mlx5_do_bond",
       Effect.gen(function* () {
+        // idx = mlx5_lag_get_dev_index_by_seq(ldev, MLX5_LAG_P1); if (idx < 0) return;
+        if ((yield* lagP1(lag)) === undefined) return
         const active = (yield* lag.mode.readOnce) !== "NONE"
-        const bonded = yield* lag.bonded.get
+        // do_bond = mlx5_lag_is_ready(ldev) && tracker.is_bonded && …: [inferred] not ready while a
+        // port is missing from the ldev (a PF between its mlx5_lag_remove_mdev and _add_mdev has no
+        // netdev either, so NDEVS_READY is clear).
+        const members = yield* membersOf(lag)
+        const bonded = (yield* lag.bonded.get) && members.length === lag.ports
         if (bonded && !active) {
           let shared = true
-          for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== "OFFLOADS") shared = false
+          for (const pf of members) if ((yield* pf.esw.mode.read) !== "OFFLOADS") shared = false
           if (!shared) return // [inferred] RoCE LAG (no representors) is not modelled
           yield* sharedFdbCreate(lag, "SHARED_FDB")
         } else if (!bonded && active) yield* mlx5DisableLag(lag)
@@ -277,7 +315,11 @@ const make = Effect.gen(function* () {
     fn(
       "mlx5_do_bond_work",
       Effect.gen(function* () {
-        const devcom = lag.pfs[0]!.devcom
+        // mlx5_lag_get_devcom_comp(ldev): the first port's HCA component, NULL (return) without one.
+        // [inferred] looked up once, without the ldev->lock the C takes around the lookup.
+        const first = (yield* membersOf(lag))[0]
+        if (first === undefined) return
+        const devcom = first.devcom
         while (true) {
           if (!(yield* fn("mlx5_devcom_comp_trylock", devcom.downWriteTrylock))) {
             yield* msleep(w, 1000)
@@ -299,35 +341,37 @@ const make = Effect.gen(function* () {
     )
 
   /** `mlx5_lag_disable_change()`: devcom → ldev->lock → fence (+ disable an active LAG). */
-  const mlx5LagDisableChange = (dev: Dev): Effect.Effect<void> => {
-    const lag = dev.lag
-    if (lag === undefined) return Effect.void
-    return fn(
-      "mlx5_lag_disable_change",
-      Effect.gen(function* () {
-        yield* fn("mlx5_devcom_comp_lock", dev.devcom.downWrite)
-        yield* lag.lock.lock
-        yield* lag.modeChangesInProgress.update((n) => n + 1)
-        if ((yield* lag.mode.readOnce) !== "NONE") yield* mlx5DisableLag(lag)
-        yield* lag.lock.unlock
-        yield* dev.devcom.upWrite
-      })
-    )
-  }
+  const mlx5LagDisableChange = (dev: Dev): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const lag = yield* dev.lag.get
+      if (lag === undefined) return
+      yield* fn(
+        "mlx5_lag_disable_change",
+        Effect.gen(function* () {
+          yield* fn("mlx5_devcom_comp_lock", dev.devcom.downWrite)
+          yield* lag.lock.lock
+          yield* lag.modeChangesInProgress.update((n) => n + 1)
+          if ((yield* lag.mode.readOnce) !== "NONE") yield* mlx5DisableLag(lag)
+          yield* lag.lock.unlock
+          yield* dev.devcom.upWrite
+        })
+      )
+    })
 
   /** `mlx5_lag_enable_change()`: drop the fence; the bond work it queues is the scenario's bond thread. */
-  const mlx5LagEnableChange = (dev: Dev): Effect.Effect<void> => {
-    const lag = dev.lag
-    if (lag === undefined) return Effect.void
-    return fn(
-      "mlx5_lag_enable_change",
-      Effect.gen(function* () {
-        yield* lag.lock.lock
-        yield* lag.modeChangesInProgress.update((n) => n - 1)
-        yield* lag.lock.unlock
-      })
-    )
-  }
+  const mlx5LagEnableChange = (dev: Dev): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const lag = yield* dev.lag.get
+      if (lag === undefined) return
+      yield* fn(
+        "mlx5_lag_enable_change",
+        Effect.gen(function* () {
+          yield* lag.lock.lock
+          yield* lag.modeChangesInProgress.update((n) => n - 1)
+          yield* lag.lock.unlock
+        })
+      )
+    })
 
   /**
    * `enable_mpesw()` (lag/mpesw.c) [devcom + ldev->lock]: LAG mode NONE (else -EINVAL); dev0's
@@ -344,10 +388,14 @@ const make = Effect.gen(function* () {
       "enable_mpesw",
       Effect.gen(function* () {
         if ((yield* lag.mode.readOnce) !== "NONE") return -22
-        const dev0 = lag.pfs[0]!
+        const dev0 = yield* lagP1(lag)
+        if (dev0 === undefined) return -22 // [inferred] no port left: mlx5_lag_check_prereq fails
         const mode0 = yield* dev0.esw.mode.read
         if (mode0 !== "OFFLOADS") return -95
-        for (const pf of lag.pfs) if ((yield* pf.esw.mode.read) !== mode0) return -95
+        // mlx5_lag_check_prereq: every port present (a missing PF fails it [inferred]) and in dev0's mode.
+        const members = yield* membersOf(lag)
+        if (members.length !== lag.ports) return -95
+        for (const pf of members) if ((yield* pf.esw.mode.read) !== mode0) return -95
         yield* step(w, "mlx5_mpesw_metadata_set", "uplink vport metadata")
         const err = yield* sharedFdbCreate(lag, "MPESW")
         if (err !== 0) yield* step(w, "mlx5_mpesw_metadata_cleanup", "uplink vport metadata")
@@ -370,16 +418,18 @@ const make = Effect.gen(function* () {
    * `mlx5_mpesw_work()` on `ldev->wq`: `mlx5_lag_get_devcom_comp` (the first PF's HCA devcom, looked
    * up under `ldev->lock`), its write lock, `ldev->lock`; -EAGAIN while `mode_changes_in_progress`;
    * the op; unlock both; `complete()`. The C's early return without `complete()` when the lookup
-   * finds no devcom is not reachable here (both PFs stay in the LAG; the post-merge tree's SD
-   * devcoms and port filter are not modelled).
+   * finds no port (every PF has left the ldev) is modelled: the waiter then never wakes (the
+   * post-merge tree's SD devcoms and port filter are not modelled).
    */
   const mlx5MpeswWork = (lag: Ldev, op: "enable" | "disable", result: Cell.Cell<number>, comp: Completion.Completion) =>
     fn(
       "mlx5_mpesw_work",
       Effect.gen(function* () {
         yield* lag.lock.lock
-        const devcom = lag.pfs[0]!.devcom
+        const first = (yield* membersOf(lag))[0]
         yield* lag.lock.unlock
+        if (first === undefined) return
+        const devcom = first.devcom
         yield* fn("mlx5_devcom_comp_lock", devcom.downWrite)
         yield* lag.lock.lock
         if ((yield* lag.modeChangesInProgress.get) > 0) yield* result.set(-11)
@@ -401,7 +451,7 @@ const make = Effect.gen(function* () {
     fn(
       "mlx5_lag_mpesw_queue_work",
       Effect.gen(function* () {
-        const ldev = dev.lag
+        const ldev = yield* dev.lag.get
         if (ldev === undefined) return 0
         const n = ++mpeswWorks
         const alloc = <A>(make: Effect.Effect<A, never, Kernel>) => Effect.provideService(make, Kernel, w.kernel)
@@ -419,6 +469,236 @@ const make = Effect.gen(function* () {
   /** `mlx5_lag_mpesw_disable()`: void in the C, so its result is dropped. */
   const mlx5LagMpeswDisable = (dev: Dev): Effect.Effect<void> =>
     fn("mlx5_lag_mpesw_disable", Effect.asVoid(mlx5LagMpeswQueueWork(dev, "disable")))
+  // -------------------------------------------------------------------------
+  // LAG membership (lag/lag.c, post-merge kernel-patches/bpf @361f05d2): mlx5_load → mlx5_lag_add_mdev,
+  // mlx5_unload → mlx5_lag_remove_mdev, under the caller's devlink lock and intf_state_mutex; the
+  // devcom HCA component's PAIR / UNPAIR events mark and clear the ldev's master.
+
+  /** `mlx5_lag_mark_master()` [ldev->lock]: MASTER on the member with the lowest `mlx5_get_dev_index`. */
+  const mlx5LagMarkMaster = (lag: Ldev) =>
+    Effect.gen(function* () {
+      const slots = yield* lag.pfs.readOnce
+      let best: number | undefined
+      for (const [i, pf] of slots.entries()) if (pf !== undefined && (best === undefined || pf.index < slots[best]!.index)) best = i
+      if (best !== undefined) yield* lag.master.writeOnce(best)
+    })
+
+  /**
+   * `mlx5_lag_devcom_event(event, my_data, event_data)`: the HCA component's handler, run by
+   * `mlx5_devcom_send_event` for each other registered PF (`peer`) with `comp->sem` held for write:
+   * `ldev = mlx5_lag_dev(peer)` (none: return), then under `ldev->lock` PAIR marks the master once
+   * every port is a member (and none is marked yet), UNPAIR clears the mark.
+   */
+  const mlx5LagDevcomEvent = (event: "PAIR" | "UNPAIR", peer: Dev) =>
+    fn(
+      "mlx5_lag_devcom_event",
+      Effect.gen(function* () {
+        const ldev = yield* peer.lag.get
+        if (ldev === undefined) return
+        yield* ldev.lock.lock
+        if (event === "PAIR") {
+          if ((yield* ldev.master.readOnce) === undefined && (yield* membersOf(ldev)).length === ldev.ports) yield* mlx5LagMarkMaster(ldev)
+        } else yield* fn("mlx5_lag_clear_master", ldev.master.writeOnce(undefined))
+        yield* ldev.lock.unlock
+      })
+    )
+
+  /** `mlx5_devcom_send_event(dev->priv.hca_devcom_comp, event, …, dev)`: `down_write(&comp->sem)`, the handler for every other member, `up_write`. */
+  const mlx5DevcomSendEvent = (dev: Dev, event: "PAIR" | "UNPAIR") =>
+    call(
+      w,
+      "devcom",
+      "mlx5_devcom_send_event",
+      Effect.gen(function* () {
+        yield* dev.devcom.downWrite
+        for (const pos of yield* dev.hcaComp!.members.get) if (pos !== dev) yield* mlx5LagDevcomEvent(event, pos)
+        yield* dev.devcom.upWrite
+      })
+    )
+
+  /**
+   * `mlx5_ldev_add_mdev(ldev, dev, 0)` [ldev->lock, or a fresh ldev]: the `lag_func` at the lowest
+   * free xarray index (`xa_alloc`), `pf->dev = dev`, `dev->priv.lag = ldev`, the PORT mark, and the
+   * PF's PORT_CHANGE EQ notifier (`mlx5_lag_mpesw_port_change_event`; the model has no port
+   * events, so its registration is one step).
+   */
+  const mlx5LdevAddMdev = (lag: Ldev, dev: Dev) =>
+    fn(
+      "mlx5_ldev_add_mdev",
+      Effect.gen(function* () {
+        yield* lag.pfs.writeOnce(
+          yield* Effect.map(lag.pfs.readOnce, (slots) => {
+            const free = slots.indexOf(undefined)
+            return free < 0 ? [...slots, dev] : slots.map((d, i) => (i === free ? dev : d))
+          })
+        )
+        yield* dev.lag.set(lag)
+        yield* step(w, "mlx5_eq_notifier_register", `${dev.name} port_change_nb`)
+      })
+    )
+
+  /**
+   * `mlx5_ldev_remove_mdev(ldev, dev)` [ldev->lock]: `mlx5_eq_notifier_unregister` of the PF's
+   * PORT_CHANGE block (`atomic_notifier_chain_unregister`: `synchronize_rcu`, under `ldev->lock`),
+   * `pf->dev = NULL`, `dev->priv.lag = NULL`, `xa_erase` (which drops the entry's marks, MASTER
+   * included), `kfree(pf)`.
+   */
+  const mlx5LdevRemoveMdev = (lag: Ldev, dev: Dev) =>
+    fn(
+      "mlx5_ldev_remove_mdev",
+      Effect.gen(function* () {
+        const slots = yield* lag.pfs.readOnce
+        const idx = slots.indexOf(dev)
+        if (idx < 0) return
+        yield* fn("mlx5_eq_notifier_unregister", w.rcu.synchronize)
+        yield* dev.lag.set(undefined)
+        yield* lag.pfs.writeOnce(slots.map((d, i) => (i === idx ? undefined : d)))
+        if ((yield* lag.master.readOnce) === idx) yield* lag.master.writeOnce(undefined)
+      })
+    )
+
+  let ldevs = 1
+  /**
+   * `mlx5_lag_dev_alloc(dev)`: a new ldev (its lock, mode NONE, `kref_init`, its ordered `ldev->wq`);
+   * the netdev notifier registration and multipath init are not modelled.
+   */
+  const mlx5LagDevAlloc = () =>
+    fn(
+      "mlx5_lag_dev_alloc",
+      Effect.provideService(
+        Effect.suspend(() => makeLdev(`ldev#${++ldevs}`)),
+        Kernel,
+        w.kernel
+      )
+    )
+
+  /**
+   * `mlx5_ldev_put(ldev)`: `kref_put`; the last reference frees it (`mlx5_ldev_free`:
+   * `destroy_workqueue(ldev->wq)` after the bond and speed works are cancelled — the model's bond
+   * work is a scenario thread, so no cancel — then `kfree`, the ghost `freed`).
+   */
+  const mlx5LdevPut = (lag: Ldev) =>
+    Effect.gen(function* () {
+      const ref = (yield* lag.ref.readOnce) - 1
+      yield* lag.ref.writeOnce(ref)
+      if (ref > 0) return
+      yield* fn(
+        "mlx5_ldev_free",
+        Effect.gen(function* () {
+          yield* fn("destroy_workqueue", lag.wq.destroy)
+          yield* lag.freed.set(true)
+        })
+      )
+    })
+
+  /**
+   * `__mlx5_lag_dev_add_mdev(dev)` [HCA devcom comp lock]: the first other registered PF's ldev
+   * (`mlx5_devcom_get_next_peer_data`, `mlx5_lag_dev(tmp_dev)`); none: allocate one and add `dev`
+   * to it unlocked (no one else sees it yet); else under `ldev->lock`: −EAGAIN while
+   * `mode_changes_in_progress`, otherwise take a reference and add.
+   */
+  const mlx5LagDevAddMdevLocked = (dev: Dev): Effect.Effect<number> =>
+    fn(
+      "__mlx5_lag_dev_add_mdev",
+      Effect.gen(function* () {
+        const tmpDev = (yield* dev.hcaComp!.members.get).find((d) => d !== dev)
+        const found = tmpDev === undefined ? undefined : yield* tmpDev.lag.get
+        if (found === undefined) {
+          const fresh = yield* mlx5LagDevAlloc()
+          yield* mlx5LdevAddMdev(fresh, dev)
+          return 0
+        }
+        yield* found.lock.lock
+        if ((yield* found.modeChangesInProgress.get) > 0) {
+          yield* found.lock.unlock
+          return -11
+        }
+        yield* found.ref.writeOnce((yield* found.ref.readOnce) + 1)
+        yield* mlx5LdevAddMdev(found, dev)
+        yield* found.lock.unlock
+        return 0
+      })
+    )
+
+  /**
+   * `mlx5_lag_add_mdev(dev)` (from `mlx5_load`, devlink + intf_state_mutex held): nothing unless
+   * `mlx5_lag_is_supported`; `mlx5_lag_register_hca_devcom_comp` (`devcom_alloc_comp_dev`:
+   * `down_write(&comp->sem)`, `list_add_tail`, `up_write`; the global `comp_list_lock` around the
+   * component lookup is not modelled, as for the ESW_OFFLOADS component); then
+   * `recheck: mlx5_devcom_comp_lock; err = __mlx5_lag_dev_add_mdev(dev); mlx5_devcom_comp_unlock;
+   * if (err) { msleep(100); goto recheck; }` — the −EAGAIN loop while a mode change holds
+   * `mode_changes_in_progress` — and `mlx5_devcom_send_event(LAG_DEVCOM_PAIR)`.
+   */
+  const mlx5LagAddMdev = (dev: Dev): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const comp = dev.hcaComp
+      if (comp === undefined) return // !mlx5_lag_is_supported(dev): a single-port device
+      yield* fn(
+        "mlx5_lag_add_mdev",
+        Effect.gen(function* () {
+          yield* call(
+            w,
+            "devcom",
+            "mlx5_devcom_register_component",
+            Effect.gen(function* () {
+              yield* dev.devcom.downWrite
+              yield* comp.members.update((l) => [...l, dev])
+              yield* dev.devcom.upWrite
+            })
+          )
+          while (true) {
+            yield* call(w, "devcom", "mlx5_devcom_comp_lock", dev.devcom.downWrite)
+            const err = yield* mlx5LagDevAddMdevLocked(dev)
+            yield* call(w, "devcom", "mlx5_devcom_comp_unlock", dev.devcom.upWrite)
+            if (err === 0) break
+            yield* msleep(w, 100)
+          }
+          yield* mlx5DevcomSendEvent(dev, "PAIR")
+        })
+      )
+    })
+
+  /**
+   * `mlx5_lag_remove_mdev(dev)` (from `mlx5_unload`, devlink + intf_state_mutex held): nothing
+   * without an ldev; `recheck: mutex_lock(&ldev->lock); if (mode_changes_in_progress) { unlock;
+   * msleep(100); goto recheck; }` — PF X's devlink held while it sleeps until every fence and
+   * every dropped-`ldev->lock` window on the ldev has closed, another PF's mode set included —
+   * then `mlx5_ldev_remove_mdev`, unlock, `mlx5_devcom_send_event(LAG_DEVCOM_UNPAIR)`,
+   * `mlx5_lag_unregister_hca_devcom_comp` (`devcom_free_comp_dev`: `down_write(&comp->sem)`,
+   * `list_del`, `up_write`; [inferred] the component itself is never freed: the last member's
+   * `comp_list_lock` release path is not modelled), `mlx5_ldev_put`.
+   */
+  const mlx5LagRemoveMdev = (dev: Dev): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const ldev = yield* dev.lag.get
+      if (ldev === undefined) return
+      yield* fn(
+        "mlx5_lag_remove_mdev",
+        Effect.gen(function* () {
+          while (true) {
+            yield* ldev.lock.lock
+            if ((yield* ldev.modeChangesInProgress.get) === 0) break
+            yield* ldev.lock.unlock
+            yield* msleep(w, 100)
+          }
+          yield* mlx5LdevRemoveMdev(ldev, dev)
+          yield* ldev.lock.unlock
+          yield* mlx5DevcomSendEvent(dev, "UNPAIR")
+          yield* call(
+            w,
+            "devcom",
+            "mlx5_devcom_unregister_component",
+            Effect.gen(function* () {
+              yield* dev.devcom.downWrite
+              yield* dev.hcaComp!.members.update((l) => l.filter((d) => d !== dev))
+              yield* dev.devcom.upWrite
+            })
+          )
+          yield* mlx5LdevPut(ldev)
+        })
+      )
+    })
+
   return {
     mlx5LagIsSharedFdb,
     mlx5LagIsActive,
@@ -432,7 +712,9 @@ const make = Effect.gen(function* () {
     mlx5LagDisableChange,
     mlx5LagEnableChange,
     mlx5LagMpeswEnable,
-    mlx5LagMpeswDisable
+    mlx5LagMpeswDisable,
+    mlx5LagAddMdev,
+    mlx5LagRemoveMdev
   }
 })
 

@@ -28,23 +28,25 @@ const make = Effect.gen(function* () {
    * @category models
    * @since 0.3.0
    */
-  const mlx5LagAddNetdev = (dev: Dev): Effect.Effect<void> => {
-    const ldev = dev.lag
-    if (ldev === undefined) return Effect.void
-    return call(
-      w,
-      "lag",
-      "mlx5_lag_add_netdev",
-      Effect.gen(function* () {
-        yield* ldev.lock.lock
-        // mlx5_ldev_add_netdev() (pf->netdev under the lag_lock spinlock) and the NDEVS_READY bit: the
-        // model's bond work does not read them (its trigger is the scenario's `bonded`), so one step.
-        yield* step(w, "mlx5_ldev_add_netdev", dev.name)
-        yield* ldev.lock.unlock
-        // mlx5_queue_bond_work(ldev, 0): the bond work is the scenario's bond thread, not queued here.
-      })
-    )
-  }
+  const mlx5LagAddNetdev = (dev: Dev): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      // ldev = mlx5_lag_dev(dev): a plain load of dev->priv.lag, no lock.
+      const ldev = yield* dev.lag.get
+      if (ldev === undefined) return
+      yield* call(
+        w,
+        "lag",
+        "mlx5_lag_add_netdev",
+        Effect.gen(function* () {
+          yield* ldev.lock.lock
+          // mlx5_ldev_add_netdev() (pf->netdev under the lag_lock spinlock) and the NDEVS_READY bit: the
+          // model's bond work does not read them (its trigger is the scenario's `bonded`), so one step.
+          yield* step(w, "mlx5_ldev_add_netdev", dev.name)
+          yield* ldev.lock.unlock
+          // mlx5_queue_bond_work(ldev, 0): the bond work is the scenario's bond thread, not queued here.
+        })
+      )
+    })
 
   /**
    * `mlx5_lag_remove_netdev(dev, netdev)`: nothing without an ldev; else under
@@ -58,22 +60,23 @@ const make = Effect.gen(function* () {
    * @category models
    * @since 0.3.0
    */
-  const mlx5LagRemoveNetdev = (dev: Dev): Effect.Effect<void> => {
-    const ldev = dev.lag
-    if (ldev === undefined) return Effect.void
-    return call(
-      w,
-      "lag",
-      "mlx5_lag_remove_netdev",
-      Effect.gen(function* () {
-        yield* ldev.lock.lock
-        // mlx5_ldev_remove_netdev() + clear_bit(NDEVS_READY) + __mlx5_lag_is_active(): as in add, one
-        // step; the bond work queued when active is the scenario's bond thread.
-        yield* step(w, "mlx5_ldev_remove_netdev", dev.name)
-        yield* ldev.lock.unlock
-      })
-    )
-  }
+  const mlx5LagRemoveNetdev = (dev: Dev): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const ldev = yield* dev.lag.get
+      if (ldev === undefined) return
+      yield* call(
+        w,
+        "lag",
+        "mlx5_lag_remove_netdev",
+        Effect.gen(function* () {
+          yield* ldev.lock.lock
+          // mlx5_ldev_remove_netdev() + clear_bit(NDEVS_READY) + __mlx5_lag_is_active(): as in add, one
+          // step; the bond work queued when active is the scenario's bond thread.
+          yield* step(w, "mlx5_ldev_remove_netdev", dev.name)
+          yield* ldev.lock.unlock
+        })
+      )
+    })
   return {
     mlx5LagAddNetdev,
     mlx5LagRemoveNetdev

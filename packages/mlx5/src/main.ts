@@ -11,6 +11,7 @@ import { LockContract } from "@drvmodel/core"
 import { Context, Effect, Layer } from "effect"
 import { AuxBus } from "./aux.ts"
 import { Eswitch } from "./eswitch.ts"
+import { Lag } from "./lag.ts"
 import { type DevlinkHeld, DevlinkLock, devl, locked } from "./locks.ts"
 import type { Dev } from "./world.ts"
 import { call, Run, step } from "./world.ts"
@@ -19,6 +20,7 @@ const make = Effect.gen(function* () {
   const w = yield* Run
   const aux = yield* AuxBus
   const eswitch = yield* Eswitch
+  const lag = yield* Lag
   const fn = <A, E, R>(name: string, body: Effect.Effect<A, E, R>) => call(w, "mlx5_core", name, body)
   /**
    * `echo n > sriov_numvfs`: `sriov_numvfs_store` (pdev device_lock) →
@@ -151,7 +153,7 @@ const make = Effect.gen(function* () {
 
   /**
    * `remove_one` → `mlx5_uninit_one`: devl_lock; intf_state_mutex;
-   * `mlx5_unregister_device`; `mlx5_unload` (→ `mlx5_eswitch_disable`);
+   * `mlx5_unregister_device`; `mlx5_unload` (→ `mlx5_eswitch_disable`, `mlx5_lag_remove_mdev`);
    * `mlx5_cleanup_once` (→ `mlx5_eswitch_cleanup`, which drains the work
    * queue); devl_unregister; devl_unlock.
    */
@@ -170,7 +172,9 @@ const make = Effect.gen(function* () {
               Effect.gen(function* () {
                 yield* dev.intfStateMutex.lock
                 yield* mlx5UnregisterDevice(dev)
-                yield* fn("mlx5_unload", eswitch.mlx5EswitchDisable(dev.esw))
+                // [inferred] mlx5_unload as far as remove needs it: the E-Switch, then the LAG membership
+                // (mlx5_sriov_detach and the firmware teardown in between are left out here).
+                yield* fn("mlx5_unload", Effect.andThen(eswitch.mlx5EswitchDisable(dev.esw), lag.mlx5LagRemoveMdev(dev)))
                 yield* fn("mlx5_cleanup_once", eswitch.mlx5EswitchCleanup(dev.esw))
                 yield* dev.intfStateMutex.unlock
               })
@@ -182,12 +186,13 @@ const make = Effect.gen(function* () {
     )
 
   /**
-   * `mlx5_unload()` as a reload reaches it: `mlx5_eswitch_disable` first (FDB
+   * `mlx5_unload()` (reload, recovery, firmware reset, remove): `mlx5_eswitch_disable` first (FDB
    * torn down, reps unloaded, mode reset to LEGACY), then `mlx5_sriov_detach`
    * → `mlx5_device_disable_sriov(dev, num_vfs, clear_vf=false)` →
-   * `mlx5_eswitch_disable_sriov` (the FDB is already gone: nothing to do); the
-   * rest (steering, EQs, IRQs) is one firmware step. `mlx5_cleanup_once` is
-   * not called: the E-Switch, its generation and its work queue survive.
+   * `mlx5_eswitch_disable_sriov` (the FDB is already gone: nothing to do), then
+   * `mlx5_lag_remove_mdev` (the PF leaves its ldev; it may sleep until no mode change is in
+   * progress on the ldev); the rest (steering, EQs, IRQs) is one firmware step. A reload does not
+   * call `mlx5_cleanup_once`: the E-Switch, its generation and its work queue survive.
    */
   const mlx5Unload = (dev: Dev) =>
     fn(
@@ -195,12 +200,15 @@ const make = Effect.gen(function* () {
       Effect.gen(function* () {
         yield* eswitch.mlx5EswitchDisable(dev.esw)
         yield* fn("mlx5_sriov_detach", fn("mlx5_device_disable_sriov", eswitch.mlx5EswitchDisableSriov(dev.esw, false)))
+        yield* lag.mlx5LagRemoveMdev(dev)
         yield* step(w, "mlx5_cmd_exec", "mlx5_fs_core_cleanup, mlx5_eq_table_destroy")
       })
     )
 
   /**
    * `mlx5_load()` as a reload reaches it: firmware-side setup as one step, then
+   * `mlx5_lag_add_mdev` (the PF joins its NIC's ldev, or allocates one; it retries every 100 ms
+   * while a mode change is in progress on the ldev, and its PAIR event marks the master), then
    * `mlx5_sriov_attach`: VFs still enabled at the PCI level are enabled again
    * in the device (`mlx5_device_enable_sriov` → `mlx5_eswitch_enable(esw,
    * num_vfs)`, in LEGACY since the unload reset the mode).
@@ -210,6 +218,7 @@ const make = Effect.gen(function* () {
       "mlx5_load",
       Effect.gen(function* () {
         yield* step(w, "mlx5_cmd_exec", "mlx5_eq_table_create, mlx5_fs_core_init")
+        yield* lag.mlx5LagAddMdev(dev)
         // mlx5_sriov_attach reads dev->priv.sriov.num_vfs [devlink lock, held by the reload].
         const numVfs = yield* dev.sriovNumVfsDev.get
         if (numVfs === 0) return 0

@@ -8,13 +8,13 @@
  * @since 0.1.0
  */
 import type { Explorer, Scenario, ScenarioInfo } from "@drvmodel/core"
-import { Cell, Kernel, Mutex, Rcu, RwSemaphore, Spinlock, Workqueue } from "@drvmodel/core"
+import { Cell, Kernel, Mutex, Rcu, RwSemaphore, Spinlock } from "@drvmodel/core"
 import { Effect } from "effect"
 import { buildComponents, type Components } from "./components.ts"
 import { INVARIANTS, type InvariantName, registerInvariants } from "./invariants.ts"
 import type { Variant } from "./variant.ts"
-import type { Dev, DevcomEsw, DevSpec, Esw, FaultPoint, Lag, LagMode, World } from "./world.ts"
-import { makeDev } from "./world.ts"
+import type { Dev, DevcomEsw, DevSpec, Esw, FaultPoint, HcaComp, World } from "./world.ts"
+import { makeDev, makeLdev } from "./world.ts"
 
 /** What a run's world is made of. */
 export interface WorldOptions {
@@ -98,17 +98,24 @@ export const buildWorld = (v: Variant, o: WorldOptions): Effect.Effect<World, ne
       ibLoadedAtStart: o.ibLoaded,
       faults: { enabled: new Set(o.faults ?? []), left: yield* Cell.make("ghost.faults-left", 0, ghostCell) }
     } as unknown as World
-    if (o.lag) {
-      const lag: Lag = {
-        lock: yield* Mutex.make("ldev->lock", { lockClass: "&ldev->lock" }),
-        modeChangesInProgress: yield* Cell.make("ldev->mode_changes_in_progress", 0, { hidden: true }),
-        mode: yield* Cell.make<LagMode>("ldev->mode", "NONE", { hidden: true }),
-        pfs: devs,
-        bonded: yield* Cell.make("bond.tracker.is_bonded", false, { hidden: true }),
-        bondWorkModelled: true,
-        wq: yield* Workqueue.make("ldev->wq", { lockClass: "(wq_completion)mlx5_lag" })
-      }
-      for (const d of devs) d.lag = lag
+    // [reduction] Probe's own mlx5_load → mlx5_lag_add_mdev is applied here, before any task runs:
+    // with `lag` the world starts as after every PF's probe — each registered in the HCA devcom
+    // component, one ldev with the PFs at xarray indexes 0, 1, … (one reference each), and, once all
+    // ldev->ports are in, the last PAIR event's mlx5_lag_mark_master (lowest mlx5_get_dev_index).
+    // The removes and adds of a reload, a health recovery, a firmware reset and a remove are
+    // modelled (Lag.mlx5LagRemoveMdev / mlx5LagAddMdev from Mlx5Core's mlx5_unload / mlx5_load).
+    const lag = o.lag ? yield* makeLdev("ldev", devs) : undefined
+    const hcaComp: HcaComp | undefined = o.lag
+      ? {
+          members: yield* Cell.make<ReadonlyArray<Dev>>("devcom.comp_dev_list", devs, {
+            hidden: true,
+            show: (l) => `[${l.map((d) => d.name).join(" ")}]`
+          })
+        }
+      : undefined
+    for (const d of devs) {
+      ;(d as { lag: Dev["lag"] }).lag = yield* Cell.make(`${d.prefix}priv.lag`, lag, { hidden: true, show: (l) => l?.name ?? "NULL" })
+      d.hcaComp = hcaComp
     }
     return w
   })
@@ -290,7 +297,7 @@ const ibLoadVsReconfig: ScenarioDef = {
             })
           case "lag-reload":
             return Effect.gen(function* () {
-              const lag = dev.lag!
+              const lag = dev.lag.peek()!
               yield* dev.devcom.downWrite
               yield* lag.lock.lock
               yield* m.lag.mlx5LagReloadIbReps(lag, false, "activate")
@@ -379,7 +386,7 @@ const lagSharedFdbProgram = (v: Variant, faults: ReadonlyArray<FaultPoint>, inva
     yield* bootInSwitchdev(w, m)
     registerInvariants(w, invariants)
     if (faults.length > 0) yield* armFaults(w)
-    const lag = w.devs[0]!.lag!
+    const lag = w.devs[0]!.lag.peek()!
     yield* spawn(
       w,
       "bond",
@@ -413,7 +420,7 @@ const guardReentry: ScenarioDef = {
         yield* m.core.probeOne(d, false)
         yield* m.devlink.devlinkEswitchSet(d, "OFFLOADS")
       }
-      const lag = w.devs[0]!.lag!
+      const lag = w.devs[0]!.lag.peek()!
       yield* lag.bonded.set(true)
       yield* m.lag.mlx5DoBondWork(lag)
       yield* settle(w)
@@ -723,6 +730,41 @@ const vportChangeVsModeSet: ScenarioDef = {
     })
 }
 
+// 18 ----------------------------------------------------------------------------
+const RELOAD_LAG_INVARIANTS: ReadonlyArray<InvariantName> = [...ALL, "lag-needs-switchdev", "lag-membership"]
+const X_OPS = ["devlink-reload", "health-recovery"] as const
+const Y_OPS = ["mode-set", "bond"] as const
+const reloadVsLagModeSet: ScenarioDef = {
+  name: "reload-vs-lag-mode-set",
+  description:
+    "LAG membership across a reload (issue 13 item 5, notes §5.4): two PFs of one NIC (one ldev, both members, pf0 marked master), both in switchdev, mlx5_ib loaded, no bond. PF X (kernel.choose('x-pf')) is unloaded and loaded again — kernel.choose('x-op'): 0 = devlink dev reload (driver_reinit), 1 = health recovery (fatal firmware error) — so mlx5_unload → mlx5_lag_remove_mdev (ldev->lock; while mode_changes_in_progress: unlock, msleep(100), retry; leave the ldev; devcom UNPAIR clears the master mark; unregister from the HCA devcom component; drop the ldev reference) and mlx5_load → mlx5_lag_add_mdev (register; devcom lock + __mlx5_lag_dev_add_mdev, −EAGAIN while mode_changes_in_progress → msleep(100), retry; devcom PAIR marks the master again), both holding X's devlink lock and intf_state_mutex. Meanwhile on the other PF Y — kernel.choose('y-op'): 0 = a devlink user sets legacy (mlx5_lag_disable_change … mlx5_lag_enable_change raise mode_changes_in_progress for the whole mode set), 1 = the bond work activates shared-FDB LAG (its ldev->lock drops, merged, raise it too). Checks that the membership and the master come back (lag-membership, registered only here) and that an active LAG has both PFs in switchdev (lag-needs-switchdev). Threads: x, y, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 150, seed: 17 },
+  invariants: RELOAD_LAG_INVARIANTS,
+  program: (v) =>
+    Effect.gen(function* () {
+      const kernel = yield* Kernel
+      const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: true })
+      const xi = yield* kernel.choose("x-pf", 2)
+      const [x, y] = [w.devs[xi]!, w.devs[1 - xi]!]
+      const xOp = X_OPS[yield* kernel.choose("x-op", X_OPS.length)]!
+      const yOp = Y_OPS[yield* kernel.choose("y-op", Y_OPS.length)]!
+      yield* bootInSwitchdev(w, m)
+      registerInvariants(w, RELOAD_LAG_INVARIANTS)
+      const ldev = y.lag.peek()!
+      yield* spawn(w, "x", xOp === "devlink-reload" ? m.devlink.devlinkDevReload(x) : m.health.mlx5FwFatalReporterErrWork(x))
+      yield* spawn(
+        w,
+        "y",
+        yOp === "mode-set"
+          ? m.devlink.devlinkEswitchSet(y, "LEGACY")
+          : Effect.gen(function* () {
+              yield* ldev.bonded.set(true)
+              yield* m.lag.mlx5DoBondWork(ldev)
+            })
+      )
+    })
+}
+
 export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   teardownWithPendingWork,
   modeChangeVsVfEvents,
@@ -740,7 +782,8 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   healthRecovery,
   fwResetWithProfile,
   devcomPair,
-  vportChangeVsModeSet
+  vportChangeVsModeSet,
+  reloadVsLagModeSet
 ]
 
 /**

@@ -8,7 +8,7 @@
  * race check; the lock the kernel holds for it is noted per field), a ghost
  * `Cell` for the model's own bookkeeping that invariants read. What stays a
  * plain JS field is written only while the scenario is built, before any task
- * runs (`Dev.lag`, the drivers, `selfInPeerWalk`).
+ * runs (`Dev.hcaComp`, the drivers, `selfInPeerWalk`).
  *
  * @since 0.1.0
  */
@@ -24,7 +24,7 @@ import {
   type Slab,
   Spinlock,
   type WaitQueue,
-  type Workqueue
+  Workqueue
 } from "@drvmodel/core"
 import { Context, Effect } from "effect"
 import type { Variant } from "./variant.ts"
@@ -347,6 +347,8 @@ export interface AuxDriver {
 
 /** `struct mlx5_lag` (ldev). */
 export interface Lag {
+  /** The ldev's name in traces (`ldev`, `ldev#2` for one allocated later in the run). */
+  readonly name: string
   /** `ldev->lock`. */
   readonly lock: Mutex.Mutex
   /** `ldev->mode_changes_in_progress` [ldev->lock] */
@@ -356,7 +358,23 @@ export interface Lag {
    * `mlx5_lag_is_*` queries under `lag_lock` (which the writers do not take) or, `mlx5_lag_is_mpesw`, with no lock.
    */
   readonly mode: Cell.Cell<LagMode>
-  readonly pfs: ReadonlyArray<Dev>
+  /**
+   * `ldev->pfs` (an allocating xarray of `struct lag_func`, `XA_LIMIT(0, MLX5_MAX_PORTS - 1)`): slot i
+   * holds the PF at xarray index i, `undefined` a free index (`xa_alloc` takes the lowest). Written
+   * by `mlx5_ldev_add_mdev` / `mlx5_ldev_remove_mdev` under `ldev->lock` (the first PF's add: on a
+   * fresh ldev no one else sees yet); read under `ldev->lock`, under `lag_lock` (queries, the peer
+   * walk) and under the devcom lock. Marked accesses: the xarray's own `xa_lock` orders its stores,
+   * and its loads are RCU-safe [inferred: `pf->dev`, stored plainly, is folded into the slot].
+   */
+  readonly pfs: Cell.Cell<ReadonlyArray<Dev | undefined>>
+  /** `MLX5_LAG_XA_MARK_MASTER` on `ldev->pfs`: the marked index, if any (`xa_set_mark` / `xa_clear_mark` under `ldev->lock`; marked, as `pfs`). */
+  readonly master: Cell.Cell<number | undefined>
+  /** `ldev->ports` = `MLX5_CAP_GEN(dev, num_lag_ports)`: 2 (constant). */
+  readonly ports: number
+  /** `ldev->ref` (`struct kref`: atomic, so marked). */
+  readonly ref: Cell.Cell<number>
+  /** Ghost: `mlx5_ldev_free` ran (the ldev's memory is gone). */
+  readonly freed: Cell.Cell<boolean>
   /** The bonding tracker (netdev events): whether the bond wants the LAG active. */
   readonly bonded: Cell.Cell<boolean>
   /** Whether a bond work item is modelled (scenario 6). */
@@ -368,6 +386,19 @@ export interface Lag {
    * bond item and an MPESW item on it at once [modelling choice: the MPESW scenario has no bond].
    */
   readonly wq: Workqueue.Workqueue
+}
+
+/** The PFs of an ldev (`mlx5_ldev_for_each`: xarray order), from a `Lag.pfs` value. */
+export const lagMembers = (slots: ReadonlyArray<Dev | undefined>): ReadonlyArray<Dev> => slots.filter((d): d is Dev => d !== undefined)
+
+/**
+ * The NIC's `MLX5_DEVCOM_HCA_PORTS` component (lib/devcom.c), shared by its PFs: `comp->sem` is
+ * `Dev.devcom`; here its member list (`comp->comp_dev_list_head`, each entry's `data` the PF's
+ * `mlx5_core_dev`) [comp->sem write]. A PF registers in `mlx5_lag_add_mdev` and unregisters in
+ * `mlx5_lag_remove_mdev`. Only on a LAG-capable device (`mlx5_lag_is_supported`).
+ */
+export interface HcaComp {
+  readonly members: Cell.Cell<ReadonlyArray<Dev>>
 }
 
 /** `struct mlx5_core_dev` of one PCI function. */
@@ -419,8 +450,18 @@ export interface Dev {
   readonly sriovNumVfsDev: Cell.Cell<number>
   /** The SF port exists [devlink lock]. */
   readonly sfExists: Cell.Cell<boolean>
-  /** `dev->priv.lag`: set while the scenario is built, before any task runs (never written after). */
-  lag: Lag | undefined
+  /**
+   * `dev->priv.lag` (a plain pointer): written by `mlx5_ldev_add_mdev` / `mlx5_ldev_remove_mdev`
+   * (`mlx5_lag_add_mdev` / `_remove_mdev` from `mlx5_load` / `mlx5_unload`, under `ldev->lock` but
+   * for a fresh ldev's first PF); read by `mlx5_lag_dev()` everywhere, under `lag_lock` in the
+   * queries, under the devcom lock in `__mlx5_lag_dev_add_mdev`, with no lock elsewhere.
+   */
+  readonly lag: Cell.Cell<Lag | undefined>
+  /**
+   * The HCA devcom component's members (`HcaComp`), on a LAG-capable device only (`mlx5_lag_is_supported`:
+   * a world built with `lag`); `undefined`: `mlx5_lag_add_mdev` / `_remove_mdev` return at once.
+   */
+  hcaComp: HcaComp | undefined
   /** The NIC's ESW_OFFLOADS devcom component (`DevcomEsw`), or none (single-port device); set while the scenario is built. */
   devcomEsw: DevcomEsw | undefined
   /** Device registered (`mlx5_register_device` done, not yet unregistered). */
@@ -622,7 +663,8 @@ export const makeDev = (
             }
           : undefined,
       vportEvents: options.vportEvents,
-      lag: undefined,
+      // `lag` (priv.lag) is made by buildWorld once the world's ldev exists (its initial value).
+      hcaComp: undefined,
       devcomEsw: undefined,
       registered: yield* cell("registered", false),
       profileDefSwitchdev: yield* cell("profile.mask.DEF_SWITCHDEV", false),
@@ -637,6 +679,48 @@ export const makeDev = (
     const adevs: Record<AdevKind, Adev> = { "eth-rep": yield* adev("eth-rep", ethLock), "rdma-rep": yield* adev("rdma-rep", rdmaLock) }
     ;(dev as { adevs: Record<AdevKind, Adev> }).adevs = adevs
     return dev
+  })
+
+/**
+ * `mlx5_lag_dev_alloc()`'s objects: `ldev->lock` (`mutex_init`: one lockdep class for every ldev),
+ * mode NONE, no PFs, `ldev->ports` = 2, `kref_init` (1), the ordered `ldev->wq`; or, with
+ * `members`, the ldev as every member's probe left it (one reference each, the master marked once
+ * all ports are in). `name` is `ldev`
+ * for the world's first ldev and `ldev#n` for one allocated later in the run, so that every object
+ * of a run has its own name.
+ *
+ * @example
+ * ```ts
+ * // const ldev = yield* makeLdev("ldev")
+ * ```
+ * @category constructors
+ * @since 0.5.0
+ */
+export const makeLdev = (name: string, members: ReadonlyArray<Dev> = []): Effect.Effect<Lag, never, Kernel> =>
+  Effect.gen(function* () {
+    const hiddenCell = { hidden: true } as const
+    return {
+      name,
+      lock: yield* Mutex.make(`${name}->lock`, { lockClass: "&ldev->lock" }),
+      modeChangesInProgress: yield* Cell.make(`${name}->mode_changes_in_progress`, 0, hiddenCell),
+      mode: yield* Cell.make<LagMode>(`${name}->mode`, "NONE", hiddenCell),
+      pfs: yield* Cell.make<ReadonlyArray<Dev | undefined>>(`${name}->pfs`, members, {
+        hidden: true,
+        show: (l) => `[${l.map((d) => d?.name ?? "-").join(" ")}]`
+      }),
+      // The last PAIR event's mlx5_lag_mark_master once every port is in: index of the lowest mlx5_get_dev_index.
+      master: yield* Cell.make<number | undefined>(
+        `${name}->pfs.MARK_MASTER`,
+        members.length === 2 ? members.indexOf([...members].sort((a, b) => a.index - b.index)[0]!) : undefined,
+        hiddenCell
+      ),
+      ports: 2,
+      ref: yield* Cell.make(`${name}->ref`, Math.max(1, members.length), hiddenCell),
+      freed: yield* Cell.make(`ghost.${name}.freed`, false, { ghost: true, hidden: true }),
+      bonded: yield* Cell.make(name === "ldev" ? "bond.tracker.is_bonded" : `${name}->tracker.is_bonded`, false, hiddenCell),
+      bondWorkModelled: true,
+      wq: yield* Workqueue.make(`${name}->wq`, { lockClass: "(wq_completion)mlx5_lag" })
+    }
   })
 
 /** A compact picture of an E-Switch for probes and invariant messages. */

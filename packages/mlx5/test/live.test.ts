@@ -94,7 +94,7 @@ describe("mlx5 on TestClock: the model's timing", () => {
           w = run.w
           const m: Components = run.m
           yield* bootInSwitchdev(w, m)
-          const lag = w.devs[0]!.lag!
+          const lag = w.devs[0]!.lag.peek()!
           const devcom = w.devs[0]!.devcom
           yield* kernel.spawn(
             "lag-user",
@@ -109,7 +109,7 @@ describe("mlx5 on TestClock: the model's timing", () => {
           )
         })
       )
-      const lag = w!.devs[0]!.lag!
+      const lag = w!.devs[0]!.lag.peek()!
       const activeAt = yield* firstTime(live, () => lag.mode.peek() === "SHARED_FDB")
       // The trylock failed when the bond work started; it slept 1 s (the lock was free after 500 ms).
       assert.strictEqual(activeAt - tried!, 1000)

@@ -238,7 +238,7 @@ describe("lag_lock: the mlx5_lag_is_* queries (lag/lag.c)", () => {
           const kernel = yield* Kernel
           const { w, m } = yield* buildRun(variantNamed("merged"), { devs: TWO, lag: true, ibLoaded: false })
           const [pf0, pf1] = w.devs
-          const lag = pf0!.lag!
+          const lag = pf0!.lag.peek()!
           const seen: Array<boolean> = []
           for (const mode of ["NONE", "SHARED_FDB"] as const) {
             yield* lag.mode.set(mode)
