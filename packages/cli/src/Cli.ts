@@ -314,10 +314,16 @@ const conclude = (
       return yield* setExitCode(report.stopped === "interrupted" ? 130 : 0)
     }
     yield* Console.log(`${style.red(plural(cxs.length, "finding"))} in ${plural(report.runs, "schedule")} (${seconds}s)${stopped}:\n`)
+    // Several findings of one kind (two different defects) get numbered names, as in the matrix:
+    // one file per finding, none overwritten.
+    const used = new Set<string>()
     for (const cx of cxs) {
       let replay: string | undefined
       if (out !== undefined) {
-        const file = path.join(out, Files.nameFor(cx))
+        let name = Files.nameFor(cx)
+        for (let n = 2; used.has(name); n++) name = Files.nameFor(cx, `--${n}.json`)
+        used.add(name)
+        const file = path.join(out, name)
         yield* Files.write(file, Files.encodeCounterexample(c.model, cx))
         replay = `pnpm drvmodel replay ${file}`
       }

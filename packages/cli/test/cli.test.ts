@@ -113,6 +113,19 @@ describe("drvmodel", () => {
     })
   )
 
+  it.effect("explore --out: two findings of one kind get two files (numbered, as in the matrix), none overwritten", () =>
+    Effect.sync(() => {
+      const dir = tmp()
+      const r = run("explore", "ib-load-vs-reconfig", "--variant", "baseline", "--schedules", "60", "--no-shrink", "--out", dir)
+      assert.strictEqual(r.code, 1, r.err)
+      const races = (r.out.match(/\*\*\* DATA RACE \*\*\*/g) ?? []).length
+      assert.isAbove(races, 1, r.out)
+      const files = fs.readdirSync(dir).filter((f) => f.includes("--data-race"))
+      assert.strictEqual(files.length, races, files.join(", "))
+      assert.include(files, "ib-load-vs-reconfig--baseline--data-race--2.json")
+    })
+  )
+
   it.effect("shrink: prints before and after, the depth, and writes a replayable file", () =>
     Effect.sync(() => {
       const dir = tmp()

@@ -182,12 +182,51 @@ const make = Effect.gen(function* () {
         }
       })
     )
+  /**
+   * `unbind_store()` (drivers/base/bus.c, `echo <adev> > /sys/bus/auxiliary/drivers/<drv>/unbind`):
+   * if the device is bound to the driver (`dev->driver == drv`, read before the lock),
+   * `device_driver_detach` → `device_release_driver_internal`: under the device lock, re-check
+   * and release the driver. No devlink lock, no devcom: the driver core's own path.
+   */
+  const unbindStore = (adev: Adev): Effect.Effect<void> =>
+    call(
+      w,
+      "driver-core",
+      "unbind_store",
+      Effect.gen(function* () {
+        if (!(yield* adev.bound.readOnce)) return
+        yield* adev.lock.lock
+        if (yield* adev.bound.readOnce) {
+          yield* call(w, "driver-core", "device_release_driver", driverOf(adev.kind).remove(adev))
+          yield* adev.bound.writeOnce(false)
+        }
+        yield* adev.lock.unlock
+      })
+    )
+
+  /**
+   * `bind_store()` (drivers/base/bus.c, `echo <adev> > …/bind`): the device found by name on the
+   * bus (`bus_find_device_by_name`: only a live one), `device_driver_attach` → under the device
+   * lock probe unless a driver is bound (`__device_attach` here: the same checks).
+   */
+  const bindStore = (adev: Adev): Effect.Effect<void> =>
+    call(
+      w,
+      "driver-core",
+      "bind_store",
+      Effect.gen(function* () {
+        if (!(yield* adev.exists.readOnce)) return
+        yield* deviceAttach(adev, driverOf(adev.kind))
+      })
+    )
   return {
     mlx5RescanDriversLocked,
     mlx5DetachDevice,
     mlx5AttachDevice,
     auxiliaryDriverRegister,
-    auxiliaryDriverUnregister
+    auxiliaryDriverUnregister,
+    unbindStore,
+    bindStore
   }
 })
 

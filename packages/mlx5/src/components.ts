@@ -90,6 +90,7 @@ export interface Components {
   readonly mlx5e: Mlx5eRep["Service"]
   readonly ib: Mlx5Ib["Service"]
   readonly fwReset: FwReset["Service"]
+  readonly aux: AuxBus["Service"]
 }
 
 /**
@@ -125,6 +126,7 @@ export const buildComponents = (w: World): Effect.Effect<Components, never, Kern
       lag: Context.get(ctx, Lag),
       mlx5e: Context.get(ctx, Mlx5eRep),
       ib: Context.get(ctx, Mlx5Ib),
-      fwReset: Context.get(ctx, FwReset)
+      fwReset: Context.get(ctx, FwReset),
+      aux: Context.get(ctx, AuxBus)
     }
   })

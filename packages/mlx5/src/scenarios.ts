@@ -632,6 +632,41 @@ const devcomPair: ScenarioDef = {
     })
 }
 
+// 17 ----------------------------------------------------------------------------
+const devcomPairVsEthRebind: ScenarioDef = {
+  name: "devcom-pair-vs-eth-rebind",
+  description:
+    "devcom PAIR / UNPAIR against the peer's REP_ETH unregister and register (issue 13 item 1, notes §1.2 and §5.8: the NULL-ops half of candidate C3). Two PFs of one LAG-capable NIC, mlx5_ib not loaded; pf1 in switchdev with 2 VFs (their ETH reps loaded), pf0 in legacy. Thread 'devlink' sets pf0 to switchdev and back: the PAIR and UNPAIR handlers walk pf1's reps (rep_ops[t] read first, then the rep state, then ops->event) holding none of pf1's locks. Thread 'sysfs' unbinds pf1's mlx5_core.eth-rep device from its driver and binds it again (unbind_store / bind_store under the device lock: mlx5e_rep_remove unregisters REP_ETH, mlx5e_rep_probe registers it again). Threads: devlink, sysfs, the esw_wq workers.",
+  defaults: { strategy: "random", schedules: 400, seed: 14 },
+  invariants: ALL,
+  program: (v) =>
+    Effect.gen(function* () {
+      const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: false })
+      const [pf0, pf1] = [w.devs[0]!, w.devs[1]!]
+      for (const d of w.devs) yield* m.core.probeOne(d, false)
+      yield* m.devlink.devlinkEswitchSet(pf1, "OFFLOADS")
+      yield* m.core.sriovNumvfsStore(pf1, 2)
+      yield* settle(w)
+      registerInvariants(w, ALL)
+      yield* spawn(
+        w,
+        "devlink",
+        Effect.gen(function* () {
+          yield* m.devlink.devlinkEswitchSet(pf0, "OFFLOADS")
+          yield* m.devlink.devlinkEswitchSet(pf0, "LEGACY")
+        })
+      )
+      yield* spawn(
+        w,
+        "sysfs",
+        Effect.gen(function* () {
+          yield* m.aux.unbindStore(pf1.adevs["eth-rep"])
+          yield* m.aux.bindStore(pf1.adevs["eth-rep"])
+        })
+      )
+    })
+}
+
 /**
  * Every scenario, in matrix order.
  *
@@ -783,7 +818,8 @@ export const scenarioDefs: ReadonlyArray<ScenarioDef> = [
   fwResetWithProfile,
   devcomPair,
   vportChangeVsModeSet,
-  reloadVsLagModeSet
+  reloadVsLagModeSet,
+  devcomPairVsEthRebind
 ]
 
 /**
