@@ -86,18 +86,30 @@ describe("sysfs rebind of the peer's eth-rep during PAIR / UNPAIR", () => {
       })
   )
 
-  it.effect("F17: the schedule PCT found (2 preemptions, --no-races) dereferences a NULL rep_ops[ETH] in V2's UNPAIR walk", () =>
-    Effect.sync(() => {
-      // Found by `explore devcom-pair-vs-eth-rebind --variant v2 --no-races --strategy pct --depth 3
-      // --seed 5 --schedules 300` (run 259), shrunk to 2 preemptions. Replayed strictly: a model change
-      // that moves a step makes it diverge, and the fixture must be regenerated with that command.
-      const text = fs.readFileSync(new URL("./fixtures/f17-null-ops-unpair-v2.schedule.json", import.meta.url), "utf8")
-      const schedule = Schema.decodeUnknownSync(Schedule.Schedule)(JSON.parse(text))
-      assert.strictEqual(schedule.races, false)
-      const r = Explorer.replayUnsafe(model.scenario(SCENARIO, "v2"), schedule)
-      assert.strictEqual(r.outcome._tag, "Found")
-      const summary = r.outcome._tag === "Found" ? r.outcome.finding.summary : ""
-      assert.include(summary, "BUG: kernel NULL pointer dereference: pf1.esw rep_ops[ETH]->event in mlx5_esw_offloads_rep_event_unpair")
-    })
+  // Found by `explore devcom-pair-vs-eth-rebind --variant <v> --no-races --strategy pct --depth 3
+  // --seed 5 --schedules <n>` (V2: run 259 of 300; merged: run 8892 of 9000), shrunk to 2 preemptions.
+  // Replayed strictly: a model change that moves a step makes it diverge, and the fixture must be
+  // regenerated with that command.
+  const replayFixture = (file: string, variant: string) => {
+    const text = fs.readFileSync(new URL(`./fixtures/${file}`, import.meta.url), "utf8")
+    const schedule = Schema.decodeUnknownSync(Schedule.Schedule)(JSON.parse(text))
+    assert.strictEqual(schedule.races, false)
+    const r = Explorer.replayUnsafe(model.scenario(SCENARIO, variant), schedule)
+    return r.outcome._tag === "Found" ? r.outcome.finding.summary : r.outcome._tag
+  }
+
+  it.effect(
+    "F17: the schedules PCT found (2 preemptions, --no-races) dereference a NULL rep_ops[ETH]: V2's UNPAIR walk, merged's PAIR walk",
+    () =>
+      Effect.sync(() => {
+        assert.include(
+          replayFixture("f17-null-ops-unpair-v2.schedule.json", "v2"),
+          "BUG: kernel NULL pointer dereference: pf1.esw rep_ops[ETH]->event in mlx5_esw_offloads_rep_event_unpair"
+        )
+        assert.include(
+          replayFixture("f17-null-ops-pair-merged.schedule.json", "merged"),
+          "BUG: kernel NULL pointer dereference: pf1.esw rep_ops[ETH]->event in mlx5_esw_offloads_pair"
+        )
+      })
   )
 })
