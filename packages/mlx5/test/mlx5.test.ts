@@ -46,10 +46,10 @@ const firstLevelWithout = (has: (variant: string) => boolean): string | undefine
 }
 
 describe("mlx5 model contract", () => {
-  it.effect("lists 11 variants and 18 scenarios; unknown names throw UnknownName", () =>
+  it.effect("lists 11 variants and 19 scenarios; unknown names throw UnknownName", () =>
     Effect.sync(() => {
       assert.deepStrictEqual(VARIANTS, ["baseline", "v1@1", "v1@2", "v1@3", "v1@4", "v1@5", "v1@6", "v1@7", "v2", "v3", "merged"])
-      assert.strictEqual(model.scenarios.length, 18)
+      assert.strictEqual(model.scenarios.length, 19)
       for (const s of model.scenarios) {
         assert.isTrue(s.invariants.length > 0, s.name)
         assert.isDefined(s.defaults.schedules, s.name)

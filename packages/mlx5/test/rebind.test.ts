@@ -1,6 +1,6 @@
 /**
  * The peer's `.eth-rep` driver unbound and bound again through sysfs while the other PF enters
- * and leaves switchdev (scenario devcom-pair-vs-eth-rebind; notes §1.2, §5.8; findings F17):
+ * and leaves switchdev (scenario devcom-pair-vs-eth-rebind; notes §1.2, §5.8; findings F18):
  * the PAIR / UNPAIR handlers read pf1's `rep_ops[ETH]` under the ESW_OFFLOADS devcom lock only,
  * while `mlx5e_rep_remove` / `mlx5e_rep_probe` write them under pf1's reps guard only.
  */
@@ -99,15 +99,15 @@ describe("sysfs rebind of the peer's eth-rep during PAIR / UNPAIR", () => {
   }
 
   it.effect(
-    "F17: the schedules PCT found (2 preemptions, --no-races) dereference a NULL rep_ops[ETH]: V2's UNPAIR walk, merged's PAIR walk",
+    "F18: the schedules PCT found (2 preemptions, --no-races) dereference a NULL rep_ops[ETH]: V2's UNPAIR walk, merged's PAIR walk",
     () =>
       Effect.sync(() => {
         assert.include(
-          replayFixture("f17-null-ops-unpair-v2.schedule.json", "v2"),
+          replayFixture("f18-null-ops-unpair-v2.schedule.json", "v2"),
           "BUG: kernel NULL pointer dereference: pf1.esw rep_ops[ETH]->event in mlx5_esw_offloads_rep_event_unpair"
         )
         assert.include(
-          replayFixture("f17-null-ops-pair-merged.schedule.json", "merged"),
+          replayFixture("f18-null-ops-pair-merged.schedule.json", "merged"),
           "BUG: kernel NULL pointer dereference: pf1.esw rep_ops[ETH]->event in mlx5_esw_offloads_pair"
         )
       })
