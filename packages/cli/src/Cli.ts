@@ -121,7 +121,7 @@ const explore = Command.make(
     stopOnFirst: Flag.Boolean("stop-on-first").pipe(Flag.withDescription("Stop at the first finding"), Flag.withDefault(false)),
     races: Flag.Boolean("races").pipe(
       Flag.withDescription(
-        "The data-race check (default on); --no-races lets a run go on past a race, to see what it leads to (counterexamples record it)"
+        "The happens-before checks (default on): data races, and a free unordered with an access; --no-races lets a run go on past such a pair, to see what it leads to (an access after a free in the run's order is still reported; counterexamples record it)"
       ),
       Flag.withDefault(true)
     ),

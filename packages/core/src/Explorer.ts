@@ -102,8 +102,11 @@ export const ExploreOptions = Schema.Struct({
   /** Distinct findings to keep. */
   maxFindings: IntIn(1, 10_000),
   /**
-   * The data-race check (default on). Off: a race on a kernel cell no longer ends the run, so what
-   * it leads to (a NULL dereference, a broken invariant) can be explored; the schedules record it.
+   * The happens-before checks (default on): data races on kernel cells (KCSAN), and a slab free
+   * unordered with an access of the object (the use-after-free another order would give). Off: an
+   * unordered pair no longer ends the run, so what it leads to (a NULL dereference, a broken
+   * invariant) can be explored; an access after a free in the run's own order is still reported
+   * (KASAN). The schedules record it.
    */
   races: Schema.optionalKey(Schema.Boolean)
 })
