@@ -359,6 +359,10 @@ const matrix = Command.make(
       ),
       Flag.atLeast(0)
     ),
+    scenario: Flag.String("scenario").pipe(
+      Flag.withDescription("Only this scenario, a row of the matrix (repeatable; see `drvmodel list`); default: every scenario"),
+      Flag.atLeast(0)
+    ),
     watchdog: Flag.Int("watchdog").pipe(
       Flag.withDescription("Seconds a cell may go without reaching a scheduling point before its worker is terminated (0: never)"),
       Flag.withDefault(60)
@@ -368,13 +372,17 @@ const matrix = Command.make(
     if (a.shrinkBudget < 0 || a.shrinkBudget > maxReplays)
       return yield* new InputError({ message: `--shrink-budget must be between 0 and ${maxReplays}, got ${a.shrinkBudget}` })
     const chosen = a.variant.length > 0 ? a.variant : undefined
+    const rows = a.scenario.length > 0 ? a.scenario : undefined
     const listed = yield* tryInput(() => Models.get(a.model))
-    const model = chosen === undefined ? listed : yield* tryInput(() => Models.withVariants(listed, chosen), `model ${a.model}`)
+    const some = chosen === undefined ? listed : yield* tryInput(() => Models.withVariants(listed, chosen), `model ${a.model}`)
+    const model = rows === undefined ? some : yield* tryInput(() => Models.withScenarios(some, rows), `model ${a.model}`)
     yield* Models.requireScenarios(model)
     const shardText = optionalToUndefined(a.shard)
     // A shard's partial.json and `merge` know the model's cells only: a chosen set of variants is one run.
     if (shardText !== undefined && chosen !== undefined)
       return yield* new InputError({ message: "--shard cannot be combined with --variant (a shard is a slice of the whole matrix)" })
+    if (shardText !== undefined && rows !== undefined)
+      return yield* new InputError({ message: "--shard cannot be combined with --scenario (a shard is a slice of the whole matrix)" })
     const shard = shardText === undefined ? undefined : yield* tryInput(() => Shard.parse(shardText))
     if (a.watchdog < 0) return yield* new InputError({ message: `--watchdog must be 0 (off) or a number of seconds, got ${a.watchdog}` })
     const jobs = optionalToUndefined(a.jobs) ?? Pool.defaultJobs()
@@ -391,6 +399,7 @@ const matrix = Command.make(
     const { result, counterexamples, stuck } = yield* Pool.matrix(a.model, {
       jobs,
       ...(chosen !== undefined ? { variants: chosen } : {}),
+      ...(rows !== undefined ? { scenarios: rows } : {}),
       out: a.out,
       shrinkBudget: a.shrinkBudget,
       ...(shard !== undefined ? { shard } : {}),
@@ -431,7 +440,7 @@ const matrix = Command.make(
       )
       return yield* setExitCode(findings > 0 ? 1 : result.interrupted ? 130 : 0)
     }
-    return yield* setExitCode(yield* writeMatrix(result, counterexamples, a.out, matrixCommand(a.model, a.out, chosen)))
+    return yield* setExitCode(yield* writeMatrix(result, counterexamples, a.out, matrixCommand(a.model, a.out, chosen, rows)))
   })
 ).pipe(
   Command.withDescription(
@@ -451,8 +460,8 @@ const matrix = Command.make(
   ])
 )
 
-const matrixCommand = (model: string, out: string, variants: ReadonlyArray<string> = []) =>
-  `pnpm drvmodel matrix --model ${model}${variants.map((v) => ` --variant ${v}`).join("")}${out !== "report" ? ` --out ${out}` : ""}`
+const matrixCommand = (model: string, out: string, variants: ReadonlyArray<string> = [], scenarios: ReadonlyArray<string> = []) =>
+  `pnpm drvmodel matrix --model ${model}${scenarios.map((s) => ` --scenario ${s}`).join("")}${variants.map((v) => ` --variant ${v}`).join("")}${out !== "report" ? ` --out ${out}` : ""}`
 
 /** Writes matrix.json and README.md, prints the table and the findings; returns the exit code. */
 const writeMatrix = (result: Matrix.MatrixResult, counterexamples: ReadonlyArray<Counterexample>, out: string, command: string) =>

@@ -166,6 +166,8 @@ export interface MatrixOptions {
   readonly onCellDone?: (cell: Cell) => void
   /** Only these variants (listed or composed), in this order (default: the model's). */
   readonly variants?: ReadonlyArray<string>
+  /** Only these scenarios, in this order (default: the model's). */
+  readonly scenarios?: ReadonlyArray<string>
 }
 
 /**
@@ -452,7 +454,7 @@ export const run = (
 > =>
   Effect.gen(function* () {
     const started = performance.now()
-    const model = yield* Models.chosen(modelName, options.variants)
+    const model = yield* Models.chosen(modelName, options.variants, options.scenarios)
     const cells: Array<Cell> = []
     const all: Array<Counterexample> = []
     let interrupted = false

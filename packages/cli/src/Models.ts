@@ -131,6 +131,33 @@ export const withVariants = (model: Model, names: ReadonlyArray<string>): Model 
 }
 
 /**
+ * The model with only the given scenarios, in that order: what `matrix
+ * --scenario` runs (one row of the matrix, or a few). Throws for a bad name.
+ *
+ * @example
+ * ```ts
+ * import { Models } from "@drvmodel/cli"
+ * Models.withScenarios(Models.get("classic"), ["abba"]).scenarios.length // => 1
+ * ```
+ * @category constructors
+ * @since 0.5.0
+ */
+export const withScenarios = (model: Model, names: ReadonlyArray<string>): Model => {
+  const chosen = names.map((n) => {
+    const s = model.scenarios.find((x) => x.name === n)
+    if (s === undefined)
+      throw new UnknownName(
+        "scenario",
+        n,
+        model.scenarios.map((x) => x.name)
+      )
+    return s
+  })
+  if (new Set(names).size !== names.length) throw new InputError({ message: `a scenario is given twice: ${names.join(", ")}` })
+  return { ...model, scenarios: chosen }
+}
+
+/**
  * Finds the model of a counterexample that does not name one: the first
  * model that has both its scenario and its variant.
  *
@@ -182,10 +209,15 @@ export const optionsFor = (
  * @category getters
  * @since 0.2.0
  */
-export const chosen = (name: string, variants?: ReadonlyArray<string>): Effect.Effect<Model, InputError> =>
+export const chosen = (
+  name: string,
+  variants?: ReadonlyArray<string>,
+  scenarios?: ReadonlyArray<string>
+): Effect.Effect<Model, InputError> =>
   Effect.gen(function* () {
     const listed = yield* tryInput(() => get(name))
-    const model = variants === undefined ? listed : yield* tryInput(() => withVariants(listed, variants))
+    const some = variants === undefined ? listed : yield* tryInput(() => withVariants(listed, variants))
+    const model = scenarios === undefined ? some : yield* tryInput(() => withScenarios(some, scenarios))
     yield* requireScenarios(model)
     return model
   })

@@ -67,6 +67,8 @@ export interface PoolOptions {
   readonly shard?: Shard.Shard
   /** Only these variants (listed or composed, `merged+v1-guard`), in this order (default: the model's). */
   readonly variants?: ReadonlyArray<string>
+  /** Only these scenarios, in this order (default: the model's). */
+  readonly scenarios?: ReadonlyArray<string>
   /** Terminate a task that reaches no scheduling point for this long (0: never). Default 60 s. */
   readonly watchdogMs?: number
   readonly shouldStop?: () => boolean
@@ -391,7 +393,7 @@ export const matrix = (
 > =>
   Effect.gen(function* () {
     const started = performance.now()
-    const model = yield* Models.chosen(modelName, options.variants)
+    const model = yield* Models.chosen(modelName, options.variants, options.scenarios)
     const jobs = options.jobs ?? defaultJobs()
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) {
       return yield* new InputError({ message: `--jobs must be an integer from 1 to 1024, got ${jobs}` })

@@ -126,6 +126,28 @@ describe("drvmodel", () => {
     })
   )
 
+  it.effect("matrix --scenario: only those rows, in that order; an unknown one is a one-line error (exit 2)", () =>
+    Effect.sync(() => {
+      const dir = tmp()
+      const r = run("matrix", "--model", "classic", "--scenario", "lost-update", "--scenario", "abba", "--variant", "buggy", "--out", dir)
+      assert.strictEqual(r.code, 1, r.err)
+      const m = JSON.parse(fs.readFileSync(path.join(dir, "matrix.json"), "utf8")) as {
+        scenarios: Array<string>
+        cells: Array<{ scenario: string; variant: string }>
+      }
+      assert.deepStrictEqual(m.scenarios, ["lost-update", "abba"])
+      assert.deepStrictEqual(
+        m.cells.map((c) => `${c.scenario} × ${c.variant}`),
+        ["lost-update × buggy", "abba × buggy"]
+      )
+      assert.include(fs.readFileSync(path.join(dir, "README.md"), "utf8"), "--scenario lost-update --scenario abba --variant buggy")
+      assertBadInput(run("matrix", "--model", "classic", "--scenario", "nope", "--out", tmp()), ['unknown scenario "nope"'])
+      assertBadInput(run("matrix", "--model", "classic", "--scenario", "abba", "--shard", "1/2", "--out", tmp()), [
+        "--shard cannot be combined with --scenario"
+      ])
+    })
+  )
+
   it.effect("shrink: prints before and after, the depth, and writes a replayable file", () =>
     Effect.sync(() => {
       const dir = tmp()
