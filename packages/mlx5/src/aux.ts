@@ -160,6 +160,20 @@ const make = Effect.gen(function* () {
       })
     )
 
+  /**
+   * `device_release_driver_internal()` as `driver_detach` and `device_driver_detach` reach it: under
+   * the device lock, re-check that a driver is bound and release it (its `remove`).
+   */
+  const releaseDriver = (adev: Adev, drv: AuxDriver) =>
+    Effect.gen(function* () {
+      yield* adev.lock.lock
+      if (yield* adev.bound.readOnce) {
+        yield* call(w, "driver-core", "device_release_driver", drv.remove(adev))
+        yield* adev.bound.writeOnce(false)
+      }
+      yield* adev.lock.unlock
+    })
+
   /** `auxiliary_driver_unregister()`: off the driver list, then detach from every bound device. */
   const auxiliaryDriverUnregister = (drv: AuxDriver): Effect.Effect<void> =>
     call(
@@ -172,13 +186,7 @@ const make = Effect.gen(function* () {
           const adev = dev.adevs[drv.kind]
           // driver_detach walks the driver's klist of bound devices (its own lock orders the walk
           // against binding, not modelled: a marked read [inferred]), then re-checks under the lock.
-          if (!(yield* adev.bound.readOnce)) continue
-          yield* adev.lock.lock
-          if (yield* adev.bound.readOnce) {
-            yield* call(w, "driver-core", "device_release_driver", drv.remove(adev))
-            yield* adev.bound.writeOnce(false)
-          }
-          yield* adev.lock.unlock
+          if (yield* adev.bound.readOnce) yield* releaseDriver(adev, drv)
         }
       })
     )
@@ -194,13 +202,7 @@ const make = Effect.gen(function* () {
       "driver-core",
       "unbind_store",
       Effect.gen(function* () {
-        if (!(yield* adev.bound.readOnce)) return
-        yield* adev.lock.lock
-        if (yield* adev.bound.readOnce) {
-          yield* call(w, "driver-core", "device_release_driver", driverOf(adev.kind).remove(adev))
-          yield* adev.bound.writeOnce(false)
-        }
-        yield* adev.lock.unlock
+        if (yield* adev.bound.readOnce) yield* releaseDriver(adev, driverOf(adev.kind))
       })
     )
 

@@ -605,31 +605,38 @@ const healthRecovery: ScenarioDef = {
 }
 
 // 16 ----------------------------------------------------------------------------
+/**
+ * The devcom PAIR / UNPAIR scenarios' world: two PFs of one NIC, mlx5_ib not loaded, pf1 in
+ * switchdev with 2 VFs, pf0 in legacy; thread `devlink` takes pf0 to switchdev and back (PAIR, then
+ * UNPAIR, walking pf1's reps); `peer` spawns what races it on pf1.
+ */
+const devcomPairProgram = (v: Variant, peer: (w: World, m: Components, pf1: Dev) => Effect.Effect<unknown, never, Kernel>) =>
+  Effect.gen(function* () {
+    const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: false })
+    const [pf0, pf1] = [w.devs[0]!, w.devs[1]!]
+    for (const d of w.devs) yield* m.core.probeOne(d, false)
+    yield* m.devlink.devlinkEswitchSet(pf1, "OFFLOADS")
+    yield* m.core.sriovNumvfsStore(pf1, 2)
+    yield* settle(w)
+    registerInvariants(w, ALL)
+    yield* spawn(
+      w,
+      "devlink",
+      Effect.gen(function* () {
+        yield* m.devlink.devlinkEswitchSet(pf0, "OFFLOADS")
+        yield* m.devlink.devlinkEswitchSet(pf0, "LEGACY")
+      })
+    )
+    yield* peer(w, m, pf1)
+  })
+
 const devcomPair: ScenarioDef = {
   name: "devcom-pair",
   description:
     "devcom ESW_OFFLOADS PAIR / UNPAIR (issue 13 item 1, notes §1.2): two PFs of one LAG-capable NIC (they share the HCA and the ESW_OFFLOADS devcom components; no bond), mlx5_ib not loaded; pf1 in switchdev with 2 VFs (their ETH reps loaded), pf0 in legacy. Thread 'devlink' sets pf0 to switchdev — esw_offloads_enable ends with mlx5_esw_offloads_devcom_init → mlx5_devcom_send_event(PAIR) under devcom(ESW): mlx5_esw_offloads_devcom_event → mlx5_esw_offloads_pair(pf1, pf0) walks pf1's reps (rep_ops[t], then the rep state, then ops->event = mlx5e_vport_rep_event_pair, which reads the rep's mlx5e_rep_priv) holding none of pf1's locks — then back to legacy (UNPAIR first in esw_offloads_disable). Thread 'sriov' disables pf1's VFs (sriov_numvfs 0: pf1's VF reps unloaded, each mlx5e_rep_priv kvfree'd). Threads: devlink, sriov, the esw_wq workers.",
   defaults: { strategy: "random", schedules: 400, seed: 14 },
   invariants: ALL,
-  program: (v) =>
-    Effect.gen(function* () {
-      const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: false })
-      const [pf0, pf1] = [w.devs[0]!, w.devs[1]!]
-      for (const d of w.devs) yield* m.core.probeOne(d, false)
-      yield* m.devlink.devlinkEswitchSet(pf1, "OFFLOADS")
-      yield* m.core.sriovNumvfsStore(pf1, 2)
-      yield* settle(w)
-      registerInvariants(w, ALL)
-      yield* spawn(
-        w,
-        "devlink",
-        Effect.gen(function* () {
-          yield* m.devlink.devlinkEswitchSet(pf0, "OFFLOADS")
-          yield* m.devlink.devlinkEswitchSet(pf0, "LEGACY")
-        })
-      )
-      yield* spawn(w, "sriov", m.core.sriovNumvfsStore(pf1, 0))
-    })
+  program: (v) => devcomPairProgram(v, (w, m, pf1) => spawn(w, "sriov", m.core.sriovNumvfsStore(pf1, 0)))
 }
 
 // 17 ----------------------------------------------------------------------------
@@ -640,23 +647,8 @@ const devcomPairVsEthRebind: ScenarioDef = {
   defaults: { strategy: "random", schedules: 400, seed: 14 },
   invariants: ALL,
   program: (v) =>
-    Effect.gen(function* () {
-      const { w, m } = yield* buildRun(v, { devs: TWO_PFS, lag: true, ibLoaded: false })
-      const [pf0, pf1] = [w.devs[0]!, w.devs[1]!]
-      for (const d of w.devs) yield* m.core.probeOne(d, false)
-      yield* m.devlink.devlinkEswitchSet(pf1, "OFFLOADS")
-      yield* m.core.sriovNumvfsStore(pf1, 2)
-      yield* settle(w)
-      registerInvariants(w, ALL)
-      yield* spawn(
-        w,
-        "devlink",
-        Effect.gen(function* () {
-          yield* m.devlink.devlinkEswitchSet(pf0, "OFFLOADS")
-          yield* m.devlink.devlinkEswitchSet(pf0, "LEGACY")
-        })
-      )
-      yield* spawn(
+    devcomPairProgram(v, (w, m, pf1) =>
+      spawn(
         w,
         "sysfs",
         Effect.gen(function* () {
@@ -664,7 +656,7 @@ const devcomPairVsEthRebind: ScenarioDef = {
           yield* m.aux.bindStore(pf1.adevs["eth-rep"])
         })
       )
-    })
+    )
 }
 
 /**
